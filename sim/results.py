@@ -1,0 +1,286 @@
+"""Tidy result tables of a run, and the one door to the result folder (written atomically).
+
+Every table has stable snake_case columns; dates are `YYYY-MM` month ends; counts are
+whole terminals at real scale.  The row dated the month before `start` is the state at the
+start of the horizon: its `joined` is the initial installed base placed on the network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.engine import Plan, Trajectory
+from sim.network import row_month_indices
+from sim.scenario import Scenario, month_label
+
+CONNECTIONS_COLUMNS = [
+    "date", "region", "category", "technology",
+    "demand", "connected", "joined", "left", "blocked", "waiting",
+]  # fmt: skip
+NETWORK_COLUMNS = [
+    "date", "region", "technology", "sites", "cells", "capacity", "connected", "utilization",
+]  # fmt: skip
+TARGET_COLUMNS = [
+    "name", "metric", "date", "bound", "required", "achieved", "met", "first_reached",
+]  # fmt: skip
+RESULT_FILES = ("connections.csv", "network.csv", "targets.csv", "summary.csv")
+
+
+@dataclass
+class Result:
+    """One run: tidy tables (pandas DataFrames) plus what produced them."""
+
+    scenario: Scenario
+    seed: int
+    connections: pd.DataFrame
+    network: pd.DataFrame
+    targets: pd.DataFrame
+    summary: pd.DataFrame
+    trajectory: Trajectory = field(repr=False)
+    wall_time_s: float = 0.0
+
+    def figure(self, metric: str) -> str:
+        """A value of summary.csv by its metric name."""
+        values = self.summary.set_index("metric")["value"]
+        return str(values[metric])
+
+    def write(self, out: str | Path, scenario_file: str | Path | None = None) -> Path:
+        """Write the result folder atomically; see `write_result_folder`."""
+        return write_result_folder(self, out, scenario_file)
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def connections_table(plan: Plan, trajectory: Trajectory) -> pd.DataFrame:
+    """connections.csv: one row per month, region, category and used technology."""
+    dates = [month_label(index) for index in row_month_indices(plan.scenario)]
+    regions, techs = plan.network.regions, plan.network.technologies
+    frames = []
+    for c, name in enumerate(plan.categories):
+        for r, region in enumerate(regions):
+            for tech_index in sorted(plan.preference[c]):
+                frames.append(
+                    pd.DataFrame(
+                        {
+                            "date": dates,
+                            "region": region,
+                            "category": name,
+                            "technology": techs[tech_index],
+                            "demand": np.rint(plan.demand[:, c, r, tech_index]).astype(np.int64),
+                            "connected": trajectory.connected[:, c, r, tech_index],
+                            "joined": trajectory.joined[:, c, r, tech_index],
+                            "left": trajectory.left[:, c, r, tech_index],
+                            "blocked": trajectory.blocked[:, c, r, tech_index],
+                            "waiting": trajectory.waiting[:, c, r, tech_index],
+                        }
+                    )
+                )
+    table = pd.concat(frames, ignore_index=True)
+    return table.sort_values(["date", "region", "category", "technology"], kind="stable",
+                             ignore_index=True)[CONNECTIONS_COLUMNS]
+
+
+def network_table(plan: Plan, trajectory: Trajectory) -> pd.DataFrame:
+    """network.csv: one row per month, region and carried technology."""
+    dates = [month_label(index) for index in row_month_indices(plan.scenario)]
+    connected = trajectory.connected.sum(axis=1)  # [t, region, tech]
+    frames = []
+    for r, region in enumerate(plan.network.regions):
+        for k, tech in enumerate(plan.network.technologies):
+            capacity = plan.network.capacity[:, r, k]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                utilization = np.where(capacity > 0, connected[:, r, k] / capacity, np.nan)
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "date": dates,
+                        "region": region,
+                        "technology": tech,
+                        "sites": np.rint(plan.network.sites[:, r, k]).astype(np.int64),
+                        "cells": np.rint(plan.network.cells[:, r, k]).astype(np.int64),
+                        "capacity": capacity,
+                        "connected": connected[:, r, k],
+                        "utilization": np.round(utilization, 6),
+                    }
+                )
+            )
+    table = pd.concat(frames, ignore_index=True)
+    return table.sort_values(["date", "region", "technology"], kind="stable",
+                             ignore_index=True)[NETWORK_COLUMNS]
+
+
+def targets_table(scenario: Scenario, connections: pd.DataFrame) -> pd.DataFrame:
+    """targets.csv: whether each target is met at its date, and when it was first reached."""
+    rows = []
+    for target in scenario.targets:
+        selected = connections
+        for column in ("category", "region", "technology"):
+            value = getattr(target, column)
+            if value is not None:
+                selected = selected[selected[column] == value]
+        series = selected.groupby("date")[target.metric].sum()
+        series = series[series.index >= month_label(scenario.start_index)]
+        achieved = int(series.get(target.date, 0))
+        bound = "at_least" if target.at_least is not None else "at_most"
+        required = target.at_least if target.at_least is not None else target.at_most
+        assert required is not None
+        met = achieved >= required if bound == "at_least" else achieved <= required
+        reached = series.index[series >= required]
+        rows.append(
+            {
+                "name": target.name,
+                "metric": target.metric,
+                "date": target.date,
+                "bound": bound,
+                "required": int(round(required)),
+                "achieved": achieved,
+                "met": bool(met),
+                "first_reached": reached[0] if len(reached) else "",
+            }
+        )
+    return pd.DataFrame(rows, columns=TARGET_COLUMNS)
+
+
+def summary_table(plan: Plan, trajectory: Trajectory, connections: pd.DataFrame,
+                  network: pd.DataFrame, targets: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """summary.csv: the key figures of a run as (metric, value) rows."""
+    scenario = plan.scenario
+    end = scenario.end
+    at_end = connections[connections["date"] == end]
+    connected_end = int(at_end["connected"].sum())
+    demand_end = int(at_end["demand"].sum())
+    simulated = connections[connections["date"] >= scenario.start]
+    pools = network.assign(pool=network["region"] + "/" + network["technology"])
+    running = pools[pools["date"] >= scenario.start]
+    full = running[(running["capacity"] > 0) & (running["connected"] >= running["capacity"])]
+    blocked_rows = simulated[simulated["blocked"] > 0]
+    peak = running.loc[running["utilization"].idxmax()] if running["utilization"].notna().any() \
+        else None
+    figures: list[tuple[str, Any]] = [
+        ("scenario", scenario.name),
+        ("seed", seed),
+        ("start", scenario.start),
+        ("end", end),
+        ("resolution_terminals_per_cohort", trajectory.resolution),
+        ("cohorts_simulated", trajectory.cohorts),
+        ("initial_connected", int(connections.loc[connections["date"] < scenario.start,
+                                                  "connected"].sum())),
+        ("connected_end", connected_end),
+        ("demand_end", demand_end),
+        ("connected_share_of_demand_end",
+         f"{connected_end / demand_end:.6f}" if demand_end else ""),
+        ("joined_total", int(simulated["joined"].sum())),
+        ("left_total", int(simulated["left"].sum())),
+        ("blocked_total", int(simulated["blocked"].sum())),
+        ("waiting_end", int(at_end["waiting"].sum())),
+        ("first_blocked_date", blocked_rows["date"].iloc[0] if len(blocked_rows) else ""),
+        ("first_full_date", full["date"].iloc[0] if len(full) else ""),
+        ("first_full_pool", full["pool"].iloc[0] if len(full) else ""),
+        ("peak_utilization", f"{peak['utilization']:.6f}" if peak is not None else ""),
+        ("peak_utilization_pool", peak["pool"] if peak is not None else ""),
+        ("peak_utilization_date", peak["date"] if peak is not None else ""),
+        ("targets_met", f"{int(targets['met'].sum())} of {len(targets)}"),
+    ]
+    return pd.DataFrame(figures, columns=["metric", "value"]).astype({"value": str})
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def csv_bytes(table: pd.DataFrame) -> bytes:
+    """The exact bytes written for a table: one header row, '\\n' line ends, no index."""
+    return table.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def manifest(result: Result, scenario_file: str | Path | None) -> dict[str, Any]:
+    """What produced a result folder: resolved scenario, seed, versions, timing."""
+    import pydantic
+    import simpy
+
+    import sim
+
+    resolved = result.scenario.model_dump(mode="json")
+    if scenario_file is not None:
+        digest = hashlib.sha256(Path(scenario_file).read_bytes()).hexdigest()
+    else:
+        digest = hashlib.sha256(json.dumps(resolved, sort_keys=True).encode()).hexdigest()
+    return {
+        "status": "complete",
+        "scenario_name": result.scenario.name,
+        "scenario_file": str(scenario_file) if scenario_file is not None else None,
+        "scenario_sha256": digest,
+        "seed": result.seed,
+        "replications": 1,
+        "resolution_terminals_per_cohort": result.trajectory.resolution,
+        "versions": {
+            "iotsim": sim.__version__,
+            "python": platform.python_version(),
+            "simpy": simpy.__version__,
+            "numpy": np.__version__,
+            "pandas": pd.__version__,
+            "pydantic": pydantic.VERSION,
+        },
+        "started_utc": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
+        "wall_time_s": round(result.wall_time_s, 3),
+        "files": list(RESULT_FILES),
+        "resolved_scenario": resolved,
+    }
+
+
+def write_result_folder(result: Result, out: str | Path,
+                        scenario_file: str | Path | None = None) -> Path:
+    """Write connections/network/targets/summary CSVs and manifest.json into `out`.
+
+    The folder is built beside `out` under a temporary name and renamed into place, so an
+    error or interruption leaves any previous `out` exactly as it was.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"{out} exists and is not a folder")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        tables = {
+            "connections.csv": result.connections,
+            "network.csv": result.network,
+            "targets.csv": result.targets,
+            "summary.csv": result.summary,
+        }
+        for name, table in tables.items():
+            (staging / name).write_bytes(csv_bytes(table))
+        (staging / "manifest.json").write_text(
+            json.dumps(manifest(result, scenario_file), indent=2) + "\n", encoding="utf-8"
+        )
+        _swap_into_place(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out
+
+
+def _swap_into_place(staging: Path, out: Path) -> None:
+    if not out.exists():
+        os.replace(staging, out)
+        return
+    previous = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+    previous.rmdir()
+    os.replace(out, previous)
+    try:
+        os.replace(staging, out)
+    except BaseException:
+        os.replace(previous, out)
+        raise
+    shutil.rmtree(previous, ignore_errors=True)
+
