@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,9 @@ from sim.results import (
 from sim.scenario import Scenario, load_scenario, parse_scenario
 
 
-def replication_generator(seed: int, replication: int = 0, replications: int = 1) -> np.random.Generator:
+def replication_generator(
+    seed: int, replication: int = 0, replications: int = 1
+) -> np.random.Generator:
     """The generator of one replication: child `replication` of SeedSequence(seed).spawn(R).
 
     A single run is replication 0 of 1, so it equals the first replication of any study.
@@ -44,6 +47,7 @@ def run(
     elif not isinstance(scenario, Scenario):
         scenario = parse_scenario(dict(scenario))
     used_seed = scenario.seed if seed is None else seed
+    started_utc = datetime.now(UTC).isoformat(timespec="seconds")
     started = time.perf_counter()
     plan = build_plan(scenario)
     trajectory = simulate(plan, replication_generator(used_seed), progress)
@@ -60,4 +64,5 @@ def run(
         summary=summary,
         trajectory=trajectory,
         wall_time_s=time.perf_counter() - started,
+        started_utc=started_utc,
     )

@@ -53,8 +53,7 @@ TECHNOLOGIES: Final[dict[str, TechnologySpec]] = {
         max_devices_per_cell=52_547,
         default_site_share=0.0,
         source=(
-            f"{_CIOT_CAPACITY_SOURCE}; site share 0: assumption (LTE-M is little deployed "
-            "in China)"
+            f"{_CIOT_CAPACITY_SOURCE}; site share 0: assumption (LTE-M is little deployed in China)"
         ),
     ),
     "lte-cat1": TechnologySpec(
@@ -170,7 +169,7 @@ CATEGORY_PRESETS: Final[dict[str, dict[str, Any]]] = {
         "when_full": "fallback",
         "traffic": {"reports_per_day": 96, "payload_bytes": 500, "synchronized": 0.0},
         "sources": {
-            "lifetime_years": "assumption: telematics unit lives as long as the car, about 10 years",
+            "lifetime_years": "assumption: the telematics unit lives as long as the car, ~10 years",
             "mix": "assumption",
             "traffic": "assumption: a status report every 15 min while in use",
         },

@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+
+from tqdm import tqdm
 
 from sim import __version__
 from sim.api import run
@@ -24,8 +26,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
-        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n"
-                                  f"(see '{self.prog} --help')\n")
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n(see '{self.prog} --help')\n")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,11 +39,13 @@ def _parser() -> argparse.ArgumentParser:
 
     run_parser = commands.add_parser("run", help="run a scenario and write its result folder")
     run_parser.add_argument("scenario", type=Path, help="scenario YAML file")
-    run_parser.add_argument("--out", type=Path,
-                            help="result folder (default: results/<scenario name>/)")
+    run_parser.add_argument(
+        "--out", type=Path, help="result folder (default: results/<scenario name>/)"
+    )
     run_parser.add_argument("--seed", type=int, help="override the scenario's seed")
-    run_parser.add_argument("--quiet", action="store_true",
-                            help="no progress bar and no summary on the terminal")
+    run_parser.add_argument(
+        "--quiet", action="store_true", help="no progress bar and no summary on the terminal"
+    )
 
     validate = commands.add_parser("validate", help="check scenarios; print every problem")
     validate.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML files")
@@ -69,18 +72,18 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     out = args.out if args.out is not None else Path("results") / scenario.name
     if out.exists() and not out.is_dir():
-        print(f"error: --out {out} exists and is not a folder; nothing was run",
-              file=sys.stderr)
+        print(f"error: --out {out} exists and is not a folder; nothing was run", file=sys.stderr)
         return EXIT_BAD_INPUT
-    show = not args.quiet and sys.stderr.isatty()
     bar = None
-    if show:
-        from tqdm import tqdm
-
+    progress: Callable[[int], None] | None = None
+    if not args.quiet and sys.stderr.isatty():
         bar = tqdm(total=scenario.months, unit="month", desc=scenario.name, leave=False)
+
+        def progress(_month: int) -> None:
+            bar.update(1)
+
     try:
-        result = run(scenario, seed=args.seed,
-                     progress=(lambda t: bar.update(1)) if bar is not None else None)
+        result = run(scenario, seed=args.seed, progress=progress)
     except ScenarioError as error:
         _report(error, "nothing was written")
         return EXIT_BAD_INPUT
@@ -94,8 +97,7 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     if not args.quiet:
         figures = result.summary.set_index("metric")["value"]
-        keys = ("connected_end", "demand_end", "blocked_total", "first_full_date",
-                "targets_met")
+        keys = ("connected_end", "demand_end", "blocked_total", "first_full_date", "targets_met")
         lines = [f"  {key:<16} {figures[key] or '-'}" for key in keys]
         print(f"{scenario.name}: wrote {out}/ in {result.wall_time_s:.2f} s\n" + "\n".join(lines))
     return EXIT_OK

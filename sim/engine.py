@@ -37,7 +37,7 @@ from sim.scenario import Problem, Scenario, ScenarioError, month_index
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
-AUTO_COHORTS = 50_000
+AUTO_COHORTS = 200_000
 """Expected cohorts (initial plus joins) that `resolution: auto` aims at."""
 MAX_COHORTS = 20_000_000
 """A run expected to simulate more cohorts than this is refused (memory, hours)."""
@@ -101,16 +101,27 @@ def build_plan(scenario: Scenario) -> Plan:
         base = installed_base(category.growth, category.initial, times, scenario.start_index)
         schedule = join_schedule(base, lifetime)
         joins[c] = schedule.joins
-        demand[:, c] = _expected_base(schedule, category.initial, initial_mix[c], mix[c])[
-            :, None, :
-        ] * region_shares[c][None, :, None]
+        demand[:, c] = (
+            _expected_base(schedule, category.initial, initial_mix[c], mix[c])[:, None, :]
+            * region_shares[c][None, :, None]
+        )
         initial[c] = _whole_split(category.initial, region_shares[c][:, None] * initial_mix[c])
         lifetimes.append(lifetime)
         preference.append(tuple(techs.index(tech) for tech in category.technologies))
     resolution = _resolution(scenario, initial, joins)
     return Plan(
-        scenario, categories, network, region_shares, mix, initial_mix, initial, joins,
-        demand, tuple(lifetimes), tuple(preference), resolution,
+        scenario,
+        categories,
+        network,
+        region_shares,
+        mix,
+        initial_mix,
+        initial,
+        joins,
+        demand,
+        tuple(lifetimes),
+        tuple(preference),
+        resolution,
     )
 
 
@@ -128,8 +139,9 @@ def mix_table(steps: dict, techs: tuple[str, ...], months: IntArray) -> FloatArr
     return table
 
 
-def _expected_base(schedule: JoinSchedule, initial: float, initial_mix: FloatArray,
-                   mix: FloatArray) -> FloatArray:
+def _expected_base(
+    schedule: JoinSchedule, initial: float, initial_mix: FloatArray, mix: FloatArray
+) -> FloatArray:
     """[t, technology] expected base with no capacity limit."""
     from_initial = initial * schedule.initial_survival[:, None] * initial_mix[None, :]
     from_joins = schedule.survival_kernel @ (schedule.joins[:, None] * mix)
@@ -199,8 +211,9 @@ class _Cohort:
 class _Waiting:
     __slots__ = ("cat", "deadline", "life", "region", "size", "tech")
 
-    def __init__(self, cat: int, region: int, tech: int, size: int, life: float,
-                 deadline: float) -> None:
+    def __init__(
+        self, cat: int, region: int, tech: int, size: int, life: float, deadline: float
+    ) -> None:
         self.cat, self.region, self.tech, self.size = cat, region, tech, size
         self.life, self.deadline = life, deadline
 
@@ -231,8 +244,12 @@ def _draw_arrivals(plan: Plan, rng: np.random.Generator) -> tuple[_Arrivals, _Ar
             sizes, techs = _cohort_sizes(plan.initial[c, r][None, :], resolution)
             initial_parts.append(
                 _Arrivals(
-                    np.zeros(len(sizes)), np.full(len(sizes), c), np.full(len(sizes), r),
-                    techs, sizes, lifetime.sample_residual(stream, len(sizes)),
+                    np.zeros(len(sizes)),
+                    np.full(len(sizes), c),
+                    np.full(len(sizes), r),
+                    techs,
+                    sizes,
+                    lifetime.sample_residual(stream, len(sizes)),
                 )
             )
             intensity = plan.joins[c][:, None] * plan.region_shares[c, r] * plan.mix[c]
@@ -240,8 +257,12 @@ def _draw_arrivals(plan: Plan, rng: np.random.Generator) -> tuple[_Arrivals, _Ar
             sizes, techs, months = _cohort_sizes(counts, resolution, with_rows=True)
             later_parts.append(
                 _Arrivals(
-                    months + stream.random(len(sizes)), np.full(len(sizes), c),
-                    np.full(len(sizes), r), techs, sizes, lifetime.sample(stream, len(sizes)),
+                    months + stream.random(len(sizes)),
+                    np.full(len(sizes), c),
+                    np.full(len(sizes), r),
+                    techs,
+                    sizes,
+                    lifetime.sample(stream, len(sizes)),
                 )
             )
     return _concat(initial_parts, sort=False), _concat(later_parts, sort=True)
@@ -278,8 +299,9 @@ def _concat(parts: list[_Arrivals], sort: bool) -> _Arrivals:
 class _World:
     """Pools, queues and counters; SimPy drives its time."""
 
-    def __init__(self, plan: Plan, rng: np.random.Generator,
-                 progress: Callable[[int], None] | None) -> None:
+    def __init__(
+        self, plan: Plan, rng: np.random.Generator, progress: Callable[[int], None] | None
+    ) -> None:
         self.plan = plan
         self.progress = progress
         self.env = simpy.Environment()
@@ -301,8 +323,9 @@ class _World:
         self.capacity = capacity[0].tolist()
         self.used = [0] * (n_reg * n_tech)
         # newest-last member lists only for pools whose capacity can fall (displacement)
-        self.shrinks = [bool(np.any(np.diff(capacity[:, pool]) < 0)) for pool in
-                        range(n_reg * n_tech)]
+        self.shrinks = [
+            bool(np.any(np.diff(capacity[:, pool]) < 0)) for pool in range(n_reg * n_tech)
+        ]
         self.members: list[list[_Cohort]] = [[] for _ in range(n_reg * n_tech)]
         self.queues: list[deque[_Waiting]] = [deque() for _ in range(n_reg * n_tech)]
         scenario = plan.scenario
@@ -317,8 +340,7 @@ class _World:
         self.initial_cohorts, self.arrivals = _draw_arrivals(plan, rng)
         self.records: dict[str, IntArray] = {
             name: np.zeros((self.months + 1, size), dtype=np.int64)
-            for name in ("connected", "joined", "left", "blocked", "waiting", "offered",
-                         "retired")
+            for name in ("connected", "joined", "left", "blocked", "waiting", "offered", "retired")
         }
 
     # -- bookkeeping -------------------------------------------------------
@@ -353,8 +375,9 @@ class _World:
         if self.queues[pool]:
             self._serve(pool)
 
-    def _place(self, cat: int, region: int, tech: int, size: int, life: float,
-               displaced: bool = False) -> None:
+    def _place(
+        self, cat: int, region: int, tech: int, size: int, life: float, displaced: bool = False
+    ) -> None:
         """Connect `size` terminals drawn to `tech`, applying the category's policy."""
         policy = self.policy[cat]
         if displaced:
@@ -431,8 +454,9 @@ class _World:
             excess -= take
             if cohort.size == 0:
                 members.pop()
-            self._place(cohort.cat, cohort.region, cohort.tech, take, cohort.end - now,
-                        displaced=True)
+            self._place(
+                cohort.cat, cohort.region, cohort.tech, take, cohort.end - now, displaced=True
+            )
 
     def _record(self, t: int) -> None:
         for name in ("connected", "waiting"):
@@ -447,8 +471,12 @@ class _World:
         """Initial placement at t = 0, then month ends t = 1..M."""
         initial = self.initial_cohorts
         for cat, region, tech, size, life in zip(
-            initial.cat.tolist(), initial.region.tolist(), initial.tech.tolist(),
-            initial.size.tolist(), initial.life.tolist(), strict=True,
+            initial.cat.tolist(),
+            initial.region.tolist(),
+            initial.tech.tolist(),
+            initial.size.tolist(),
+            initial.life.tolist(),
+            strict=True,
         ):
             self.offered[self._row(cat, region, tech)] += size
             self._place(cat, region, tech, size, life)
@@ -476,8 +504,12 @@ class _World:
         arrivals = self.arrivals
         env = self.env
         for time, cat, region, tech, size, life in zip(
-            arrivals.time.tolist(), arrivals.cat.tolist(), arrivals.region.tolist(),
-            arrivals.tech.tolist(), arrivals.size.tolist(), arrivals.life.tolist(),
+            arrivals.time.tolist(),
+            arrivals.cat.tolist(),
+            arrivals.region.tolist(),
+            arrivals.tech.tolist(),
+            arrivals.size.tolist(),
+            arrivals.life.tolist(),
             strict=True,
         ):
             yield env.timeout(time - env.now)
@@ -499,7 +531,8 @@ class _World:
         )
 
 
-def simulate(plan: Plan, rng: np.random.Generator,
-             progress: Callable[[int], None] | None = None) -> Trajectory:
+def simulate(
+    plan: Plan, rng: np.random.Generator, progress: Callable[[int], None] | None = None
+) -> Trajectory:
     """Run the growth layer once.  `progress(t)` is called after each simulated month."""
     return _World(plan, rng, progress).run()

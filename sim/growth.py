@@ -34,7 +34,9 @@ def installed_base(
         ratio = growth.saturation / initial - 1.0
         return growth.saturation / (1.0 + ratio * np.exp(-growth.rate * t_years))
     if isinstance(growth, Bass):
-        return growth.market * _bass_adoption(growth.p, growth.q, t_years + _bass_offset(growth, initial))
+        return growth.market * _bass_adoption(
+            growth.p, growth.q, t_years + _bass_offset(growth, initial)
+        )
     if isinstance(growth, Linear):
         return np.maximum(0.0, initial + growth.per_year * t_years)
     if isinstance(growth, Targets):
@@ -82,8 +84,12 @@ class Lifetime:
 
     @classmethod
     def of(cls, category: Category, months: int) -> Lifetime:
-        return cls(category.lifetime, category.lifetime_years * 12.0, category.weibull_shape,
-                   float(months + 1))
+        return cls(
+            category.lifetime,
+            category.lifetime_years * 12.0,
+            category.weibull_shape,
+            float(months + 1),
+        )
 
     @property
     def _weibull_scale(self) -> float:
@@ -161,7 +167,9 @@ def join_schedule(base: FloatArray, lifetime: Lifetime) -> JoinSchedule:
     return JoinSchedule(joins, kernel, initial_survival)
 
 
-def step_values(schedule: float | Mapping[str, float], month_indices: NDArray[np.int64]) -> FloatArray:
+def step_values(
+    schedule: float | Mapping[str, float], month_indices: NDArray[np.int64]
+) -> FloatArray:
     """A constant or dated step schedule {YYYY-MM: value} at the given month indices.
 
     A dated value holds from its month on; before the first date the first value holds.

@@ -49,6 +49,7 @@ class Result:
     summary: pd.DataFrame
     trajectory: Trajectory = field(repr=False)
     wall_time_s: float = 0.0
+    started_utc: str = ""
 
     def figure(self, metric: str) -> str:
         """A value of summary.csv by its metric name."""
@@ -88,8 +89,9 @@ def connections_table(plan: Plan, trajectory: Trajectory) -> pd.DataFrame:
                     )
                 )
     table = pd.concat(frames, ignore_index=True)
-    return table.sort_values(["date", "region", "category", "technology"], kind="stable",
-                             ignore_index=True)[CONNECTIONS_COLUMNS]
+    return table.sort_values(
+        ["date", "region", "category", "technology"], kind="stable", ignore_index=True
+    )[CONNECTIONS_COLUMNS]
 
 
 def network_table(plan: Plan, trajectory: Trajectory) -> pd.DataFrame:
@@ -117,8 +119,9 @@ def network_table(plan: Plan, trajectory: Trajectory) -> pd.DataFrame:
                 )
             )
     table = pd.concat(frames, ignore_index=True)
-    return table.sort_values(["date", "region", "technology"], kind="stable",
-                             ignore_index=True)[NETWORK_COLUMNS]
+    return table.sort_values(["date", "region", "technology"], kind="stable", ignore_index=True)[
+        NETWORK_COLUMNS
+    ]
 
 
 def targets_table(scenario: Scenario, connections: pd.DataFrame) -> pd.DataFrame:
@@ -144,7 +147,7 @@ def targets_table(scenario: Scenario, connections: pd.DataFrame) -> pd.DataFrame
                 "metric": target.metric,
                 "date": target.date,
                 "bound": bound,
-                "required": int(round(required)),
+                "required": round(required),
                 "achieved": achieved,
                 "met": bool(met),
                 "first_reached": reached[0] if len(reached) else "",
@@ -153,8 +156,14 @@ def targets_table(scenario: Scenario, connections: pd.DataFrame) -> pd.DataFrame
     return pd.DataFrame(rows, columns=TARGET_COLUMNS)
 
 
-def summary_table(plan: Plan, trajectory: Trajectory, connections: pd.DataFrame,
-                  network: pd.DataFrame, targets: pd.DataFrame, seed: int) -> pd.DataFrame:
+def summary_table(
+    plan: Plan,
+    trajectory: Trajectory,
+    connections: pd.DataFrame,
+    network: pd.DataFrame,
+    targets: pd.DataFrame,
+    seed: int,
+) -> pd.DataFrame:
     """summary.csv: the key figures of a run as (metric, value) rows."""
     scenario = plan.scenario
     end = scenario.end
@@ -166,8 +175,11 @@ def summary_table(plan: Plan, trajectory: Trajectory, connections: pd.DataFrame,
     running = pools[pools["date"] >= scenario.start]
     full = running[(running["capacity"] > 0) & (running["connected"] >= running["capacity"])]
     blocked_rows = simulated[simulated["blocked"] > 0]
-    peak = running.loc[running["utilization"].idxmax()] if running["utilization"].notna().any() \
+    peak = (
+        running.loc[int(running["utilization"].idxmax())]  # type: ignore[call-overload]
+        if running["utilization"].notna().any()
         else None
+    )
     figures: list[tuple[str, Any]] = [
         ("scenario", scenario.name),
         ("seed", seed),
@@ -175,12 +187,16 @@ def summary_table(plan: Plan, trajectory: Trajectory, connections: pd.DataFrame,
         ("end", end),
         ("resolution_terminals_per_cohort", trajectory.resolution),
         ("cohorts_simulated", trajectory.cohorts),
-        ("initial_connected", int(connections.loc[connections["date"] < scenario.start,
-                                                  "connected"].sum())),
+        (
+            "initial_connected",
+            int(connections.loc[connections["date"] < scenario.start, "connected"].sum()),
+        ),
         ("connected_end", connected_end),
         ("demand_end", demand_end),
-        ("connected_share_of_demand_end",
-         f"{connected_end / demand_end:.6f}" if demand_end else ""),
+        (
+            "connected_share_of_demand_end",
+            f"{connected_end / demand_end:.6f}" if demand_end else "",
+        ),
         ("joined_total", int(simulated["joined"].sum())),
         ("left_total", int(simulated["left"].sum())),
         ("blocked_total", int(simulated["blocked"].sum())),
@@ -232,15 +248,16 @@ def manifest(result: Result, scenario_file: str | Path | None) -> dict[str, Any]
             "pandas": pd.__version__,
             "pydantic": pydantic.VERSION,
         },
-        "started_utc": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
+        "started_utc": result.started_utc,
         "wall_time_s": round(result.wall_time_s, 3),
         "files": list(RESULT_FILES),
         "resolved_scenario": resolved,
     }
 
 
-def write_result_folder(result: Result, out: str | Path,
-                        scenario_file: str | Path | None = None) -> Path:
+def write_result_folder(
+    result: Result, out: str | Path, scenario_file: str | Path | None = None
+) -> Path:
     """Write connections/network/targets/summary CSVs and manifest.json into `out`.
 
     The folder is built beside `out` under a temporary name and renamed into place, so an
@@ -283,4 +300,3 @@ def _swap_into_place(staging: Path, out: Path) -> None:
         os.replace(previous, out)
         raise
     shutil.rmtree(previous, ignore_errors=True)
-

@@ -20,10 +20,10 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    PlainSerializer,
     PlainValidator,
     ValidationError,
     WithJsonSchema,
@@ -123,41 +123,42 @@ def _number(value: Any, lower: float | None, upper: float | None, what: str) -> 
     return number
 
 
-def _schedule_type(lower: float | None, upper: float | None, what: str) -> Any:
-    """A value that is a constant or a dated step schedule {YYYY-MM: value}."""
+def _validate_share_schedule(value: Any) -> float | dict[str, float]:
+    """A share that is a constant or a dated step schedule {YYYY-MM: share}."""
+    what = "a share between 0 and 1"
+    if isinstance(value, dict):
+        if not value:
+            raise ValueError("a dated schedule needs at least one YYYY-MM: value entry")
+        table: dict[str, float] = {}
+        for key, item in value.items():
+            month = _month_like(key)
+            try:
+                table[month] = _number(item, 0.0, 1.0, what)
+            except ValueError as error:
+                raise ValueError(f"at {month}: {error}") from None
+        return dict(sorted(table.items(), key=lambda kv: month_index(kv[0])))
+    return _number(value, 0.0, 1.0, what)
 
-    def validate(value: Any) -> float | dict[str, float]:
-        if isinstance(value, dict):
-            if not value:
-                raise ValueError("a dated schedule needs at least one YYYY-MM: value entry")
-            table: dict[str, float] = {}
-            for key, item in value.items():
-                month = _month_like(key)
-                try:
-                    table[month] = _number(item, lower, upper, what)
-                except ValueError as error:
-                    raise ValueError(f"at {month}: {error}") from None
-            return dict(sorted(table.items(), key=lambda kv: month_index(kv[0])))
-        return _number(value, lower, upper, what)
 
-    number_schema: dict[str, Any] = {"type": "number"}
-    if lower is not None:
-        number_schema["minimum"] = lower
-    if upper is not None:
-        number_schema["maximum"] = upper
-    schema = {
-        "anyOf": [
-            number_schema,
-            {
-                "type": "object",
-                "propertyNames": {"pattern": _MONTH_RE.pattern},
-                "additionalProperties": number_schema,
-                "minProperties": 1,
-            },
-        ],
-        "description": f"{what}: a constant, or dated steps {{YYYY-MM: value}}",
-    }
-    return Annotated[float | dict[str, float], PlainValidator(validate), WithJsonSchema(schema)]
+_SHARE_SCHEMA: dict[str, Any] = {"type": "number", "minimum": 0, "maximum": 1}
+ShareSchedule = Annotated[
+    float | dict[str, float],
+    PlainValidator(_validate_share_schedule),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                _SHARE_SCHEMA,
+                {
+                    "type": "object",
+                    "propertyNames": {"pattern": _MONTH_RE.pattern},
+                    "additionalProperties": _SHARE_SCHEMA,
+                    "minProperties": 1,
+                },
+            ],
+            "description": "a share 0..1: a constant, or dated steps {YYYY-MM: share}",
+        }
+    ),
+]
 
 
 def _year_table(value: Any) -> float | dict[int, float]:
@@ -180,6 +181,12 @@ def _year_table(value: Any) -> float | dict[int, float]:
 YearTable = Annotated[
     float | dict[int, float],
     PlainValidator(_year_table),
+    PlainSerializer(
+        lambda value: (
+            {str(year): n for year, n in value.items()} if isinstance(value, dict) else value
+        ),
+        return_type=Any,
+    ),
     WithJsonSchema(
         {
             "anyOf": [
@@ -194,7 +201,6 @@ YearTable = Annotated[
         }
     ),
 ]
-ShareSchedule = _schedule_type(0.0, 1.0, "a share between 0 and 1")
 
 
 def _mix(value: Any) -> dict[str, float] | dict[str, dict[str, float]]:
@@ -222,7 +228,9 @@ def _mix(value: Any) -> dict[str, float] | dict[str, dict[str, float]]:
 def _plain_mix(value: Any) -> dict[str, float]:
     if not isinstance(value, dict) or not value:
         raise ValueError(f"expected {{technology: share}}, got {value!r}")
-    return {str(tech): _number(share, 0, 1, f"the share of {tech}") for tech, share in value.items()}
+    return {
+        str(tech): _number(share, 0, 1, f"the share of {tech}") for tech, share in value.items()
+    }
 
 
 _PLAIN_MIX_SCHEMA = {
@@ -292,7 +300,7 @@ class Carriage(_Model):
     share: ShareSchedule = Field(1.0, description="share of that generation's sites, 0..1")
 
 
-def _default_sites() -> dict[str, SiteSchedule]:
+def _default_sites() -> dict[Generation, SiteSchedule]:
     # China, end of 2022: 10.83 M base stations of which 2.312 M 5G (MIIT 2022 bulletin);
     # 4G about 6.0 M (MIIT 2021 bulletin: 5.90 M), the rest 2G/3G which carry no new IoT.
     return {
@@ -446,14 +454,17 @@ class Category(_Model):
             return merged
         return data
 
-    def mix_schedule(self) -> dict[str, dict[str, float]] | dict[None, dict[str, float]]:
-        """The mix as dated steps; a constant mix is one step keyed None."""
+    def mix_schedule(self) -> dict[str | None, dict[str, float]]:
+        """The mix as dated steps {YYYY-MM: {tech: share}}; a constant mix is keyed None."""
         if self.mix is None:
             return {None: {self.technologies[0]: 1.0}}
-        first = next(iter(self.mix.values()))
-        if isinstance(first, dict):
-            return self.mix  # type: ignore[return-value]
-        return {None: self.mix}  # type: ignore[dict-item]
+        steps: dict[str | None, dict[str, float]] = {}
+        for key, value in self.mix.items():
+            if isinstance(value, dict):
+                steps[key] = value
+            else:
+                return {None: typing.cast(dict[str, float], self.mix)}
+        return steps
 
 
 class Target(_Model):
@@ -640,10 +651,10 @@ def _consistency_problems(scenario: Scenario) -> list[Problem]:
                         "(see network.technologies)",
                     )
                 )
-        for month, mix in category.mix_schedule().items():
-            mix_path = f"{path}.mix" + (f".{month}" if month else "")
-            if month is not None and not _within(month, scenario):
-                add(Problem(mix_path, f"date {month} lies outside {horizon}"))
+        for step_month, mix in category.mix_schedule().items():
+            mix_path = f"{path}.mix" + (f".{step_month}" if step_month else "")
+            if step_month is not None and not _within(step_month, scenario):
+                add(Problem(mix_path, f"date {step_month} lies outside {horizon}"))
             for tech in mix:
                 if tech not in category.technologies:
                     add(
@@ -732,7 +743,20 @@ def _consistency_problems(scenario: Scenario) -> list[Problem]:
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate mapping keys instead of keeping the last."""
+    """SafeLoader that refuses duplicate keys, and reads booleans as YAML 1.2 does.
+
+    YAML 1.1 takes `on`, `off`, `yes` and `no` for booleans, which would turn the key `on:`
+    of a technology into True; only `true` and `false` are booleans here.
+    """
+
+
+_UniqueKeyLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_UniqueKeyLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 
 
 def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict:
@@ -852,7 +876,7 @@ def _problems_from_validation(
         message = str(detail["msg"]).removeprefix("Value error, ")
         if kind == "extra_forbidden":
             allowed = _field_names(Scenario, loc[:-1])
-            message = f"unknown key {loc[-1]!r}{_did_you_mean(loc[-1], allowed)}"
+            message = f"unknown key {loc[-1]!r}{_did_you_mean(str(loc[-1]), allowed)}"
             if allowed:
                 message += f" (allowed: {', '.join(allowed)})"
         elif kind == "missing":
@@ -868,12 +892,11 @@ def _problems_from_validation(
             message = f"a growth needs model: one of {', '.join(GROWTH_MODELS)}"
         elif kind.startswith(("literal_error", "enum")):
             message = f"got {_short(detail['input'])}; {message[0].lower() + message[1:]}"
-        elif kind != "value_error" and "input" in detail and not isinstance(
-            detail["input"], dict
-        ):
+        elif kind != "value_error" and "input" in detail and not isinstance(detail["input"], dict):
             message = f"got {_short(detail['input'])}: {message}"
-        message = message.replace("Input should be", "must be").replace("input should be",
-                                                                         "must be")
+        message = message.replace("Input should be", "must be").replace(
+            "input should be", "must be"
+        )
         node, found = _node_at(root, loc)
         if kind == "extra_forbidden" and node is not None:
             node = _key_node(node, loc[-1]) or node
@@ -937,7 +960,7 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ScenarioError([Problem("", f"cannot read the file: {error}", file)]) from None
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         reason = " ".join(part for part in (error.context, error.problem) if part)
