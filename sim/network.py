@@ -42,8 +42,14 @@ def generation_sites(schedule: SiteSchedule, month_indices: IntArray) -> FloatAr
     years = month_indices // 12
     net = _per_year(schedule.build_per_year, years) - _per_year(schedule.retire_per_year, years)
     monthly = net / 12.0
-    monthly[0] = 0.0  # row 0 is the state at the start, before any month has passed
-    return np.maximum(0.0, schedule.initial + np.cumsum(monthly))
+    sites = np.empty(len(month_indices))
+    stock = float(schedule.initial)
+    sites[0] = stock  # row 0 is the state at the start, before any month has passed
+    for t in range(1, len(month_indices)):
+        # a month cannot retire sites that do not exist, so clip the stock month by month
+        stock = max(0.0, stock + monthly[t])
+        sites[t] = stock
+    return sites
 
 
 def _per_year(table: float | dict[int, float], years: IntArray) -> FloatArray:

@@ -41,6 +41,11 @@ TargetMetric = Literal["connected", "demand", "blocked", "waiting"]
 _MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 SHARE_TOLERANCE = 1e-6
+MAX_TERMINALS = 10**13
+"""Upper bound of any terminal count (1,000 x the world's mobile connections)."""
+MAX_SITES = 10**9
+MAX_HORIZON_MONTHS = 2400
+"""Longest horizon, 200 years: the join schedule costs O(months^2)."""
 
 
 # --------------------------------------------------------------------------- problems
@@ -167,15 +172,17 @@ def _year_table(value: Any) -> float | dict[int, float]:
         if not value:
             raise ValueError("a per-year table needs at least one YEAR: value entry")
         table: dict[int, float] = {}
-        for key, item in value.items():
+        for raw_key, item in value.items():
+            # JSON (a manifest's resolved scenario) has string keys: accept "2025" too
+            key = int(raw_key) if isinstance(raw_key, str) and raw_key.isdigit() else raw_key
             if isinstance(key, bool) or not isinstance(key, int) or not 1900 <= key <= 2200:
-                raise ValueError(f"per-year table keys are years like 2025, got {key!r}")
+                raise ValueError(f"per-year table keys are years like 2025, got {raw_key!r}")
             try:
-                table[key] = _number(item, 0, None, what)
+                table[key] = _number(item, 0, MAX_SITES, what)
             except ValueError as error:
                 raise ValueError(f"in {key}: {error}") from None
         return dict(sorted(table.items()))
-    return _number(value, 0, None, what)
+    return _number(value, 0, MAX_SITES, what)
 
 
 YearTable = Annotated[
@@ -259,8 +266,11 @@ TechnologyMix = Annotated[
 def _resolution(value: Any) -> int | Literal["auto"]:
     if value == "auto":
         return "auto"
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"expected 'auto' or a whole number of terminals >= 1, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_TERMINALS:
+        raise ValueError(
+            f"expected 'auto' or a whole number of terminals from 1 to {MAX_TERMINALS:.0e}, "
+            f"got {value!r}"
+        )
     return value
 
 
@@ -275,7 +285,7 @@ Resolution = Annotated[
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Region(_Model):
@@ -288,7 +298,7 @@ class Region(_Model):
 class SiteSchedule(_Model):
     """Base-station sites of one generation (counts of sites, not cells)."""
 
-    initial: int = Field(0, ge=0, description="sites in service at the start, sites")
+    initial: int = Field(0, ge=0, le=MAX_SITES, description="sites in service at the start")
     build_per_year: YearTable = Field(0.0, description="new sites per year, spread evenly")
     retire_per_year: YearTable = Field(0.0, description="retired sites per year, spread evenly")
 
@@ -326,15 +336,31 @@ class Network(_Model):
     )
     technologies: dict[str, Carriage] = Field(
         default_factory=_default_carriage,
-        description="technologies carried; default: every catalog technology",
+        description="technologies carried; default: every catalog technology whose "
+        "generation has sites",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_carriage_on_given_sites(cls, data: Any) -> Any:
+        # with sites for 4G only, the default technologies are the 4G ones
+        if isinstance(data, dict) and "technologies" not in data:
+            sites = data.get("sites")
+            if isinstance(sites, dict):
+                carried = {
+                    name: {"on": spec.generation, "share": spec.default_site_share}
+                    for name, spec in catalog.TECHNOLOGIES.items()
+                    if spec.generation in sites
+                }
+                return {**data, "technologies": carried}
+        return data
 
 
 class TechnologyOverride(_Model):
     """Per-technology figures overriding (or, for a new technology, adding to) the catalog."""
 
     max_devices_per_cell: int | None = Field(
-        None, ge=1, description="registration capacity, terminals per cell"
+        None, ge=1, le=MAX_TERMINALS, description="registration capacity, terminals per cell"
     )
 
 
@@ -350,7 +376,9 @@ class Logistic(_Model):
 
     model: Literal["logistic"]
     rate: float = Field(gt=0, le=10, description="intrinsic growth rate per year")
-    saturation: float = Field(gt=0, description="K, the installed base it tends to, terminals")
+    saturation: float = Field(
+        gt=0, le=MAX_TERMINALS, description="K, the installed base it tends to, terminals"
+    )
 
 
 class Bass(_Model):
@@ -359,14 +387,18 @@ class Bass(_Model):
     model: Literal["bass"]
     p: float = Field(gt=0, le=1, description="innovation coefficient per year")
     q: float = Field(ge=0, le=10, description="imitation coefficient per year")
-    market: float = Field(gt=0, description="market potential, terminals")
+    market: float = Field(gt=0, le=MAX_TERMINALS, description="market potential, terminals")
 
 
 class Linear(_Model):
     """N(t) = N0 + per_year t, never below 0."""
 
     model: Literal["linear"]
-    per_year: float = Field(description="net change of the installed base, terminals/year")
+    per_year: float = Field(
+        ge=-MAX_TERMINALS,
+        le=MAX_TERMINALS,
+        description="net change of the installed base, terminals/year",
+    )
 
 
 class Targets(_Model):
@@ -381,8 +413,11 @@ class Targets(_Model):
     @classmethod
     def _positive_sorted(cls, values: dict[str, float]) -> dict[str, float]:
         for month, value in values.items():
-            if not value > 0:
-                raise ValueError(f"anchor {month} is {value:g}; anchors must be > 0 (log-linear)")
+            if not 0 < value <= MAX_TERMINALS:
+                raise ValueError(
+                    f"anchor {month} is {value:g}; anchors must be > 0 (log-linear) and at "
+                    f"most {MAX_TERMINALS:.0e}"
+                )
         return dict(sorted(values.items(), key=lambda kv: month_index(kv[0])))
 
 
@@ -407,7 +442,9 @@ class Category(_Model):
     """A kind of terminal: installed base, growth, lifetime, radio and behaviour."""
 
     preset: str | None = Field(None, description="catalog preset whose fields are defaults")
-    initial: int = Field(0, ge=0, description="installed base at the start, terminals")
+    initial: int = Field(
+        0, ge=0, le=MAX_TERMINALS, description="installed base at the start, terminals"
+    )
     growth: GrowthModel = Field(
         default_factory=lambda: Cagr(model="cagr", rate=0.0),
         description="installed-base (demand) curve",
@@ -473,8 +510,8 @@ class Target(_Model):
     name: str = Field(description="label in targets.csv")
     metric: TargetMetric = Field("connected", description="which total is checked")
     date: Month = Field(description="month whose end-of-month value is checked")
-    at_least: float | None = Field(None, ge=0, description="required minimum, terminals")
-    at_most: float | None = Field(None, ge=0, description="allowed maximum, terminals")
+    at_least: float | None = Field(None, ge=0, le=MAX_TERMINALS, description="required minimum")
+    at_most: float | None = Field(None, ge=0, le=MAX_TERMINALS, description="allowed maximum")
     category: str | None = Field(None, description="only this category (default: all)")
     region: str | None = Field(None, description="only this region (default: all)")
     technology: str | None = Field(None, description="only this technology (default: all)")
@@ -496,6 +533,7 @@ class Scenario(_Model):
     model_config = ConfigDict(
         extra="forbid",
         frozen=True,
+        allow_inf_nan=False,
         json_schema_extra={"title": "iotsim scenario", "$id": "iotsim-scenario.schema.json"},
     )
 
@@ -572,6 +610,15 @@ def _consistency_problems(scenario: Scenario) -> list[Problem]:
     add = problems.append
     if month_index(scenario.end) < scenario.start_index:
         add(Problem("end", f"{scenario.end} is before start {scenario.start}"))
+        return problems
+    if scenario.months > MAX_HORIZON_MONTHS:
+        add(
+            Problem(
+                "end",
+                f"the horizon {scenario.start}..{scenario.end} is {scenario.months} months; "
+                f"at most {MAX_HORIZON_MONTHS} ({MAX_HORIZON_MONTHS // 12} years) are allowed",
+            )
+        )
         return problems
     horizon = f"the horizon {scenario.start}..{scenario.end}"
 
@@ -855,6 +902,14 @@ def _unwrap(annotation: Any) -> Any:
     return annotation
 
 
+_DATE_REPR = re.compile(r"datetime\.date\((\d+), (\d+), (\d+)\)")
+
+
+def _date_text(match: re.Match[str]) -> str:
+    year, month, day = (int(part) for part in match.groups())
+    return f"{year:04d}-{month:02d}-{day:02d}"
+
+
 def _short(value: Any, limit: int = 80) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -866,6 +921,12 @@ def _problems_from_validation(
     problems: list[Problem] = []
     for detail in error.errors(include_url=False):
         loc = tuple(detail["loc"])
+        if "[key]" in loc:  # a bad mapping key: the step before "[key]" is the key itself
+            loc = tuple(str(step) for step in loc[: loc.index("[key]")])
+        # pydantic writes a date key as its Python repr; show it as it stands in the file
+        loc = tuple(
+            _DATE_REPR.sub(_date_text, step) if isinstance(step, str) else step for step in loc
+        )
         # a discriminated union puts the chosen tag into the path; users never wrote it
         loc = tuple(
             step

@@ -1,0 +1,125 @@
+"""Every bundled scenario runs; the reference scenario matches official statistics;
+the README's examples run as written."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim import load_scenario, run
+from sim.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
+REFERENCE = pd.read_csv(ROOT / "tests" / "validation" / "data" / "china_miit_history.csv")
+
+
+def reference(date: str, metric: str) -> float:
+    row = REFERENCE[(REFERENCE["date"] == date) & (REFERENCE["metric"] == metric)]
+    return float(row["value"].iloc[0])
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+def test_bundled_scenario_runs_from_the_command_line(path: Path, tmp_path: Path) -> None:
+    assert main(["run", str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    for name in ("connections.csv", "network.csv", "targets.csv", "summary.csv", "manifest.json"):
+        assert (tmp_path / "out" / name).stat().st_size > 0
+    assert path.read_text().startswith(
+        "# yaml-language-server: $schema=../sim/scenario.schema.json"
+    )
+
+
+def test_scenarios_readme_describes_every_scenario() -> None:
+    text = (ROOT / "scenarios" / "README.md").read_text()
+    for path in SCENARIOS:
+        assert f"`{path.name}`" in text
+
+
+@pytest.fixture(scope="module")
+def china() -> pd.DataFrame:
+    return run(ROOT / "scenarios" / "china_miit_2027.yaml").connections
+
+
+def test_china_starts_from_the_end_2022_statistics(china: pd.DataFrame) -> None:
+    start = china[china["date"] == "2022-12"]
+    assert start["connected"].sum() == reference("2022-12", "cellular_iot_connections")
+
+
+def test_china_demand_passes_the_july_2024_figure_within_2_percent(china: pd.DataFrame) -> None:
+    """MIIT: 2.547 B cellular IoT connections at the end of July 2024."""
+    demand = china.loc[china["date"] == "2024-07", "demand"].sum()
+    observed = reference("2024-07", "cellular_iot_connections")
+    assert abs(demand / observed - 1) < 0.02
+
+
+def test_china_checks_the_2027_target(china: pd.DataFrame) -> None:
+    scenario = load_scenario(ROOT / "scenarios" / "china_miit_2027.yaml")
+    target = reference("2027-12", "cellular_iot_connections_target")
+    assert any(t.date == "2027-12" and t.at_least == target for t in scenario.targets)
+    assert china.loc[china["date"] == "2027-12", "demand"].sum() >= target
+
+
+def test_china_network_starts_from_the_end_2022_5g_count() -> None:
+    network = run(ROOT / "scenarios" / "china_miit_2027.yaml").network
+    nr = network[(network["date"] == "2022-12") & (network["technology"] == "nr")]
+    assert nr["sites"].sum() == pytest.approx(reference("2022-12", "base_stations_5g"), abs=2)
+    nr_2023 = network[(network["date"] == "2023-12") & (network["technology"] == "nr")]
+    assert nr_2023["sites"].sum() == pytest.approx(reference("2023-12", "base_stations_5g"), abs=2)
+
+
+def test_capacity_crunch_shows_filling_fallback_and_blocking() -> None:
+    result = run(ROOT / "scenarios" / "china_capacity_crunch.yaml")
+    assert result.figure("first_full_pool") == "dense_urban/nb-iot"
+    assert result.figure("first_full_date") < "2030-01"
+    table = result.connections
+    dense = table[table["region"] == "dense_urban"]
+    assert dense.loc[dense["category"] == "smoke_detector", "blocked"].sum() > 0  # drop
+    assert dense.loc[dense["category"] == "gas_meter", "waiting"].max() > 0  # wait
+    # fallback: dense-urban water meters on Cat.1 beyond their 15 % mix share
+    meters = dense[(dense["category"] == "water_meter") & (dense["date"] == "2030-12")]
+    cat1 = meters[meters["technology"] == "lte-cat1"].iloc[0]
+    assert cat1["connected"] > 1.2 * cat1["demand"]
+    # rural NB-IoT cells never fill
+    network = result.network
+    rural = network[(network["region"] == "rural") & (network["technology"] == "nb-iot")]
+    assert rural["utilization"].max() < 1.0
+
+
+def _readme_blocks(language: str) -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    return re.findall(rf"```{language}\n(.*?)```", text, flags=re.DOTALL)
+
+
+def test_readme_cli_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shutil.copytree(ROOT / "scenarios", tmp_path / "scenarios")
+    shutil.copytree(ROOT / "sim", tmp_path / "sim", ignore=shutil.ignore_patterns("*.py*"))
+    monkeypatch.chdir(tmp_path)
+    usage = next(block for block in _readme_blocks("bash") if "iotsim validate" in block)
+    commands = [line.split("#")[0].strip() for line in usage.splitlines()]
+    ran = 0
+    for command in filter(None, commands):
+        words = command.split()
+        if words[:1] == ["iotsim"]:
+            words = words[1:]
+        elif words[:3] == ["python", "-m", "sim"]:
+            words = words[3:]
+        if ">" in words:
+            words = words[: words.index(">")]
+        if words[:1] == ["validate"]:
+            words = ["validate", *map(str, sorted(Path("scenarios").glob("*.yaml")))]
+        assert main(words) == 0, command
+        ran += 1
+    assert ran == 5
+
+
+def test_readme_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shutil.copytree(ROOT / "scenarios", tmp_path / "scenarios")
+    monkeypatch.chdir(tmp_path)
+    (code,) = _readme_blocks("python")
+    namespace: dict[str, object] = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert (tmp_path / "results" / "crunch-seed3" / "connections.csv").exists()

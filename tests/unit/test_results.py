@@ -1,0 +1,127 @@
+"""Result folder: contract columns, byte-identical reruns, atomic writing, manifest."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import sim.results
+from sim import run
+from sim.results import CONNECTIONS_COLUMNS, NETWORK_COLUMNS, RESULT_FILES, TARGET_COLUMNS
+
+SCENARIO = {
+    "name": "small",
+    "end": "2024-06",
+    "regions": {
+        "u": {"terminal_share": 0.6, "site_share": 0.3},
+        "r": {"terminal_share": 0.4, "site_share": 0.7},
+    },
+    "categories": {
+        "water_meter": {
+            "preset": "water_meter",
+            "initial": 2_000_000,
+            "growth": {"model": "cagr", "rate": 0.3},
+        },
+        "tracker": {
+            "preset": "tracker",
+            "initial": 500_000,
+            "growth": {"model": "linear", "per_year": 100_000},
+        },
+    },
+    "targets": [
+        {"name": "meters", "date": "2024-06", "at_least": 2_000_000, "category": "water_meter"}
+    ],
+}
+
+
+def write(tmp_path: Path, name: str, seed: int | None = None) -> Path:
+    return run(SCENARIO, seed=seed).write(tmp_path / name)
+
+
+def test_contract_columns_and_whole_counts(tmp_path: Path) -> None:
+    out = write(tmp_path, "a")
+    assert sorted(p.name for p in out.iterdir()) == sorted([*RESULT_FILES, "manifest.json"])
+    connections = pd.read_csv(out / "connections.csv")
+    assert list(connections.columns) == CONNECTIONS_COLUMNS
+    for column in CONNECTIONS_COLUMNS[4:]:
+        assert pd.api.types.is_integer_dtype(connections[column]), column
+    assert connections["date"].str.fullmatch(r"\d{4}-\d{2}").all()
+    assert connections["date"].iloc[0] == "2022-12"  # the initial state row
+    assert list(pd.read_csv(out / "network.csv").columns) == NETWORK_COLUMNS
+    assert list(pd.read_csv(out / "targets.csv").columns) == TARGET_COLUMNS
+    summary = pd.read_csv(out / "summary.csv")
+    assert list(summary.columns) == ["metric", "value"]
+    assert summary["metric"].is_unique
+
+
+def test_same_seed_gives_identical_bytes_and_another_seed_differs(tmp_path: Path) -> None:
+    first, second, other = write(tmp_path, "a"), write(tmp_path, "b"), write(tmp_path, "c", 99)
+    for name in RESULT_FILES:
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    assert (first / "connections.csv").read_bytes() != (other / "connections.csv").read_bytes()
+
+
+def test_targets_are_evaluated_on_the_filtered_rows(tmp_path: Path) -> None:
+    result = run(SCENARIO)
+    target = result.targets.iloc[0]
+    table = result.connections
+    meters = table[(table["category"] == "water_meter") & (table["date"] == "2024-06")]
+    assert target["achieved"] == meters["connected"].sum()
+    assert bool(target["met"]) == (target["achieved"] >= 2_000_000)
+
+
+def test_manifest_carries_the_resolved_scenario(tmp_path: Path) -> None:
+    out = write(tmp_path, "a", seed=5)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seed"] == 5
+    assert manifest["status"] == "complete"
+    resolved = manifest["resolved_scenario"]
+    assert resolved["categories"]["water_meter"]["lifetime_years"] == 6.0  # preset default
+    assert resolved["network"]["sectors_per_site"] == 3  # schema default
+    assert set(manifest["versions"]) >= {"iotsim", "python", "simpy", "numpy"}
+    assert len(manifest["scenario_sha256"]) == 64
+
+
+def test_failed_write_leaves_the_previous_folder_intact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = write(tmp_path, "out")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    result = run(SCENARIO, seed=3)
+    calls = {"n": 0}
+    real = sim.results.csv_bytes
+
+    def failing(table: pd.DataFrame) -> bytes:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError("disk full")
+        return real(table)
+
+    monkeypatch.setattr(sim.results, "csv_bytes", failing)
+    with pytest.raises(OSError, match="disk full"):
+        result.write(out)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temporary left over
+
+
+def test_rewrite_replaces_the_folder(tmp_path: Path) -> None:
+    out = write(tmp_path, "out")
+    (out / "stale.txt").write_text("from an older run")
+    run(SCENARIO, seed=4).write(out)
+    assert not (out / "stale.txt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_resolved_scenario_round_trips(tmp_path: Path) -> None:
+    """The manifest's resolved scenario is itself a valid scenario, equal to the original,
+    so any result folder can be re-run from its manifest."""
+    from sim import load_scenario, parse_scenario
+
+    root = Path(__file__).resolve().parents[2]
+    for path in sorted((root / "scenarios").glob("*.yaml")):
+        scenario = load_scenario(path)
+        again = parse_scenario(json.loads(json.dumps(scenario.model_dump(mode="json"))))
+        assert again == scenario, path.name
