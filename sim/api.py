@@ -18,7 +18,7 @@ from sim.results import (
     summary_table,
     targets_table,
 )
-from sim.scenario import Scenario, load_scenario, parse_scenario
+from sim.scenario import Problem, Scenario, ScenarioError, load_scenario, parse_scenario
 
 
 def replication_generator(
@@ -47,6 +47,8 @@ def run(
     elif not isinstance(scenario, Scenario):
         scenario = parse_scenario(dict(scenario))
     used_seed = scenario.seed if seed is None else seed
+    if used_seed < 0:
+        raise ScenarioError([Problem("seed", f"got {used_seed}; a seed is a whole number >= 0")])
     started_utc = datetime.now(UTC).isoformat(timespec="seconds")
     started = time.perf_counter()
     plan = build_plan(scenario)

@@ -7,6 +7,7 @@ path and what is wrong; nothing is written).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -16,6 +17,7 @@ from tqdm import tqdm
 
 from sim import __version__
 from sim.api import run
+from sim.engine import build_plan
 from sim.scenario import ScenarioError, json_schema, load_scenario
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -54,9 +56,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _report(error: ScenarioError, what: str) -> None:
+def _report(error: ScenarioError, what: str, file: Path | None = None) -> None:
     for problem in error.problems:
-        print(f"error: {problem}", file=sys.stderr)
+        located = problem
+        if problem.file is None and file is not None:
+            located = dataclasses.replace(problem, file=str(file))
+        print(f"error: {located}", file=sys.stderr)
     count = len(error.problems)
     print(f"{count} problem{'s' if count != 1 else ''}; {what}", file=sys.stderr)
 
@@ -71,8 +76,12 @@ def _run(args: argparse.Namespace) -> int:
         _report(error, "nothing was run or written")
         return EXIT_BAD_INPUT
     out = args.out if args.out is not None else Path("results") / scenario.name
-    if out.exists() and not out.is_dir():
-        print(f"error: --out {out} exists and is not a folder; nothing was run", file=sys.stderr)
+    blocker = next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        print(
+            f"error: --out {out}: {blocker} is a file, not a folder; nothing was run",
+            file=sys.stderr,
+        )
         return EXIT_BAD_INPUT
     bar = None
     progress: Callable[[int], None] | None = None
@@ -85,7 +94,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         result = run(scenario, seed=args.seed, progress=progress)
     except ScenarioError as error:
-        _report(error, "nothing was written")
+        _report(error, "nothing was written", args.scenario)
         return EXIT_BAD_INPUT
     finally:
         if bar is not None:
@@ -107,10 +116,10 @@ def _validate(args: argparse.Namespace) -> int:
     failures = 0
     for path in args.scenarios:
         try:
-            load_scenario(path)
+            build_plan(load_scenario(path))  # the plan checks what needs the curves
         except ScenarioError as error:
             failures += 1
-            _report(error, f"{path} is invalid")
+            _report(error, f"{path} is invalid", path)
         else:
             print(f"{path}: ok")
     return EXIT_BAD_INPUT if failures else EXIT_OK

@@ -30,7 +30,7 @@ import numpy as np
 import simpy
 from numpy.typing import NDArray
 
-from sim.growth import JoinSchedule, Lifetime, installed_base, join_schedule
+from sim.growth import JoinSchedule, Lifetime, exact_matvec, installed_base, join_schedule
 from sim.network import NetworkPlan, build_network, row_month_indices
 from sim.scenario import Problem, Scenario, ScenarioError, month_index
 
@@ -39,8 +39,8 @@ IntArray = NDArray[np.int64]
 
 AUTO_COHORTS = 200_000
 """Expected cohorts (initial plus joins) that `resolution: auto` aims at."""
-MAX_COHORTS = 20_000_000
-"""A run expected to simulate more cohorts than this is refused (memory, hours)."""
+MAX_COHORTS = 3_000_000
+"""A run expected to simulate more cohorts than this is refused (about 1.5 GB, 30 s)."""
 
 
 @dataclass(frozen=True)
@@ -53,9 +53,8 @@ class Plan:
     region_shares: FloatArray
     """[category, region] share of the category's terminals."""
     mix: FloatArray
-    """[category, month k = 0..M-1, technology] share of new terminals."""
-    initial_mix: FloatArray
-    """[category, technology] share of the initial base."""
+    """[category, month k = 0..M-1, technology] share of new terminals; month 0's mix is
+    also the initial base's."""
     initial: IntArray
     """[category, region, technology] initial base, whole terminals."""
     joins: FloatArray
@@ -83,7 +82,6 @@ def build_plan(scenario: Scenario) -> Plan:
     n_cat, n_reg, n_tech = len(categories), len(network.regions), len(techs)
     region_shares = np.zeros((n_cat, n_reg))
     mix = np.zeros((n_cat, months, n_tech))
-    initial_mix = np.zeros((n_cat, n_tech))
     joins = np.zeros((n_cat, months))
     demand = np.zeros((months + 1, n_cat, n_reg, n_tech))
     initial = np.zeros((n_cat, n_reg, n_tech), dtype=np.int64)
@@ -93,19 +91,20 @@ def build_plan(scenario: Scenario) -> Plan:
     for c, name in enumerate(categories):
         category = scenario.categories[name]
         shares = scenario.category_region_shares(name)
+        # shares are checked to sum to 1 within 1e-6; make them exact so no terminal is lost
         region_shares[c] = [shares[region] for region in network.regions]
+        region_shares[c] /= region_shares[c].sum()
         table = mix_table(category.mix_schedule(), techs, join_months)
-        mix[c] = table
-        initial_mix[c] = table[0]  # the base at the start has the start month's mix
+        mix[c] = table / table.sum(axis=1, keepdims=True)
         lifetime = Lifetime.of(category, months)
         base = installed_base(category.growth, category.initial, times, scenario.start_index)
         schedule = join_schedule(base, lifetime)
         joins[c] = schedule.joins
         demand[:, c] = (
-            _expected_base(schedule, category.initial, initial_mix[c], mix[c])[:, None, :]
+            _expected_base(schedule, category.initial, mix[c])[:, None, :]
             * region_shares[c][None, :, None]
         )
-        initial[c] = _whole_split(category.initial, region_shares[c][:, None] * initial_mix[c])
+        initial[c] = _whole_split(category.initial, region_shares[c][:, None] * mix[c, 0])
         lifetimes.append(lifetime)
         preference.append(tuple(techs.index(tech) for tech in category.technologies))
     resolution = _resolution(scenario, initial, joins)
@@ -115,7 +114,6 @@ def build_plan(scenario: Scenario) -> Plan:
         network,
         region_shares,
         mix,
-        initial_mix,
         initial,
         joins,
         demand,
@@ -139,12 +137,17 @@ def mix_table(steps: dict, techs: tuple[str, ...], months: IntArray) -> FloatArr
     return table
 
 
-def _expected_base(
-    schedule: JoinSchedule, initial: float, initial_mix: FloatArray, mix: FloatArray
-) -> FloatArray:
-    """[t, technology] expected base with no capacity limit."""
-    from_initial = initial * schedule.initial_survival[:, None] * initial_mix[None, :]
-    from_joins = schedule.survival_kernel @ (schedule.joins[:, None] * mix)
+def _expected_base(schedule: JoinSchedule, initial: float, mix: FloatArray) -> FloatArray:
+    """[t, technology] expected base with no capacity limit (the initial base has the
+    first month's mix; joiners the mix of the month they join in)."""
+    from_initial = initial * schedule.initial_survival[:, None] * mix[0][None, :]
+    from_joins = np.stack(
+        [
+            exact_matvec(schedule.survival_kernel, schedule.joins * mix[:, k])
+            for k in range(mix.shape[1])
+        ],
+        axis=1,
+    )
     return from_initial + from_joins
 
 
@@ -160,7 +163,7 @@ def _whole_split(total: int, weights: FloatArray) -> IntArray:
 
 
 def _resolution(scenario: Scenario, initial: IntArray, joins: FloatArray) -> int:
-    terminals = float(initial.sum() + joins.sum())
+    terminals = float(initial.sum()) + math.fsum(joins.ravel())
     if scenario.resolution == "auto":
         return max(1, math.ceil(terminals / AUTO_COHORTS))
     expected = terminals / scenario.resolution
@@ -195,6 +198,9 @@ class Trajectory:
     """New terminals arriving (row 0: the initial base), by technology drawn from the mix."""
     retired: IntArray
     """Connected terminals whose lifetime ended."""
+    turned_away: IntArray
+    """[t, region, tech] terminals that asked the pool and found no room (then fell back,
+    queued or were blocked), including terminals displaced by a capacity cut."""
     capacity: IntArray
     """[t, region, tech] pool capacity, terminals."""
     resolution: int
@@ -220,7 +226,7 @@ class _Waiting:
 
 @dataclass(frozen=True)
 class _Arrivals:
-    """Cohorts offered after the start, sorted by time (months)."""
+    """Cohorts offered: the initial ones at time 0, later ones sorted by time (months)."""
 
     time: FloatArray
     cat: IntArray
@@ -231,17 +237,17 @@ class _Arrivals:
 
 
 def _draw_arrivals(plan: Plan, rng: np.random.Generator) -> tuple[_Arrivals, _Arrivals]:
-    """Initial cohorts (time 0) and later arrivals, each stream from its own generator."""
+    """Initial cohorts and later arrivals; each (category, region) from its own generator."""
     n_cat, n_reg = plan.region_shares.shape
     resolution = plan.resolution
-    streams = rng.spawn(n_cat * n_reg)
+    *streams, shuffle = rng.spawn(n_cat * n_reg + 1)
     initial_parts, later_parts = [], []
     for c in range(n_cat):
         lifetime = plan.lifetimes[c]
         for r in range(n_reg):
             stream = streams[c * n_reg + r]
             # initial base: cohorts of at most `resolution`, remaining lifetimes in equilibrium
-            sizes, techs = _cohort_sizes(plan.initial[c, r][None, :], resolution)
+            sizes, techs, _ = _cohort_sizes(plan.initial[c, r][None, :], resolution)
             initial_parts.append(
                 _Arrivals(
                     np.zeros(len(sizes)),
@@ -254,7 +260,7 @@ def _draw_arrivals(plan: Plan, rng: np.random.Generator) -> tuple[_Arrivals, _Ar
             )
             intensity = plan.joins[c][:, None] * plan.region_shares[c, r] * plan.mix[c]
             counts = stream.poisson(intensity)  # [month, tech] terminals
-            sizes, techs, months = _cohort_sizes(counts, resolution, with_rows=True)
+            sizes, techs, months = _cohort_sizes(counts, resolution)
             later_parts.append(
                 _Arrivals(
                     months + stream.random(len(sizes)),
@@ -265,11 +271,19 @@ def _draw_arrivals(plan: Plan, rng: np.random.Generator) -> tuple[_Arrivals, _Ar
                     lifetime.sample(stream, len(sizes)),
                 )
             )
-    return _concat(initial_parts, sort=False), _concat(later_parts, sort=True)
+    initial = _concat(initial_parts)
+    # place the initial base in random order, so no category is favoured by its position
+    # in the file when the initial base does not fit
+    initial = _select(initial, shuffle.permutation(len(initial.size)))
+    later = _concat(later_parts)
+    return initial, _select(later, np.argsort(later.time, kind="stable"))
 
 
-def _cohort_sizes(counts: IntArray, resolution: int, with_rows: bool = False) -> tuple:
-    """Split counts[row, tech] into cohorts of `resolution` (the last one of each smaller)."""
+def _cohort_sizes(counts: IntArray, resolution: int) -> tuple[IntArray, IntArray, FloatArray]:
+    """Split counts[row, tech] into cohorts of `resolution` (the last of each smaller).
+
+    Returns each cohort's size, technology and row (as a float, the month of a join).
+    """
     counts = np.asarray(counts, dtype=np.int64)
     per_cell = -(-counts // resolution)  # ceil
     rows, techs = np.nonzero(per_cell)
@@ -279,25 +293,35 @@ def _cohort_sizes(counts: IntArray, resolution: int, with_rows: bool = False) ->
     last = position == np.repeat(number, number) - 1
     sizes = np.full(len(position), resolution, dtype=np.int64)
     sizes[last] = np.repeat(counts[rows, techs] - (number - 1) * resolution, number)[last]
-    cohort_techs = np.repeat(techs, number)
-    if with_rows:
-        return sizes, cohort_techs, np.repeat(rows, number).astype(float)
-    return sizes, cohort_techs
+    return sizes, np.repeat(techs, number), np.repeat(rows, number).astype(float)
 
 
-def _concat(parts: list[_Arrivals], sort: bool) -> _Arrivals:
-    fields = {
-        name: np.concatenate([getattr(part, name) for part in parts])
-        for name in ("time", "cat", "region", "tech", "size", "life")
-    }
-    if sort:
-        order = np.argsort(fields["time"], kind="stable")
-        fields = {name: values[order] for name, values in fields.items()}
-    return _Arrivals(**fields)
+_ARRIVAL_FIELDS = ("time", "cat", "region", "tech", "size", "life")
+
+
+def _concat(parts: list[_Arrivals]) -> _Arrivals:
+    return _Arrivals(
+        **{
+            name: np.concatenate([getattr(part, name) for part in parts])
+            for name in _ARRIVAL_FIELDS
+        }
+    )
+
+
+def _select(arrivals: _Arrivals, order: IntArray) -> _Arrivals:
+    return _Arrivals(**{name: getattr(arrivals, name)[order] for name in _ARRIVAL_FIELDS})
+
+
+_FLOWS = ("joined", "left", "blocked", "offered", "retired")
+_LEVELS = ("connected", "waiting")
 
 
 class _World:
-    """Pools, queues and counters; SimPy drives its time."""
+    """Pools, queues and counters; SimPy drives its time.
+
+    Counters are flat Python lists (row = (category, region, technology), pool = (region,
+    technology)): scalar updates on lists are several times faster than on NumPy arrays.
+    """
 
     def __init__(
         self, plan: Plan, rng: np.random.Generator, progress: Callable[[int], None] | None
@@ -308,26 +332,20 @@ class _World:
         n_cat, n_reg = plan.region_shares.shape
         n_tech = len(plan.network.technologies)
         self.shape = (n_cat, n_reg, n_tech)
-        self.n_tech = n_tech
+        self.n_reg, self.n_tech = n_reg, n_tech
         self.months = plan.months
-        size = n_cat * n_reg * n_tech
-        self.connected = [0] * size
-        self.waiting = [0] * size
-        self.joined = [0] * size
-        self.left = [0] * size
-        self.blocked = [0] * size
-        self.offered = [0] * size
-        self.retired = [0] * size
-        capacity = plan.network.capacity.reshape(self.months + 1, n_reg * n_tech)
+        rows, pools = n_cat * n_reg * n_tech, n_reg * n_tech
+        self.counts: dict[str, list[int]] = {name: [0] * rows for name in (*_LEVELS, *_FLOWS)}
+        self.turned_away = [0] * pools
+        capacity = plan.network.capacity.reshape(self.months + 1, pools)
         self.capacity_table = capacity
         self.capacity = capacity[0].tolist()
-        self.used = [0] * (n_reg * n_tech)
-        # newest-last member lists only for pools whose capacity can fall (displacement)
-        self.shrinks = [
-            bool(np.any(np.diff(capacity[:, pool]) < 0)) for pool in range(n_reg * n_tech)
-        ]
-        self.members: list[list[_Cohort]] = [[] for _ in range(n_reg * n_tech)]
-        self.queues: list[deque[_Waiting]] = [deque() for _ in range(n_reg * n_tech)]
+        self.used = [0] * pools
+        # newest-last member lists, kept only for pools whose capacity can fall
+        self.shrinks = [bool(np.any(np.diff(capacity[:, pool]) < 0)) for pool in range(pools)]
+        self.members: list[list[_Cohort]] = [[] for _ in range(pools)]
+        self.compacted = [0] * pools
+        self.queues: list[deque[_Waiting]] = [deque() for _ in range(pools)]
         scenario = plan.scenario
         self.policy = [scenario.categories[name].when_full for name in plan.categories]
         self.patience = [
@@ -338,27 +356,27 @@ class _World:
             for order in plan.preference
         ]
         self.initial_cohorts, self.arrivals = _draw_arrivals(plan, rng)
-        self.records: dict[str, IntArray] = {
-            name: np.zeros((self.months + 1, size), dtype=np.int64)
-            for name in ("connected", "joined", "left", "blocked", "waiting", "offered", "retired")
+        self.records = {
+            name: np.zeros((self.months + 1, rows), dtype=np.int64) for name in self.counts
         }
+        self.turned_away_record = np.zeros((self.months + 1, pools), dtype=np.int64)
 
     # -- bookkeeping -------------------------------------------------------
 
     def _row(self, cat: int, region: int, tech: int) -> int:
-        return (cat * self.shape[1] + region) * self.n_tech + tech
+        return (cat * self.n_reg + region) * self.n_tech + tech
 
     def _connect(self, cat: int, region: int, tech: int, size: int, life: float) -> None:
         pool = region * self.n_tech + tech
-        row = (cat * self.shape[1] + region) * self.n_tech + tech
+        row = self._row(cat, region, tech)
         self.used[pool] += size
-        self.connected[row] += size
-        self.joined[row] += size
+        self.counts["connected"][row] += size
+        self.counts["joined"][row] += size
         end = self.env.now + life
         cohort = _Cohort(cat, region, tech, size, end)
         if self.shrinks[pool]:
             self.members[pool].append(cohort)
-        if end < self.months:
+        if end < self.months:  # later departures fall outside the records
             departure = self.env.timeout(life)
             departure.callbacks.append(lambda _event: self._depart(cohort))
 
@@ -368,9 +386,9 @@ class _World:
         pool = cohort.region * self.n_tech + cohort.tech
         row = self._row(cohort.cat, cohort.region, cohort.tech)
         self.used[pool] -= cohort.size
-        self.connected[row] -= cohort.size
-        self.left[row] += cohort.size
-        self.retired[row] += cohort.size
+        self.counts["connected"][row] -= cohort.size
+        self.counts["left"][row] += cohort.size
+        self.counts["retired"][row] += cohort.size
         cohort.size = 0
         if self.queues[pool]:
             self._serve(pool)
@@ -378,7 +396,11 @@ class _World:
     def _place(
         self, cat: int, region: int, tech: int, size: int, life: float, displaced: bool = False
     ) -> None:
-        """Connect `size` terminals drawn to `tech`, applying the category's policy."""
+        """Connect `size` terminals drawn to `tech`, applying the category's policy.
+
+        Displaced terminals (their pool's capacity fell) try the category's other
+        technologies and are blocked, whatever the policy, if none has room.
+        """
         policy = self.policy[cat]
         if displaced:
             order = self.fallback[cat][tech][1:]
@@ -388,49 +410,57 @@ class _World:
             order = (tech,)
         base = region * self.n_tech
         for option in order:
-            free = self.capacity[base + option] - self.used[base + option]
-            if free > 0:
-                take = min(size, free)
+            pool = base + option
+            take = min(size, max(0, self.capacity[pool] - self.used[pool]))
+            if take:
                 self._connect(cat, region, option, take, life)
                 size -= take
                 if size == 0:
                     return
+            self.turned_away[pool] += size
         row = self._row(cat, region, tech)
         if policy == "wait" and not displaced:
             deadline = self.env.now + self.patience[cat]
             self.queues[base + tech].append(_Waiting(cat, region, tech, size, life, deadline))
-            self.waiting[row] += size
+            self.counts["waiting"][row] += size
         else:
-            self.blocked[row] += size
+            self.counts["blocked"][row] += size
 
     def _serve(self, pool: int) -> None:
+        """Connect waiting terminals, first come first served, while there is room."""
         queue = self.queues[pool]
         free = self.capacity[pool] - self.used[pool]
         now = self.env.now
+        waiting, blocked = self.counts["waiting"], self.counts["blocked"]
         while queue and free > 0:
             head = queue[0]
             row = self._row(head.cat, head.region, head.tech)
-            if head.deadline <= now:
+            if head.deadline < now:  # gave up before this room appeared
                 queue.popleft()
-                self.waiting[row] -= head.size
-                self.blocked[row] += head.size
+                waiting[row] -= head.size
+                blocked[row] += head.size
                 continue
             take = min(head.size, free)
             self._connect(head.cat, head.region, head.tech, take, head.life)
             head.size -= take
-            self.waiting[row] -= take
+            waiting[row] -= take
             free -= take
             if head.size == 0:
                 queue.popleft()
 
     def _expire(self, pool: int) -> None:
+        """Block the waiting terminals whose patience has run out."""
         now = self.env.now
+        queue = self.queues[pool]
+        if all(entry.deadline > now for entry in queue):
+            return
+        waiting, blocked = self.counts["waiting"], self.counts["blocked"]
         keep: deque[_Waiting] = deque()
-        for entry in self.queues[pool]:
+        for entry in queue:
             if entry.deadline <= now:
                 row = self._row(entry.cat, entry.region, entry.tech)
-                self.waiting[row] -= entry.size
-                self.blocked[row] += entry.size
+                waiting[row] -= entry.size
+                blocked[row] += entry.size
             else:
                 keep.append(entry)
         self.queues[pool] = keep
@@ -440,6 +470,7 @@ class _World:
         excess = self.used[pool] - self.capacity[pool]
         members = self.members[pool]
         now = self.env.now
+        self.turned_away[pool] += excess
         while excess > 0 and members:
             cohort = members[-1]
             if cohort.size == 0:
@@ -449,8 +480,8 @@ class _World:
             row = self._row(cohort.cat, cohort.region, cohort.tech)
             cohort.size -= take
             self.used[pool] -= take
-            self.connected[row] -= take
-            self.left[row] += take
+            self.counts["connected"][row] -= take
+            self.counts["left"][row] += take
             excess -= take
             if cohort.size == 0:
                 members.pop()
@@ -458,43 +489,50 @@ class _World:
                 cohort.cat, cohort.region, cohort.tech, take, cohort.end - now, displaced=True
             )
 
+    def _compact(self, pool: int) -> None:
+        """Drop departed cohorts from a member list once it has doubled (amortised O(1))."""
+        members = self.members[pool]
+        if len(members) > 2 * self.compacted[pool] + 64:
+            members[:] = [cohort for cohort in members if cohort.size]
+            self.compacted[pool] = len(members)
+
     def _record(self, t: int) -> None:
-        for name in ("connected", "waiting"):
-            self.records[name][t] = getattr(self, name)
-        for name in ("joined", "left", "blocked", "offered", "retired"):
-            self.records[name][t] = getattr(self, name)
-            setattr(self, name, [0] * len(self.joined))
+        for name, values in self.counts.items():
+            self.records[name][t] = values
+        for name in _FLOWS:  # reset in place: processes hold references to these lists
+            flows = self.counts[name]
+            flows[:] = [0] * len(flows)
+        self.turned_away_record[t] = self.turned_away
+        self.turned_away[:] = [0] * len(self.turned_away)
 
     # -- processes ---------------------------------------------------------
 
     def clock(self):  # type: ignore[no-untyped-def]
-        """Initial placement at t = 0, then month ends t = 1..M."""
+        """Initial placement at t = 0, then the month ends t = 1..M."""
         initial = self.initial_cohorts
+        offered = self.counts["offered"]
         for cat, region, tech, size, life in zip(
-            initial.cat.tolist(),
-            initial.region.tolist(),
-            initial.tech.tolist(),
-            initial.size.tolist(),
-            initial.life.tolist(),
-            strict=True,
-        ):
-            self.offered[self._row(cat, region, tech)] += size
+            initial.cat.tolist(), initial.region.tolist(), initial.tech.tolist(),
+            initial.size.tolist(), initial.life.tolist(), strict=True,
+        ):  # fmt: skip
+            offered[self._row(cat, region, tech)] += size
             self._place(cat, region, tech, size, life)
         self._record(0)
         pools = range(len(self.capacity))
         for t in range(1, self.months + 1):
             yield self.env.timeout(1.0)
+            # all capacities change at once, then pools over capacity displace terminals
+            # (who may move to pools that just grew), then queues are served
+            self.capacity = self.capacity_table[t].tolist()
+            for pool in pools:
+                if self.used[pool] > self.capacity[pool]:
+                    self._displace(pool)
             for pool in pools:
                 if self.queues[pool]:
-                    self._expire(pool)
-            new_capacity = self.capacity_table[t].tolist()
-            for pool in pools:
-                old, new = self.capacity[pool], new_capacity[pool]
-                self.capacity[pool] = new
-                if new < old and self.used[pool] > new:
-                    self._displace(pool)
-                elif new > old and self.queues[pool]:
                     self._serve(pool)
+                    self._expire(pool)
+                if self.shrinks[pool]:
+                    self._compact(pool)
             self._record(t)
             if self.progress is not None:
                 self.progress(t)
@@ -503,17 +541,14 @@ class _World:
         """Offer each later cohort at its time."""
         arrivals = self.arrivals
         env = self.env
+        offered = self.counts["offered"]
         for time, cat, region, tech, size, life in zip(
-            arrivals.time.tolist(),
-            arrivals.cat.tolist(),
-            arrivals.region.tolist(),
-            arrivals.tech.tolist(),
-            arrivals.size.tolist(),
-            arrivals.life.tolist(),
+            arrivals.time.tolist(), arrivals.cat.tolist(), arrivals.region.tolist(),
+            arrivals.tech.tolist(), arrivals.size.tolist(), arrivals.life.tolist(),
             strict=True,
-        ):
+        ):  # fmt: skip
             yield env.timeout(time - env.now)
-            self.offered[self._row(cat, region, tech)] += size
+            offered[self._row(cat, region, tech)] += size
             self._place(cat, region, tech, size, life)
 
     def run(self) -> Trajectory:
@@ -522,11 +557,11 @@ class _World:
         self.env.run(until=clock)
         shape = (self.months + 1, *self.shape)
         records = {name: values.reshape(shape) for name, values in self.records.items()}
-        cohorts = len(self.initial_cohorts.size) + len(self.arrivals.size)
         return Trajectory(
+            turned_away=self.turned_away_record.reshape(self.months + 1, *self.shape[1:]),
             capacity=self.plan.network.capacity,
             resolution=self.plan.resolution,
-            cohorts=cohorts,
+            cohorts=len(self.initial_cohorts.size) + len(self.arrivals.size),
             **records,
         )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -102,9 +103,10 @@ class Lifetime:
             return self.mean * -np.expm1(-t / self.mean)
         if self.kind == "fixed":
             return np.minimum(t, self.mean)
-        grid, cumulative = self._weibull_table()
+        grid, cumulative = self._weibull_table
         return np.interp(t, grid, cumulative)
 
+    @cached_property
     def _weibull_table(self) -> tuple[FloatArray, FloatArray]:
         # fine trapezoid table of C(t); S is bounded by 1 so the error is below 1e-6 months
         grid = np.linspace(0.0, self.horizon, int(self.horizon * 200) + 1)
@@ -127,7 +129,7 @@ class Lifetime:
             return rng.exponential(self.mean, size)
         if self.kind == "fixed":
             return rng.uniform(0.0, self.mean, size)
-        grid, cumulative = self._weibull_table()
+        grid, cumulative = self._weibull_table
         share = rng.random(size) * self.mean
         residual = np.interp(share, cumulative, grid)
         residual[share > cumulative[-1]] = np.inf
@@ -162,9 +164,19 @@ def join_schedule(base: FloatArray, lifetime: Lifetime) -> JoinSchedule:
     initial_survival = 1.0 - integrated / lifetime.mean
     joins = np.zeros(months)
     for n in range(1, months + 1):
-        carried = base[0] * initial_survival[n] + kernel[n, : n - 1] @ joins[: n - 1]
+        carried = base[0] * initial_survival[n] + math.fsum(kernel[n, : n - 1] * joins[: n - 1])
         joins[n - 1] = max(0.0, (base[n] - carried) / kernel[n, n - 1])
     return JoinSchedule(joins, kernel, initial_survival)
+
+
+def exact_matvec(matrix: FloatArray, vector: FloatArray) -> FloatArray:
+    """matrix @ vector with correctly rounded sums (math.fsum).
+
+    BLAS may sum in an order that depends on the CPU, which would change expected joins
+    in the last bit, and with them Poisson draws and rounded counts: results must not
+    depend on the machine.
+    """
+    return np.array([math.fsum(row) for row in matrix * vector[None, :]])
 
 
 def step_values(

@@ -30,6 +30,7 @@ CONNECTIONS_COLUMNS = [
 ]  # fmt: skip
 NETWORK_COLUMNS = [
     "date", "region", "technology", "sites", "cells", "capacity", "connected", "utilization",
+    "turned_away",
 ]  # fmt: skip
 TARGET_COLUMNS = [
     "name", "metric", "date", "bound", "required", "achieved", "met", "first_reached",
@@ -115,6 +116,7 @@ def network_table(plan: Plan, trajectory: Trajectory) -> pd.DataFrame:
                         "capacity": capacity,
                         "connected": connected[:, r, k],
                         "utilization": np.round(utilization, 6),
+                        "turned_away": trajectory.turned_away[:, r, k],
                     }
                 )
             )
@@ -125,7 +127,11 @@ def network_table(plan: Plan, trajectory: Trajectory) -> pd.DataFrame:
 
 
 def targets_table(scenario: Scenario, connections: pd.DataFrame) -> pd.DataFrame:
-    """targets.csv: whether each target is met at its date, and when it was first reached."""
+    """targets.csv: whether each target is met at its date, and the first month it was.
+
+    `blocked` is counted cumulatively (terminals lost up to the date, the initial placement
+    included); the other metrics are month-end values.
+    """
     rows = []
     for target in scenario.targets:
         selected = connections
@@ -134,13 +140,15 @@ def targets_table(scenario: Scenario, connections: pd.DataFrame) -> pd.DataFrame
             if value is not None:
                 selected = selected[selected[column] == value]
         series = selected.groupby("date")[target.metric].sum()
-        series = series[series.index >= month_label(scenario.start_index)]
-        achieved = int(series.get(target.date, 0))
+        if target.metric == "blocked":
+            series = series.cumsum()
+        achieved = int(series[target.date])
         bound = "at_least" if target.at_least is not None else "at_most"
         required = target.at_least if target.at_least is not None else target.at_most
         assert required is not None
-        met = achieved >= required if bound == "at_least" else achieved <= required
-        reached = series.index[series >= required]
+        holds = series >= required if bound == "at_least" else series <= required
+        met = bool(holds[target.date])
+        reached = series.index[holds]
         rows.append(
             {
                 "name": target.name,
@@ -170,11 +178,11 @@ def summary_table(
     at_end = connections[connections["date"] == end]
     connected_end = int(at_end["connected"].sum())
     demand_end = int(at_end["demand"].sum())
-    simulated = connections[connections["date"] >= scenario.start]
+    after_start = connections["date"] >= scenario.start
     pools = network.assign(pool=network["region"] + "/" + network["technology"])
+    turned_away = pools[pools["turned_away"] > 0]
+    blocked_rows = connections[connections["blocked"] > 0]
     running = pools[pools["date"] >= scenario.start]
-    full = running[(running["capacity"] > 0) & (running["connected"] >= running["capacity"])]
-    blocked_rows = simulated[simulated["blocked"] > 0]
     peak = (
         running.loc[int(running["utilization"].idxmax())]  # type: ignore[call-overload]
         if running["utilization"].notna().any()
@@ -187,28 +195,24 @@ def summary_table(
         ("end", end),
         ("resolution_terminals_per_cohort", trajectory.resolution),
         ("cohorts_simulated", trajectory.cohorts),
-        (
-            "initial_connected",
-            int(connections.loc[connections["date"] < scenario.start, "connected"].sum()),
-        ),
+        ("initial_connected", int(connections.loc[~after_start, "connected"].sum())),
+        ("initial_blocked", int(connections.loc[~after_start, "blocked"].sum())),
+        ("arrived_total", int(trajectory.offered[1:].sum())),
+        ("retired_total", int(trajectory.retired[1:].sum())),
         ("connected_end", connected_end),
         ("demand_end", demand_end),
-        (
-            "connected_share_of_demand_end",
-            f"{connected_end / demand_end:.6f}" if demand_end else "",
-        ),
-        ("joined_total", int(simulated["joined"].sum())),
-        ("left_total", int(simulated["left"].sum())),
-        ("blocked_total", int(simulated["blocked"].sum())),
+        ("connected_share_of_demand_end",
+         f"{connected_end / demand_end:.6f}" if demand_end else ""),
+        ("blocked_total", int(connections["blocked"].sum())),
         ("waiting_end", int(at_end["waiting"].sum())),
         ("first_blocked_date", blocked_rows["date"].iloc[0] if len(blocked_rows) else ""),
-        ("first_full_date", full["date"].iloc[0] if len(full) else ""),
-        ("first_full_pool", full["pool"].iloc[0] if len(full) else ""),
+        ("first_full_date", turned_away["date"].iloc[0] if len(turned_away) else ""),
+        ("first_full_pool", turned_away["pool"].iloc[0] if len(turned_away) else ""),
         ("peak_utilization", f"{peak['utilization']:.6f}" if peak is not None else ""),
         ("peak_utilization_pool", peak["pool"] if peak is not None else ""),
         ("peak_utilization_date", peak["date"] if peak is not None else ""),
         ("targets_met", f"{int(targets['met'].sum())} of {len(targets)}"),
-    ]
+    ]  # fmt: skip
     return pd.DataFrame(figures, columns=["metric", "value"]).astype({"value": str})
 
 

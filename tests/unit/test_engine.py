@@ -157,3 +157,81 @@ def test_initial_base_is_placed_whole() -> None:
     first = result.connections[result.connections["date"] == "2022-12"]
     assert first["connected"].sum() == 1_000_001
     assert first["joined"].sum() == 1_000_001
+
+
+def test_capacity_moves_at_once_whatever_the_technology_order() -> None:
+    """Terminals pushed off shrinking 4G NB-IoT reach 5G RedCap built at the same tick,
+    whichever of the two the network lists first."""
+    blocked = []
+    for order in (["nb-iot", "nr-redcap"], ["nr-redcap", "nb-iot"]):
+        carriage = {"nb-iot": {"on": "4G"}, "nr-redcap": {"on": "5G"}}
+        data = {
+            "name": "move",
+            "end": "2024-12",
+            "resolution": 1,
+            "network": {
+                "sectors_per_site": 1,
+                "sites": {
+                    "4G": {"initial": 12, "retire_per_year": 12},
+                    "5G": {"initial": 0, "build_per_year": 12},
+                },
+                "technologies": {tech: carriage[tech] for tech in order},
+            },
+            "technologies": {
+                "nb-iot": {"max_devices_per_cell": 100},
+                "nr-redcap": {"max_devices_per_cell": 100},
+            },
+            "categories": {
+                "m": {
+                    "initial": 1000,
+                    "lifetime_years": 50,
+                    "technologies": ["nb-iot", "nr-redcap"],
+                }
+            },
+        }
+        result = run(data)
+        blocked.append(int(result.figure("blocked_total")))
+        assert result.figure("first_full_pool") == "national/nb-iot"
+    assert blocked[0] == blocked[1] == 0
+
+
+def test_initial_overflow_counts_as_blocked() -> None:
+    scenario = single_pool_scenario(capacity=1000, initial=5000, lifetime_years=50, end="2023-03")
+    result = run(scenario)
+    assert int(result.figure("initial_blocked")) == 4000
+    assert int(result.figure("blocked_total")) >= 4000
+    assert result.figure("first_blocked_date") == "2022-12"
+    assert result.figure("first_full_date") == "2022-12"
+
+
+def test_first_full_date_is_the_first_month_a_pool_turned_terminals_away() -> None:
+    result = run(two_technology_scenario("fallback"))
+    network = result.network
+    nb_iot = network[network["technology"] == "nb-iot"].set_index("date")
+    first = nb_iot.index[nb_iot["turned_away"] > 0][0]
+    assert result.figure("first_full_date") == first
+    cat1 = result.connections[result.connections["technology"] == "lte-cat1"]
+    assert cat1.loc[cat1["date"] < first, "connected"].sum() == 0  # nothing fell back before
+    assert cat1.loc[cat1["date"] == first, "joined"].sum() > 0  # the overflow went to Cat.1
+
+
+def test_shares_are_made_exact() -> None:
+    """Shares may sum to 1 within 1e-6; no terminal is created or lost by that slack."""
+    result = run(
+        {
+            "name": "slack",
+            "end": "2023-02",
+            "regions": {
+                "a": {"terminal_share": 0.5000004, "site_share": 0.5},
+                "b": {"terminal_share": 0.5, "site_share": 0.5},
+            },
+            "categories": {
+                "m": {
+                    "initial": 10**10,
+                    "technologies": ["lte", "nr"],
+                    "mix": {"lte": 0.6000004, "nr": 0.4},
+                }
+            },
+        }
+    )
+    assert int(result.figure("initial_connected")) == 10**10

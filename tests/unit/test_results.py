@@ -125,3 +125,38 @@ def test_resolved_scenario_round_trips(tmp_path: Path) -> None:
         scenario = load_scenario(path)
         again = parse_scenario(json.loads(json.dumps(scenario.model_dump(mode="json"))))
         assert again == scenario, path.name
+
+
+def test_at_most_targets_and_cumulative_blocked() -> None:
+    """`blocked` targets count losses up to the date; first_reached is the first month the
+    target's condition held."""
+    from helpers import single_pool_scenario
+
+    scenario = single_pool_scenario(
+        capacity=100,
+        initial=100,
+        lifetime_years=1,
+        end="2023-12",
+        growth={"model": "cagr", "rate": 1.0},
+    )
+    data = scenario.model_dump(mode="json")
+    data["targets"] = [
+        {"name": "few-lost", "metric": "blocked", "date": "2023-12", "at_most": 5},
+        {"name": "many-lost", "metric": "blocked", "date": "2023-12", "at_least": 5},
+    ]
+    result = run(data)
+    few, many = result.targets.iloc[0], result.targets.iloc[1]
+    lost = int(result.connections["blocked"].sum())
+    assert few["achieved"] == many["achieved"] == lost > 5
+    assert not few["met"]
+    assert many["met"]
+    assert few["first_reached"] == "2022-12"  # nothing lost at the start
+    cumulative = result.connections.groupby("date")["blocked"].sum().cumsum()
+    assert many["first_reached"] == cumulative.index[cumulative >= 5][0]
+
+
+def test_negative_seed_is_a_scenario_error() -> None:
+    from sim import ScenarioError
+
+    with pytest.raises(ScenarioError, match="seed"):
+        run(SCENARIO, seed=-1)

@@ -851,3 +851,27 @@ def test_negative_seed_option_exits_2(tmp_path: Path, capsys: pytest.CaptureFixt
     code, stdout, stderr = _run(scenario, out, capsys, "--seed", "-1")
     _assert_rejected(code, stdout, stderr, out)
     assert "--seed must be >= 0, got -1" in stderr
+
+
+def test_validate_checks_what_needs_the_curves(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A resolution that would mean millions of cohorts is caught by validate, with the file."""
+    text = "name: t\nresolution: 1\ncategories:\n  m: {preset: water_meter, initial: 100000000}\n"
+    scenario = _write(tmp_path, text)
+    assert main(["validate", str(scenario)]) == 2
+    err = capsys.readouterr().err
+    assert f"{scenario}:" in err
+    assert "resolution" in err
+    assert "cohorts" in err
+
+
+def test_out_below_a_file_is_refused_before_running(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    scenario = _write(tmp_path, VALID)
+    assert main(["run", str(scenario), "--out", str(blocker / "sub"), "--quiet"]) == 2
+    assert "is a file" in capsys.readouterr().err
+    assert blocker.read_text() == "x"
