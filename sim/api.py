@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.cells import access_table
 from sim.engine import build_plan, simulate
 from sim.results import (
     Result,
@@ -52,17 +53,22 @@ def run(
     started_utc = datetime.now(UTC).isoformat(timespec="seconds")
     started = time.perf_counter()
     plan = build_plan(scenario)
-    trajectory = simulate(plan, replication_generator(used_seed), progress)
+    # growth and access layers draw from independent children of the run's generator, so
+    # switching the access layer on does not change the growth results
+    growth_rng, access_rng = replication_generator(used_seed).spawn(2)
+    trajectory = simulate(plan, growth_rng, progress)
     connections = connections_table(plan, trajectory)
     network = network_table(plan, trajectory)
+    access = access_table(plan, trajectory, access_rng)
     targets = targets_table(scenario, connections)
-    summary = summary_table(plan, trajectory, connections, network, targets, used_seed)
+    summary = summary_table(plan, trajectory, connections, network, targets, access, used_seed)
     return Result(
         scenario=scenario,
         seed=used_seed,
         connections=connections,
         network=network,
         targets=targets,
+        access=access,
         summary=summary,
         trajectory=trajectory,
         wall_time_s=time.perf_counter() - started,

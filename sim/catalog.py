@@ -14,6 +14,52 @@ GENERATIONS: Final = ("4G", "5G")
 
 
 @dataclass(frozen=True)
+class AccessProfile:
+    """The random-access channel of a technology (what the access layer simulates)."""
+
+    label: str
+    preambles: int
+    """Contention preambles per random-access opportunity (RAO)."""
+    rao_period_ms: float
+    """Time between RAOs, ms."""
+    source: str
+
+
+ACCESS_PROFILES: Final[dict[str, AccessProfile]] = {
+    "lte-prach": AccessProfile(
+        label="LTE PRACH configuration index 6",
+        preambles=54,
+        rao_period_ms=5.0,
+        source=(
+            "3GPP TS 36.211 Table 5.7.1-2: configuration index 6 = preamble format 0 in "
+            "subframes 1 and 6 of every frame (an RAO every 5 ms); 64 preambles less 10 for "
+            "contention-free access, the 3GPP TR 37.868 evaluation setup"
+        ),
+    ),
+    "nb-iot-nprach": AccessProfile(
+        label="NB-IoT NPRACH, 40 ms period, 48 subcarriers",
+        preambles=48,
+        rao_period_ms=40.0,
+        source=(
+            "3GPP TS 36.331 NPRACH-ConfigSIB-NB: nprach-Periodicity 40..2560 ms and "
+            "nprach-NumSubcarriers 12..48; each subcarrier is a preamble (TS 36.211 cl. "
+            "10.1.6). The most capable setting is taken; Msg2-4 timings as LTE (assumption)"
+        ),
+    ),
+    "nr-prach": AccessProfile(
+        label="NR PRACH, an RAO every 5 ms",
+        preambles=54,
+        rao_period_ms=5.0,
+        source=(
+            "assumption: an RACH occasion every 5 ms with 64 preambles less 10 for "
+            "contention-free access, as LTE configuration 6 (3GPP TS 38.211 cl. 6.3.3.2 "
+            "offers such PRACH configurations); Msg2-4 timings as LTE"
+        ),
+    ),
+}
+
+
+@dataclass(frozen=True)
 class TechnologySpec:
     """A radio technology for IoT terminals and its registration capacity."""
 
@@ -25,6 +71,8 @@ class TechnologySpec:
     default_site_share: float
     """Share of the generation's sites carrying it when a scenario does not say, 0..1."""
     source: str
+    access_profile: str = "lte-prach"
+    """Key of ACCESS_PROFILES: the random-access channel the access layer simulates."""
 
 
 # 52,547 devices per cell-site sector is the capacity requirement that 3GPP set for
@@ -46,6 +94,7 @@ TECHNOLOGIES: Final[dict[str, TechnologySpec]] = {
             f"{_CIOT_CAPACITY_SOURCE}; site share: 755,000 NB-IoT base stations over "
             "5.937 M 4G base stations, both MIIT figures for Aug 2022 (China Daily; Xinhua)"
         ),
+        access_profile="nb-iot-nprach",
     ),
     "lte-m": TechnologySpec(
         label="LTE-M (eMTC)",
@@ -82,6 +131,7 @@ TECHNOLOGIES: Final[dict[str, TechnologySpec]] = {
             "assumption: the CIoT objective of 3GPP TR 45.820 per cell; ITU-R M.2410 "
             "connection density 1,000,000 devices/km2 is met by mMTC, not by eMBB NR"
         ),
+        access_profile="nr-prach",
     ),
     "nr-redcap": TechnologySpec(
         label="5G NR RedCap",
@@ -89,6 +139,7 @@ TECHNOLOGIES: Final[dict[str, TechnologySpec]] = {
         max_devices_per_cell=52_547,
         default_site_share=1.0,
         source="assumption: as NR (RedCap shares the NR cell; 3GPP TR 38.875 Rel-17)",
+        access_profile="nr-prach",
     ),
 }
 

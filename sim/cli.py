@@ -9,15 +9,21 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import sys
+import typing
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import pandas as pd
 from tqdm import tqdm
 
 from sim import __version__
+from sim.access import PROCEDURE_PARAMETERS, Procedure, run_experiment
 from sim.api import run
 from sim.engine import build_plan
+from sim.reference import TRAFFIC_CASES, tr37868_reference
+from sim.results import write_csv
 from sim.scenario import ScenarioError, json_schema, load_scenario
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -53,7 +59,64 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML files")
 
     commands.add_parser("schema", help="print the JSON Schema of scenario files")
+
+    access = commands.add_parser(
+        "access",
+        help="one random-access experiment in one cell (3GPP TR 37.868 style)",
+        description="Terminals of one cell run the contention-based random-access procedure; "
+        "prints the metrics with 95 %% intervals over the replications.",
+    )
+    access.add_argument("--devices", type=_positive_int, default=10000, help="terminals")
+    access.add_argument("--traffic", choices=("beta", "uniform"), default="beta",
+                        help="beta: Beta(3,4) over the window (TR 37.868 model 2); uniform: "
+                        "model 1")  # fmt: skip
+    access.add_argument(
+        "--window",
+        type=_positive_float,
+        default=None,
+        help="traffic window, s (default: 10 for beta, 60 for uniform)",
+    )
+    access.add_argument("--replications", type=_positive_int,
+                        help="runs (default 10; with --tr37868 the reference's)")  # fmt: skip
+    access.add_argument("--seed", type=_non_negative_int, default=1)
+    access.add_argument("--out", type=Path, help="write the metrics as a tidy CSV")
+    access.add_argument("--cdf", type=Path, help="write the access-delay CDF as a CSV")
+    access.add_argument("--tr37868", action="store_true",
+                        help="run the TR 37.868 reference table (both traffic models x 5,000 / "
+                        "10,000 / 30,000 terminals) and print it beside the reference")  # fmt: skip
+    procedure = access.add_argument_group("random-access procedure (defaults: TR 37.868)")
+    for name in PROCEDURE_PARAMETERS:
+        default = getattr(Procedure(), name)
+        option = "--" + name.replace("_", "-")
+        if isinstance(default, str):
+            choices = typing.get_args(Procedure.__dataclass_fields__[name].type)
+            procedure.add_argument(option, dest=name, choices=choices or None,
+                                   help=f"(default {default})")  # fmt: skip
+        else:
+            procedure.add_argument(option, dest=name, type=type(default),
+                                   help=f"(default {default})")  # fmt: skip
     return parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text}")
+    return value
 
 
 def _report(error: ScenarioError, what: str, file: Path | None = None) -> None:
@@ -125,6 +188,70 @@ def _validate(args: argparse.Namespace) -> int:
     return EXIT_BAD_INPUT if failures else EXIT_OK
 
 
+def _access(args: argparse.Namespace) -> int:
+    changes = {name: getattr(args, name) for name in PROCEDURE_PARAMETERS
+               if getattr(args, name) is not None}  # fmt: skip
+    try:
+        procedure = Procedure().replace(**changes)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.tr37868:
+        return _access_reference(args, procedure)
+    window = args.window or (10.0 if args.traffic == "beta" else 60.0)
+    replications = args.replications or 10
+    experiment = run_experiment(args.devices, args.traffic, window, procedure,
+                                replications, args.seed)  # fmt: skip
+    columns = ["metric", "mean", "ci_low", "ci_high", "replications"]
+    table = pd.DataFrame(experiment.summary(), columns=columns)
+    print(f"{args.devices} terminals, {args.traffic} over {window:g} s, "
+          f"{replications} replications, seed {args.seed}")  # fmt: skip
+    for row in table.itertuples():
+        print(f"  {row.metric:<40} {row.mean:>12.6g}   [{row.ci_low:.6g}, {row.ci_high:.6g}]")
+    if args.out:
+        write_csv(table.round(8), args.out)
+    if args.cdf:
+        delays, shares = experiment.cdf()
+        write_csv(pd.DataFrame({"delay_ms": delays, "share": shares.round(8)}), args.cdf)
+    return EXIT_OK
+
+
+def _access_reference(args: argparse.Namespace, procedure: Procedure) -> int:
+    """The TR 37.868 table: ours beside the reference (the reference's replication counts
+    unless --replications is given)."""
+    rows: list[dict[str, typing.Any]] = []
+    cases: dict[tuple[str, int], list[dict[typing.Hashable, typing.Any]]] = {}
+    for record in tr37868_reference().to_dict("records"):
+        cases.setdefault((str(record["traffic_model"]), int(record["devices"])), []).append(record)
+    for (model, devices), records in cases.items():
+        traffic, window = TRAFFIC_CASES[model]
+        replications = args.replications or int(records[0]["replications"])
+        experiment = run_experiment(devices, traffic, window, procedure, replications, args.seed)
+        summary = {row[0]: row for row in experiment.summary()}
+        print(f"{model}, {devices} terminals, {replications} replications")
+        for record in records:
+            metric = str(record["metric"])
+            # the reference's p95 is of all its replications' delays pooled
+            pooled = "pooled_p95_access_delay_ms" if metric == "p95_access_delay_ms" else metric
+            _, mean, low, high, _ = summary[pooled]
+            reference, ci95 = float(record["value"]), _or_zero(record["ci95"])
+            print(f"  {metric:<40} {mean:>11.6g} [{low:.6g}, {high:.6g}]"
+                  f"   reference {reference:.6g} ± {ci95:.3g}")  # fmt: skip
+            rows.append(
+                {"traffic_model": model, "devices": devices, "metric": metric, "mean": mean,
+                 "ci_low": low, "ci_high": high, "replications": replications,
+                 "reference": reference, "reference_ci95": ci95}
+            )  # fmt: skip
+    if args.out:
+        write_csv(pd.DataFrame(rows).round(8), args.out)
+    return EXIT_OK
+
+
+def _or_zero(value: typing.Any) -> float:
+    number = float(value)
+    return 0.0 if math.isnan(number) else number  # NaN: the reference gives no interval
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `iotsim` console script."""
     args = _parser().parse_args(argv)
@@ -132,6 +259,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args)
     if args.command == "validate":
         return _validate(args)
+    if args.command == "access":
+        return _access(args)
     print(json.dumps(json_schema(), indent=2))
     return EXIT_OK
 

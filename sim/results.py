@@ -35,7 +35,7 @@ NETWORK_COLUMNS = [
 TARGET_COLUMNS = [
     "name", "metric", "date", "bound", "required", "achieved", "met", "first_reached",
 ]  # fmt: skip
-RESULT_FILES = ("connections.csv", "network.csv", "targets.csv", "summary.csv")
+RESULT_FILES = ("connections.csv", "network.csv", "access.csv", "targets.csv", "summary.csv")
 
 
 @dataclass
@@ -47,6 +47,7 @@ class Result:
     connections: pd.DataFrame
     network: pd.DataFrame
     targets: pd.DataFrame
+    access: pd.DataFrame
     summary: pd.DataFrame
     trajectory: Trajectory = field(repr=False)
     wall_time_s: float = 0.0
@@ -170,6 +171,7 @@ def summary_table(
     connections: pd.DataFrame,
     network: pd.DataFrame,
     targets: pd.DataFrame,
+    access: pd.DataFrame,
     seed: int,
 ) -> pd.DataFrame:
     """summary.csv: the key figures of a run as (metric, value) rows."""
@@ -212,8 +214,38 @@ def summary_table(
         ("peak_utilization_pool", peak["pool"] if peak is not None else ""),
         ("peak_utilization_date", peak["date"] if peak is not None else ""),
         ("targets_met", f"{int(targets['met'].sum())} of {len(targets)}"),
+        *_access_figures(plan, access),
     ]  # fmt: skip
     return pd.DataFrame(figures, columns=["metric", "value"]).astype({"value": str})
+
+
+ACCESS_FAILURE_THRESHOLD = 0.9
+"""Access success below this in a hot cell counts as the access layer failing."""
+
+
+def _access_figures(plan: Plan, access: pd.DataFrame) -> list[tuple[str, Any]]:
+    """Where and when the hottest simulated cell first fails (success < 90 %)."""
+    if not plan.scenario.access.years:
+        return []
+    hottest = max(plan.scenario.access.cells, key=lambda name: float(name[1:]))
+    cells = access[access["cell"] == hottest]
+    failing = cells[cells["success_probability"] < ACCESS_FAILURE_THRESHOLD]
+    failing = failing.sort_values(["year", "success_probability"], kind="stable")
+    rated = access.dropna(subset=["success_probability"])
+    worst = (
+        rated.iloc[int(np.argmin(rated["success_probability"].to_numpy()))] if len(rated) else None
+    )
+    return [
+        ("access_hottest_cell", hottest),
+        ("first_access_failure_year", int(failing["year"].iloc[0]) if len(failing) else ""),
+        ("first_access_failure_pool",
+         f"{failing['region'].iloc[0]}/{failing['technology'].iloc[0]}" if len(failing) else ""),
+        ("lowest_access_success",
+         f"{worst['success_probability']:.6f}" if worst is not None else ""),
+        ("lowest_access_success_where",
+         f"{worst['year']} {worst['region']}/{worst['technology']} {worst['cell']}"
+         if worst is not None else ""),
+    ]  # fmt: skip
 
 
 # --------------------------------------------------------------------------- writing
@@ -222,6 +254,21 @@ def summary_table(
 def csv_bytes(table: pd.DataFrame) -> bytes:
     """The exact bytes written for a table: one header row, '\\n' line ends, no index."""
     return table.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def write_csv(table: pd.DataFrame, path: str | Path) -> Path:
+    """Write one table atomically (a temporary file beside it, then a rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(csv_bytes(table))
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
 
 
 def manifest(result: Result, scenario_file: str | Path | None) -> dict[str, Any]:
@@ -276,6 +323,7 @@ def write_result_folder(
         tables = {
             "connections.csv": result.connections,
             "network.csv": result.network,
+            "access.csv": result.access,
             "targets.csv": result.targets,
             "summary.csv": result.summary,
         }

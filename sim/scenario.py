@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -523,6 +524,70 @@ class Target(_Model):
         return self
 
 
+_QUANTILE_RE = re.compile(r"^p(\d{1,2}(\.\d+)?)$")
+
+
+def _check_quantile(value: str) -> str:
+    match = _QUANTILE_RE.match(value)
+    if match is None or not 0 < float(match.group(1)) < 100:
+        raise ValueError(f"expected a cell quantile like p50, p90 or p99.9, got {value!r}")
+    return value
+
+
+CellQuantile = Annotated[
+    str,
+    AfterValidator(_check_quantile),
+    WithJsonSchema({"type": "string", "pattern": _QUANTILE_RE.pattern, "examples": ["p99"]}),
+]
+
+
+class OverloadControls(_Model):
+    """Random-access overload controls applied in every simulated cell."""
+
+    acb_factor: float = Field(
+        1.0, gt=0, le=1, description="access class barring: probability of passing; 1 = off"
+    )
+    acb_time_s: float = Field(4.0, ge=0, le=1024, description="mean barring time, s")
+    backoff_indicator_ms: float | None = Field(
+        None, ge=0, le=960, description="backoff window BI, ms; default: the procedure's 20 ms"
+    )
+    jitter_s: float = Field(
+        0.0,
+        ge=0,
+        le=3600,
+        description="spread synchronised reports uniformly over this many s (0: a burst)",
+    )
+
+
+class AccessSettings(_Model):
+    """The access layer: random access in representative cells in chosen years."""
+
+    years: list[int] = Field(
+        default_factory=list, description="years simulated (end-of-year state); empty: off"
+    )
+    cells: list[CellQuantile] = Field(
+        default_factory=lambda: ["p50", "p90", "p99"],
+        min_length=1,
+        description="cells by their quantile of devices per cell",
+    )
+    spread_cv: float = Field(
+        1.0,
+        ge=0,
+        le=10,
+        description="coefficient of variation of devices per cell across a region's cells "
+        "(lognormal)",
+    )
+    window_s: float = Field(60.0, gt=0, le=3600, description="busy window simulated, s")
+    burst_s: float = Field(
+        10.0, gt=0, le=600, description="synchronised reports: Beta(3,4) over this many s"
+    )
+    replications: int = Field(3, ge=1, le=1000, description="runs per cell (means reported)")
+    technologies: list[str] | None = Field(
+        None, description="technologies simulated; default: every one a category uses"
+    )
+    controls: OverloadControls = Field(default_factory=OverloadControls)
+
+
 def _default_regions() -> dict[str, Region]:
     return {"national": Region(terminal_share=1.0, site_share=1.0)}
 
@@ -551,6 +616,7 @@ class Scenario(_Model):
     technologies: dict[str, TechnologyOverride] = Field(default_factory=dict)
     categories: dict[str, Category] = Field(min_length=1)
     targets: list[Target] = Field(default_factory=list)
+    access: AccessSettings = Field(default_factory=AccessSettings)
 
     @field_validator("name")
     @classmethod
@@ -764,6 +830,35 @@ def _consistency_problems(scenario: Scenario) -> list[Problem]:
                         "a targets curve is log-linear from the initial base, which must be > 0",
                     )
                 )
+
+    access = scenario.access
+    for position, year in enumerate(access.years):
+        if not start_year <= year <= end_year:
+            add(
+                Problem(
+                    f"access.years[{position}]",
+                    f"{year} lies outside the horizon years {start_year}..{end_year}",
+                )
+            )
+    if len(set(access.cells)) != len(access.cells):
+        add(Problem("access.cells", f"a cell quantile is listed twice: {access.cells}"))
+    for position, tech in enumerate(access.technologies or []):
+        if tech not in carried:
+            add(
+                Problem(
+                    f"access.technologies[{position}]",
+                    f"{tech!r} is not carried by the network{_did_you_mean(tech, carried)}; "
+                    f"carried: {', '.join(carried)}",
+                )
+            )
+        elif tech not in catalog.TECHNOLOGIES:
+            add(
+                Problem(
+                    f"access.technologies[{position}]",
+                    f"{tech!r} has no random-access profile in the catalog; simulate one of "
+                    f"{', '.join(t for t in carried if t in catalog.TECHNOLOGIES)}",
+                )
+            )
 
     for position, target in enumerate(scenario.targets):
         path = f"targets[{position}]"

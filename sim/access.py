@@ -1,0 +1,550 @@
+"""The access layer: contention-based random access in one cell, as evaluated in 3GPP TR 37.868.
+
+A terminal with a report to send transmits a preamble at the next random-access
+opportunity (RAO), then goes through the four messages of the procedure:
+
+1. **Msg1**: a preamble chosen uniformly among the contention preambles.  A preamble chosen
+   by two or more terminals in the same RAO is not detected (all of them fail this attempt);
+   a preamble chosen by one terminal is detected with probability 1 - e^(-k) on its k-th
+   transmission (``detection="tr37868"``; ``"certain"`` for an ideal receiver).
+2. **Msg2**: at most ``grants_per_subframe x rar_window_ms`` detected preambles get an uplink
+   grant (random order; 3 per subframe over the 5-subframe window by default), the rest
+   fail this attempt.  The i-th grant goes out in subframe i // grants_per_subframe of the
+   window.
+3. **Msg3/Msg4** with HARQ: each transmission fails with ``harq_retransmission_probability``
+   and is repeated after the round-trip time (8 ms / 5 ms) up to
+   ``max_msg3_msg4_transmissions`` times; if either runs out, the terminal notices when the
+   contention-resolution timer (48 ms from its last Msg3) expires.
+4. A failed attempt is retried after a backoff uniform in [0, BI] ms at the next RAO: after
+   the RAR window (t + 1 + 2 + 5 ms) for a preamble that got no grant, after the
+   contention-resolution timer otherwise.  After ``max_preamble_transmissions`` failed
+   attempts the terminal gives up.
+
+With all defaults the minimum access delay (first preamble to Msg4) is
+1 + 2 + 1 + 5 + 1 + 4 + 1 = 15 ms.  These are the semantics of the public LTE-A
+random-access simulator of Leyva-Mayorga, Tello-Oquendo et al. (IEEE TWC 2017) whose
+figures are the reference table; ``collisions="contention"`` offers the other common
+reading of the TR (collided preambles are detected as one, get a grant, and all their
+terminals fail at contention resolution).
+
+Access class barring (``acb_factor`` < 1) is checked once per report before the first
+preamble: a barred terminal waits (0.7 + 0.6 U) x ``acb_time_s`` and checks again.  The
+access delay counts from the first RAO after the report was ready, so time spent barred
+counts.
+
+The simulation is event-driven over opportunities (SimPy): all terminals contending in an
+RAO are processed together as arrays, with exact per-terminal state.  Times are in ms.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Literal
+
+import numpy as np
+import simpy
+from numpy.typing import NDArray
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class Procedure:
+    """Parameters of the random-access procedure; defaults: the TR 37.868 evaluation setup
+    (3GPP TR 37.868 v11.0.0, Table 6.1.1-1, as in ``shared/data/tr37868_setup.csv``)."""
+
+    preambles: int = 54
+    """Contention preambles per RAO (64 minus 10 for contention-free access)."""
+    rao_period_ms: float = 5.0
+    """Time between RAOs (PRACH configuration index 6: subframes 1 and 6)."""
+    rao_offset_ms: float = 1.0
+    """Time of the first RAO in each period."""
+    grants_per_subframe: int = 3
+    rar_window_ms: int = 5
+    max_preamble_transmissions: int = 10
+    backoff_indicator_ms: float = 20.0
+    preamble_processing_ms: int = 2
+    rar_processing_ms: int = 5
+    connection_request_processing_ms: int = 4
+    contention_resolution_timer_ms: int = 48
+    max_msg3_msg4_transmissions: int = 5
+    harq_retransmission_probability: float = 0.1
+    rtt_msg3_ms: int = 8
+    rtt_msg4_ms: int = 5
+    detection: Literal["tr37868", "certain"] = "tr37868"
+    collisions: Literal["undetected", "contention"] = "undetected"
+    acb_factor: float = 1.0
+    """Access class barring: probability of passing the check; 1 = no barring."""
+    acb_time_s: float = 4.0
+    """Mean barring time, s (ac-BarringTime)."""
+
+    def __post_init__(self) -> None:
+        checks = {
+            "preambles": self.preambles >= 1,
+            "rao_period_ms": self.rao_period_ms > 0,
+            "rao_offset_ms": 0 <= self.rao_offset_ms < self.rao_period_ms,
+            "grants_per_subframe": self.grants_per_subframe >= 1,
+            "rar_window_ms": self.rar_window_ms >= 1,
+            "max_preamble_transmissions": self.max_preamble_transmissions >= 1,
+            "backoff_indicator_ms": self.backoff_indicator_ms >= 0,
+            "max_msg3_msg4_transmissions": self.max_msg3_msg4_transmissions >= 1,
+            "harq_retransmission_probability": 0 <= self.harq_retransmission_probability < 1,
+            "acb_factor": 0 < self.acb_factor <= 1,
+            "acb_time_s": self.acb_time_s >= 0,
+            "detection": self.detection in ("tr37868", "certain"),
+            "collisions": self.collisions in ("undetected", "contention"),
+        }
+        for name in ("preamble_processing_ms", "rar_processing_ms",
+                     "connection_request_processing_ms", "contention_resolution_timer_ms",
+                     "rtt_msg3_ms", "rtt_msg4_ms"):  # fmt: skip
+            checks[name] = getattr(self, name) >= 0
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            values = ", ".join(f"{name}={getattr(self, name)!r}" for name in bad)
+            raise ValueError(f"invalid random-access parameters: {values}")
+
+    @property
+    def grants_per_rao(self) -> int:
+        return self.grants_per_subframe * self.rar_window_ms
+
+    @property
+    def minimum_delay_ms(self) -> int:
+        """First preamble to Msg4 when everything succeeds at once, ms."""
+        return (1 + self.preamble_processing_ms + 1 + self.rar_processing_ms + 1
+                + self.connection_request_processing_ms + 1)  # fmt: skip
+
+    def replace(self, **changes: object) -> Procedure:
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update(changes)
+        return Procedure(**values)  # type: ignore[arg-type]
+
+
+PROCEDURE_PARAMETERS = tuple(f.name for f in fields(Procedure))
+
+
+# --------------------------------------------------------------------------- arrivals
+
+
+def uniform_arrivals(devices: int, window_s: float, rng: np.random.Generator) -> FloatArray:
+    """TR 37.868 traffic model 1: each terminal accesses at a uniform time in the window, ms."""
+    return rng.uniform(0.0, window_s * 1000.0, devices)
+
+
+def beta_arrivals(
+    devices: int, window_s: float, rng: np.random.Generator, a: float = 3.0, b: float = 4.0
+) -> FloatArray:
+    """TR 37.868 traffic model 2: Beta(a, b) over the window (synchronised access), ms."""
+    return rng.beta(a, b, devices) * window_s * 1000.0
+
+
+def poisson_arrivals(rate_per_s: float, window_s: float, rng: np.random.Generator) -> FloatArray:
+    """Poisson arrivals at a rate over the window, ms (sorted)."""
+    count = rng.poisson(rate_per_s * window_s)
+    return np.sort(rng.uniform(0.0, window_s * 1000.0, count))
+
+
+# --------------------------------------------------------------------------- the cell
+
+
+@dataclass(frozen=True)
+class AccessOutcome:
+    """What happened to every terminal in one cell over one run."""
+
+    success: BoolArray
+    transmissions: IntArray
+    """Preamble transmissions of each terminal (successful or not)."""
+    delay_ms: FloatArray
+    """First usable RAO to Msg4 for successful terminals, ms; NaN otherwise."""
+    collided: BoolArray
+    """Whether the terminal's preamble collided at least once."""
+    preamble_transmissions: int
+    collided_transmissions: int
+    collided_preambles: int
+    opportunities_in_period: int
+    """RAOs in the traffic period (the denominator of collisions per opportunity)."""
+    preambles: int
+
+    @property
+    def devices(self) -> int:
+        return len(self.success)
+
+
+def simulate_cell(
+    arrivals_ms: FloatArray,
+    procedure: Procedure,
+    rng: np.random.Generator,
+    period_s: float,
+) -> AccessOutcome:
+    """Run the random-access procedure for terminals that become ready at `arrivals_ms`.
+
+    `period_s` is the traffic period, used to normalise collisions per opportunity.
+    """
+    return _Cell(np.asarray(arrivals_ms, dtype=float), procedure, rng, period_s).run()
+
+
+class _Cell:
+    """One cell's terminals; RAOs are processed in blocks of `block` consecutive RAOs.
+
+    A failed attempt cannot come back before `block` RAOs have passed (the RAR window and
+    backoff, or the contention-resolution timer, or the barring time lie in between), so
+    the RAOs of a block do not interact and are processed together as arrays: fewer,
+    larger NumPy operations, with exactly the outcome of one RAO at a time.
+    """
+
+    def __init__(self, arrivals: FloatArray, procedure: Procedure, rng: np.random.Generator,
+                 period_s: float) -> None:  # fmt: skip
+        p = procedure
+        self.p = p
+        self.rng = rng
+        n = len(arrivals)
+        self.transmissions = np.zeros(n, dtype=np.int64)
+        self.success = np.zeros(n, dtype=bool)
+        self.delay = np.full(n, np.nan)
+        self.collided = np.zeros(n, dtype=bool)
+        self.cleared = np.full(n, p.acb_factor >= 1.0)  # passed access barring
+        first_rao = self._next_rao(arrivals)
+        self.start_ms = self._rao_time(first_rao)
+        self.buckets: dict[int, list[tuple[IntArray, IntArray]]] = {}
+        self.heap: list[int] = []
+        self.uniform = _UniformStream(rng)
+        self.completed: list[tuple[IntArray, IntArray, FloatArray, FloatArray, FloatArray]] = []
+        self.counts = {"transmissions": 0, "collided_transmissions": 0, "collided_preambles": 0}
+        # HARQ: a message fails when all of its allowed transmissions fail; Msg4 is also
+        # limited by the contention-resolution timer counted from the last Msg3
+        q = p.harq_retransmission_probability
+        msg4_fits = p.max_msg3_msg4_transmissions
+        if p.rtt_msg4_ms > 0:
+            spare = p.contention_resolution_timer_ms - (2 + p.connection_request_processing_ms)
+            msg4_fits = min(msg4_fits, int(spare // p.rtt_msg4_ms) + 1 if spare >= 0 else 0)
+        self.msg3_lost = q**p.max_msg3_msg4_transmissions
+        self.msg4_lost = q**msg4_fits
+        self.period_raos = round(period_s * 1000.0 / p.rao_period_ms)
+        k = np.arange(p.max_preamble_transmissions + 2, dtype=float)
+        self.detect = 1.0 - np.exp(-k)  # on the k-th preamble transmission
+        if p.detection == "certain":
+            self.detect[1:] = 1.0
+        self.detect[0] = 0.0
+        earliest_retry: float = 1 + p.preamble_processing_ms + p.rar_window_ms
+        if p.collisions == "contention":
+            earliest_retry = min(
+                earliest_retry,
+                1
+                + p.preamble_processing_ms
+                + 1
+                + p.rar_processing_ms
+                + p.contention_resolution_timer_ms,
+            )
+        if p.acb_factor < 1.0:
+            earliest_retry = min(earliest_retry, 0.7 * p.acb_time_s * 1000.0)
+        # a retry ready e ms after its RAO lands ceil(e / period) RAOs later at the earliest
+        self.block = max(1, math.ceil(earliest_retry / p.rao_period_ms - 1e-9))
+        self._schedule(np.arange(n), first_rao)
+
+    def _next_rao(self, times: FloatArray) -> IntArray:
+        """Index of the first RAO at or after each time."""
+        p = self.p
+        raos = np.ceil((times - p.rao_offset_ms) / p.rao_period_ms - 1e-9)
+        return np.maximum(raos, 0).astype(np.int64)
+
+    def _rao_time(self, rao: IntArray) -> FloatArray:
+        return np.asarray(rao * self.p.rao_period_ms + self.p.rao_offset_ms, dtype=float)
+
+    def _schedule(self, devices: IntArray, raos: IntArray) -> None:
+        """File terminals under the block of their next RAO (blocks are aligned: block b
+        holds RAOs b*block .. b*block + block - 1)."""
+        if len(devices) == 0:
+            return
+        blocks = raos // self.block
+        low = int(blocks.min())
+        if low == int(blocks.max()):  # the common case: all in one block
+            self._file(low, devices, raos)
+            return
+        order = np.argsort(blocks, kind="stable")
+        blocks, devices, raos = blocks[order], devices[order], raos[order]
+        keys, starts = np.unique(blocks, return_index=True)
+        bounds = [*starts.tolist(), len(blocks)]
+        for position, key in enumerate(keys.tolist()):
+            part = slice(bounds[position], bounds[position + 1])
+            self._file(key, devices[part], raos[part])
+
+    def _file(self, block: int, devices: IntArray, raos: IntArray) -> None:
+        if block not in self.buckets:
+            self.buckets[block] = []
+            heapq.heappush(self.heap, block)
+        self.buckets[block].append((devices, raos))
+
+    def _retry(self, devices: IntArray, ready_ms: FloatArray) -> None:
+        """Back off, then the next RAO; or give up after the last preamble transmission."""
+        if len(devices) == 0:
+            return
+        p = self.p
+        keep = self.transmissions[devices] < p.max_preamble_transmissions
+        if not keep.all():
+            devices, ready_ms = devices[keep], ready_ms[keep]
+        backoff = self.uniform.take(len(devices)) * p.backoff_indicator_ms
+        self._schedule(devices, self._next_rao(ready_ms + backoff))
+
+    def _take(self, block: int) -> tuple[IntArray, IntArray]:
+        """Terminals contending in the RAOs of a block, with their RAO."""
+        parts = self.buckets.pop(block)
+        if len(parts) == 1:
+            return parts[0]
+        devices, raos = zip(*parts, strict=True)
+        return np.concatenate(devices), np.concatenate(raos)
+
+    def _opportunities(self, block: int) -> None:
+        p = self.p
+        devices, raos = self._take(block)
+        if p.acb_factor < 1.0:
+            new = ~self.cleared[devices]
+            if new.any():
+                passed = self.uniform.take(int(new.sum())) < p.acb_factor
+                checked, checked_raos = devices[new], raos[new]
+                self.cleared[checked[passed]] = True
+                barred = ~passed
+                wait = (0.7 + 0.6 * self.uniform.take(int(barred.sum()))) * p.acb_time_s * 1000.0
+                times = self._rao_time(checked_raos[barred]) + wait
+                self._schedule(checked[barred], self._next_rao(times))
+                keep = self.cleared[devices]
+                devices, raos = devices[keep], raos[keep]
+        n = len(devices)
+        if n == 0:
+            return
+        t = self._rao_time(raos)
+        k = self.transmissions[devices] + 1
+        self.transmissions[devices] = k
+        local = raos - block * self.block
+        # a preamble is (RAO in the block, preamble index)
+        draws = self.uniform.take(2 * n)
+        preamble = local * p.preambles + (draws[:n] * p.preambles).astype(np.int64)
+        chosen = np.bincount(preamble, minlength=self.block * p.preambles)
+        collided = chosen[preamble] > 1
+        self.counts["transmissions"] += n
+        self.counts["collided_transmissions"] += int(collided.sum())
+        self.counts["collided_preambles"] += int((chosen > 1).sum())
+        self.collided[devices[collided]] = True
+        heard = draws[n:] < self.detect[k]
+        failed = np.ones(n, dtype=bool)
+        if p.collisions == "undetected":
+            candidates = np.flatnonzero(~collided & heard)
+            granted, rank = self._grant(candidates, local[candidates])
+            failed[granted] = False
+        else:
+            # a collided preamble is heard as one: it takes one grant for all its terminals
+            heard_preambles = np.unique(preamble[heard | collided])
+            winners, rank_of = self._grant(heard_preambles, heard_preambles // p.preambles)
+            slot = np.full(self.block * p.preambles, -1)
+            slot[winners] = rank_of
+            rank_all = slot[preamble]
+            got = rank_all >= 0
+            failed[got] = False
+            granted = np.flatnonzero(got & ~collided)
+            rank = rank_all[granted]
+            contenders = np.flatnonzero(got & collided)
+            if len(contenders):
+                first_msg3 = self._first_msg3(t[contenders], rank_all[contenders])
+                self._retry(devices[contenders], first_msg3 + p.contention_resolution_timer_ms)
+        rar_end = t[failed] + 1 + p.preamble_processing_ms + p.rar_window_ms
+        self._retry(devices[failed], rar_end)
+        if len(granted):
+            self._complete(devices[granted], rank, t[granted])
+
+    def _grant(self, candidates: IntArray, rao_of: IntArray) -> tuple[IntArray, IntArray]:
+        """At most grants_per_rao candidates per RAO, in random order: the candidates
+        granted, and each one's rank in its RAO's RAR window."""
+        if len(candidates) == 0:
+            return candidates, candidates
+        order = np.lexsort((self.uniform.take(len(candidates)), rao_of))
+        sorted_rao = rao_of[order]
+        rank = np.arange(len(order)) - np.searchsorted(sorted_rao, sorted_rao, side="left")
+        keep = rank < self.p.grants_per_rao
+        return candidates[order[keep]], rank[keep]
+
+    def _complete(self, devices: IntArray, rank: IntArray, t: FloatArray) -> None:
+        """Msg3 and Msg4 with HARQ for granted terminals.
+
+        Whether each message gets through is decided now (a failure means a retry); the
+        number of HARQ transmissions, and so the delay, of the successes is worked out at
+        the end from the same draws (`_finish`): it changes no one else's fate.
+        """
+        p = self.p
+        n = len(devices)
+        draws = 1.0 - self.uniform.take(2 * n)  # in (0, 1]
+        msg3, msg4 = draws[:n], draws[n:]
+        ok = (msg3 > self.msg3_lost) & (msg4 > self.msg4_lost)
+        if ok.all():
+            self.completed.append((devices, rank, t, msg3, msg4))
+            return
+        self.completed.append((devices[ok], rank[ok], t[ok], msg3[ok], msg4[ok]))
+        lost = ~ok
+        # the terminal notices when the contention-resolution timer after its last Msg3 expires
+        sends3 = np.minimum(self._sends(msg3[lost]), p.max_msg3_msg4_transmissions)
+        last_msg3 = self._first_msg3(t[lost], rank[lost]) + (sends3 - 1) * p.rtt_msg3_ms
+        self._retry(devices[lost], last_msg3 + p.contention_resolution_timer_ms)
+
+    def _sends(self, draw: FloatArray) -> IntArray:
+        """HARQ transmissions until the first success, from a uniform draw in (0, 1]."""
+        q = self.p.harq_retransmission_probability
+        if q == 0.0:
+            return np.ones(len(draw), dtype=np.int64)
+        return 1 + np.floor(np.log(draw) / math.log(q)).astype(np.int64)
+
+    def _first_msg3(self, t: FloatArray, rank: IntArray) -> FloatArray:
+        p = self.p
+        return (t + 1 + p.preamble_processing_ms + 1 + p.rar_processing_ms
+                + rank // p.grants_per_subframe)  # fmt: skip
+
+    def _finish(self) -> None:
+        """Delays of the successful terminals."""
+        if not self.completed:
+            return
+        p = self.p
+        devices, rank, t, msg3, msg4 = (
+            np.concatenate(part) for part in zip(*self.completed, strict=True)
+        )
+        done = (self._first_msg3(t, rank) + (self._sends(msg3) - 1) * p.rtt_msg3_ms
+                + 1 + p.connection_request_processing_ms + 1
+                + (self._sends(msg4) - 1) * p.rtt_msg4_ms)  # fmt: skip
+        self.success[devices] = True
+        self.delay[devices] = done - self.start_ms[devices]
+
+    def _process(self, env: simpy.Environment):  # type: ignore[no-untyped-def]
+        while self.heap:
+            block = heapq.heappop(self.heap)
+            start = block * self.block * self.p.rao_period_ms + self.p.rao_offset_ms
+            yield env.timeout(start - env.now)
+            self._opportunities(block)
+
+    def run(self) -> AccessOutcome:
+        env = simpy.Environment()
+        env.process(self._process(env))
+        env.run()
+        self._finish()
+        return AccessOutcome(
+            success=self.success,
+            transmissions=self.transmissions,
+            delay_ms=self.delay,
+            collided=self.collided,
+            preamble_transmissions=self.counts["transmissions"],
+            collided_transmissions=self.counts["collided_transmissions"],
+            collided_preambles=self.counts["collided_preambles"],
+            opportunities_in_period=self.period_raos,
+            preambles=self.p.preambles,
+        )
+
+
+class _UniformStream:
+    """Uniform draws in [0, 1) taken from the generator in large chunks (fewer calls)."""
+
+    def __init__(self, rng: np.random.Generator, chunk: int = 1 << 15) -> None:
+        self.rng, self.chunk = rng, chunk
+        self.buffer = rng.random(chunk)
+        self.position = 0
+
+    def take(self, count: int) -> FloatArray:
+        if self.position + count > len(self.buffer):
+            rest = self.buffer[self.position :]
+            self.buffer = np.concatenate([rest, self.rng.random(max(self.chunk, count))])
+            self.position = 0
+        draws = self.buffer[self.position : self.position + count]
+        self.position += count
+        return draws
+
+
+# --------------------------------------------------------------------------- metrics
+
+METRICS = (
+    "access_success_probability",
+    "mean_preamble_transmissions",
+    "mean_access_delay_ms",
+    "p95_access_delay_ms",
+    "collision_probability_per_opportunity",
+    "collision_probability_per_transmission",
+    "collision_probability_per_terminal",
+)
+"""Metric names, as in the TR 37.868 reference table where it has them."""
+
+
+def metrics(outcome: AccessOutcome) -> dict[str, float]:
+    """The key figures of one run; means over successful terminals where it says so."""
+    success = outcome.success
+    delays = outcome.delay_ms[success]
+    return {
+        "access_success_probability": float(success.mean()) if outcome.devices else math.nan,
+        "mean_preamble_transmissions": (
+            float(outcome.transmissions[success].mean()) if success.any() else math.nan
+        ),
+        "mean_access_delay_ms": float(delays.mean()) if success.any() else math.nan,
+        "p95_access_delay_ms": (
+            float(np.quantile(delays, 0.95, method="inverted_cdf")) if success.any() else math.nan
+        ),
+        "collision_probability_per_opportunity": outcome.collided_preambles
+        / (outcome.preambles * max(outcome.opportunities_in_period, 1)),
+        "collision_probability_per_transmission": (
+            outcome.collided_transmissions / outcome.preamble_transmissions
+            if outcome.preamble_transmissions
+            else 0.0
+        ),
+        "collision_probability_per_terminal": (
+            float(outcome.collided.mean()) if outcome.devices else math.nan
+        ),
+    }
+
+
+ArrivalModel = Callable[[int, float, np.random.Generator], FloatArray]
+TRAFFIC_MODELS: dict[str, ArrivalModel] = {"uniform": uniform_arrivals, "beta": beta_arrivals}
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """Replications of one cell experiment."""
+
+    runs: list[dict[str, float]]
+    """Metrics of each replication."""
+    delays_ms: FloatArray
+    """Access delays of every successful terminal, all replications pooled, ms."""
+
+    def summary(self) -> list[tuple[str, float, float, float, int]]:
+        """(metric, mean, ci_low, ci_high, replications) with 95 % Student-t intervals;
+        the p95 delay is also given pooled over replications in `pooled_p95_access_delay_ms`."""
+        from sim.stats import mean_ci
+
+        rows = []
+        for name in METRICS:
+            mean, low, high = mean_ci([run[name] for run in self.runs])
+            rows.append((name, mean, low, high, len(self.runs)))
+        if len(self.delays_ms):
+            pooled = float(np.quantile(self.delays_ms, 0.95, method="inverted_cdf"))
+            rows.append(("pooled_p95_access_delay_ms", pooled, pooled, pooled, len(self.runs)))
+        return rows
+
+    def cdf(self) -> tuple[FloatArray, FloatArray]:
+        """Pooled empirical CDF of the access delay: (delay_ms, share of successes <=)."""
+        values, counts = np.unique(self.delays_ms, return_counts=True)
+        return values, np.cumsum(counts) / max(len(self.delays_ms), 1)
+
+
+def run_experiment(
+    devices: int,
+    traffic: str,
+    window_s: float,
+    procedure: Procedure,
+    replications: int,
+    seed: int,
+) -> Experiment:
+    """`replications` runs of `devices` terminals arriving by a TR 37.868 traffic model
+    (`uniform` or `beta`) over `window_s`; replication r uses child r of
+    SeedSequence(seed).spawn(replications)."""
+    arrivals = TRAFFIC_MODELS[traffic]
+    runs, delays = [], []
+    for child in np.random.SeedSequence(seed).spawn(replications):
+        rng = np.random.default_rng(child)
+        outcome = simulate_cell(arrivals(devices, window_s, rng), procedure, rng, window_s)
+        runs.append(metrics(outcome))
+        delays.append(outcome.delay_ms[outcome.success])
+    return Experiment(runs, np.concatenate(delays) if delays else np.zeros(0))

@@ -1,0 +1,160 @@
+"""Representative cells of a scenario and what their terminals see on the random-access channel.
+
+For each chosen year, region and technology the growth layer says how many terminals of
+each category are connected and over how many cells.  Devices per cell differ across cells:
+they are taken as lognormal with the pool's mean and the scenario's coefficient of variation
+`access.spread_cv`, so the q-quantile cell holds
+
+    m * exp(sigma * z_q - sigma^2 / 2),  sigma^2 = ln(1 + cv^2),  z_q the normal quantile.
+
+That cell's busy window (`access.window_s`) is loaded with its terminals' reports.  A
+category with r reports a day, busy-hour share h and synchronised share s, with n terminals
+in the cell, sends in the window (Poisson counts):
+
+* synchronised reports: n * s * min(1, r * h), all at the reporting instant at the start of
+  the window, spread as TR 37.868 traffic model 2 (Beta(3,4) over `access.burst_s`), or
+  uniformly over `controls.jitter_s` when report jitter is on;
+* the other reports: n * (1 - s) * r * h * window_s / 3600, uniform over the window.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from statistics import NormalDist
+
+import numpy as np
+import pandas as pd
+
+from sim import catalog
+from sim.access import Procedure, beta_arrivals, metrics, simulate_cell
+from sim.engine import Plan, Trajectory
+from sim.network import row_month_indices
+from sim.scenario import AccessSettings
+
+ACCESS_COLUMNS = [
+    "year", "region", "technology", "cell", "devices_per_cell", "attempts",
+    "success_probability", "collision_probability", "mean_preamble_transmissions",
+    "mean_delay_ms", "p95_delay_ms",
+]  # fmt: skip
+
+
+def cell_population(mean: float, cv: float, quantile: float) -> float:
+    """Devices in the `quantile` cell when devices per cell are lognormal (mean, cv)."""
+    if mean <= 0:
+        return 0.0
+    if cv == 0:
+        return mean
+    sigma = math.sqrt(math.log(1.0 + cv * cv))
+    return mean * math.exp(sigma * NormalDist().inv_cdf(quantile) - sigma * sigma / 2.0)
+
+
+def procedure_for(technology: str, settings: AccessSettings) -> Procedure:
+    """The random-access procedure of a technology's profile with the scenario's controls."""
+    profile = catalog.ACCESS_PROFILES[catalog.TECHNOLOGIES[technology].access_profile]
+    controls = settings.controls
+    procedure = Procedure(
+        preambles=profile.preambles,
+        rao_period_ms=profile.rao_period_ms,
+        rao_offset_ms=min(1.0, profile.rao_period_ms / 2),
+        acb_factor=controls.acb_factor,
+        acb_time_s=controls.acb_time_s,
+    )
+    if controls.backoff_indicator_ms is not None:
+        procedure = procedure.replace(backoff_indicator_ms=controls.backoff_indicator_ms)
+    return procedure
+
+
+@dataclass(frozen=True)
+class _Load:
+    """Mean report counts of one cell's busy window, per category."""
+
+    synchronised: np.ndarray
+    spread: np.ndarray
+
+
+def _cell_load(plan: Plan, connected: np.ndarray, devices: float,
+               settings: AccessSettings) -> _Load:  # fmt: skip
+    total = connected.sum()
+    shares = connected / total if total > 0 else np.zeros_like(connected, dtype=float)
+    traffic = [plan.scenario.categories[name].traffic for name in plan.categories]
+    per_hour = np.array([t.reports_per_day * t.busy_hour_share for t in traffic])
+    sync = np.array([t.synchronized for t in traffic])
+    in_cell = devices * shares
+    return _Load(
+        synchronised=in_cell * sync * np.minimum(1.0, per_hour),
+        spread=in_cell * (1.0 - sync) * per_hour * settings.window_s / 3600.0,
+    )
+
+
+def _arrivals(load: _Load, settings: AccessSettings, rng: np.random.Generator) -> np.ndarray:
+    """Report times in the window, ms."""
+    synchronised = int(rng.poisson(load.synchronised).sum())
+    spread = int(rng.poisson(load.spread).sum())
+    jitter = settings.controls.jitter_s
+    if jitter > 0:
+        burst = rng.uniform(0.0, jitter * 1000.0, synchronised)
+    else:
+        burst = beta_arrivals(synchronised, settings.burst_s, rng)
+    return np.concatenate([burst, rng.uniform(0.0, settings.window_s * 1000.0, spread)])
+
+
+def access_table(plan: Plan, trajectory: Trajectory, rng: np.random.Generator) -> pd.DataFrame:
+    """access.csv: random access in the representative cells of every chosen year, region
+    and technology (means over `access.replications` runs)."""
+    settings = plan.scenario.access
+    rows: list[dict[str, object]] = []
+    if not settings.years:
+        return pd.DataFrame(rows, columns=ACCESS_COLUMNS)
+    months = row_month_indices(plan.scenario)
+    technologies = settings.technologies or sorted(
+        {plan.network.technologies[k] for order in plan.preference for k in order},
+        key=plan.network.technologies.index,
+    )
+    quantiles = [(name, float(name[1:]) / 100.0) for name in settings.cells]
+    cases = [
+        (year, r, plan.network.technologies.index(tech), name, q)
+        for year in settings.years
+        for r in range(len(plan.network.regions))
+        for tech in technologies
+        for name, q in quantiles
+    ]
+    generators = rng.spawn(len(cases) * settings.replications)
+    for number, (year, r, k, cell, q) in enumerate(cases):
+        # the state at the end of the year (or at the end of the horizon within that year)
+        t = int(np.flatnonzero(months // 12 == year)[-1])
+        cells = float(plan.network.cells[t, r, k])
+        connected = trajectory.connected[t, :, r, k].astype(float)
+        if cells <= 0 or connected.sum() <= 0:
+            continue
+        devices = cell_population(connected.sum() / cells, settings.spread_cv, q)
+        load = _cell_load(plan, connected, devices, settings)
+        technology = plan.network.technologies[k]
+        procedure = procedure_for(technology, settings)
+        runs, attempts = [], []
+        for replication in range(settings.replications):
+            generator = generators[number * settings.replications + replication]
+            arrivals = _arrivals(load, settings, generator)
+            attempts.append(len(arrivals))
+            runs.append(metrics(simulate_cell(arrivals, procedure, generator, settings.window_s)))
+
+        def mean(name: str, values: list[dict[str, float]] = runs) -> float:
+            data = [run[name] for run in values if not math.isnan(run[name])]
+            return round(float(np.mean(data)), 6) if data else math.nan
+
+        rows.append(
+            {
+                "year": year,
+                "region": plan.network.regions[r],
+                "technology": technology,
+                "cell": cell,
+                "devices_per_cell": round(devices),
+                "attempts": round(float(np.mean(attempts))),
+                "success_probability": mean("access_success_probability"),
+                "collision_probability": mean("collision_probability_per_transmission"),
+                "mean_preamble_transmissions": mean("mean_preamble_transmissions"),
+                "mean_delay_ms": mean("mean_access_delay_ms"),
+                "p95_delay_ms": mean("p95_access_delay_ms"),
+            }
+        )
+    return pd.DataFrame(rows, columns=ACCESS_COLUMNS)
