@@ -260,9 +260,15 @@ class _Cell:
         if len(devices) == 0:
             return
         blocks = raos // self.block
-        low = int(blocks.min())
-        if low == int(blocks.max()):  # the common case: all in one block
+        low, high = int(blocks.min()), int(blocks.max())
+        if low == high:  # all in one block
             self._file(low, devices, raos)
+            return
+        if high - low <= 8:  # a few blocks (a backoff spans a few): masks beat sorting
+            for block in range(low, high + 1):
+                mask = blocks == block
+                if mask.any():
+                    self._file(block, devices[mask], raos[mask])
             return
         order = np.argsort(blocks, kind="stable")
         blocks, devices, raos = blocks[order], devices[order], raos[order]

@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import json
 import math
+import os
 import sys
 import typing
 from collections.abc import Callable, Sequence
@@ -254,6 +255,14 @@ def _or_zero(value: typing.Any) -> float:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `iotsim` console script."""
+    try:
+        return _dispatch(argv)
+    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+
+
+def _dispatch(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "run":
         return _run(args)

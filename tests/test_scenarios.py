@@ -123,3 +123,41 @@ def test_readme_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     namespace: dict[str, object] = {}
     exec(compile(code, "README.md", "exec"), namespace)
     assert (tmp_path / "results" / "crunch-seed3" / "connections.csv").exists()
+
+
+def test_meter_storm_fails_in_dense_urban_nb_iot_and_jitter_prevents_it() -> None:
+    storm = run(ROOT / "scenarios" / "china_meter_storm.yaml")
+    jitter = run(ROOT / "scenarios" / "china_meter_storm_jitter.yaml")
+    assert storm.figure("first_access_failure_pool") == "dense_urban/nb-iot"
+    assert 2023 <= int(storm.figure("first_access_failure_year")) <= 2030
+    assert jitter.figure("first_access_failure_year") == ""
+    # the same terminals and reports: only their timing differs
+    assert storm.connections.equals(jitter.connections)
+    hot = (
+        (storm.access["region"] == "dense_urban")
+        & (storm.access["technology"] == "nb-iot")
+        & (storm.access["cell"] == "p99")
+    )
+    assert (jitter.access.loc[hot, "success_probability"] > 0.99).all()
+    assert storm.access.loc[hot, "success_probability"].min() < 0.9
+
+
+def test_readme_shows_the_storm_excerpts() -> None:
+    text = (ROOT / "scenarios" / "README.md").read_text()
+    assert "china_meter_storm.yaml" in text
+    assert "china_meter_storm_jitter.yaml" in text
+    assert "success_probability" in text
+
+
+@pytest.mark.slow
+def test_readme_access_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    block = next(b for b in _readme_blocks("bash") if "iotsim access" in b)
+    commands = [line.split("#")[0].split() for line in block.splitlines()]
+    ran = 0
+    for words in filter(None, commands):
+        assert words[0] == "iotsim"
+        assert main(words[1:]) == 0, " ".join(words)
+        ran += 1
+    assert ran == 3
+    assert (tmp_path / "access.csv").exists()

@@ -1,0 +1,108 @@
+"""The random-access procedure: closed forms in idealised settings, and its parameters."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from sim.access import Procedure, metrics, run_experiment, simulate_cell, uniform_arrivals
+
+IDEAL = Procedure(
+    detection="certain",
+    harq_retransmission_probability=0.0,
+    grants_per_subframe=1000,  # unlimited grants
+)
+
+
+def test_minimum_delay_is_15_ms_with_the_tr37868_timings() -> None:
+    """1 ms preamble + 2 processing + 1 RAR + 5 processing + 1 Msg3 + 4 processing + 1 Msg4."""
+    assert Procedure().minimum_delay_ms == 15
+    outcome = simulate_cell(np.array([0.0, 1000.0, 2000.0]), IDEAL, np.random.default_rng(1), 3)
+    assert outcome.success.all()
+    np.testing.assert_array_equal(outcome.delay_ms, [15.0, 15.0, 15.0])
+    np.testing.assert_array_equal(outcome.transmissions, [1, 1, 1])
+
+
+def test_one_shot_multichannel_aloha() -> None:
+    """N terminals in one RAO with one attempt each and an ideal receiver: a terminal gets
+    through iff no one else picked its preamble, so the success share is
+    (1 - 1/P)^(N-1) and the expected collided preambles P[1 - (1-1/P)^N - N/P (1-1/P)^(N-1)].
+    400 replications; the means must lie within 4 standard errors."""
+    p, n = 54, 40
+    procedure = IDEAL.replace(max_preamble_transmissions=1)
+    success, collided = [], []
+    for seed in range(400):
+        outcome = simulate_cell(np.zeros(n), procedure, np.random.default_rng(seed), 0.005)
+        success.append(outcome.success.mean())
+        collided.append(outcome.collided_preambles)
+    free = (1 - 1 / p) ** (n - 1)
+    expected_collided = p * (1 - (1 - 1 / p) ** n - n / p * free)
+    for observed, expected in ((success, free), (collided, expected_collided)):
+        values = np.asarray(observed, dtype=float)
+        se = values.std(ddof=1) / math.sqrt(len(values))
+        assert abs(values.mean() - expected) < 4 * se, (values.mean(), expected)
+
+
+def test_isolated_terminals_need_the_detection_retries_of_1_minus_e_to_minus_k() -> None:
+    """Terminals that never meet (100 over 10 minutes) are detected on the k-th preamble
+    with probability 1 - e^-k, so E[transmissions] = sum_{k=0..9} e^(-k(k+1)/2) = 1.4187
+    and P(success) = 1 - e^-55.  4 standard errors over 20 replications."""
+    expected = sum(math.exp(-k * (k + 1) / 2) for k in range(10))
+    procedure = Procedure(harq_retransmission_probability=0.0)
+    runs = [
+        metrics(simulate_cell(uniform_arrivals(100, 600, rng), procedure, rng, 600))
+        for rng in (np.random.default_rng(seed) for seed in range(20))
+    ]
+    transmissions = np.array([run["mean_preamble_transmissions"] for run in runs])
+    se = transmissions.std(ddof=1) / math.sqrt(len(transmissions))
+    assert abs(transmissions.mean() - expected) < 4 * se
+    assert all(run["access_success_probability"] == 1.0 for run in runs)
+    assert all(run["collision_probability_per_transmission"] == 0.0 for run in runs)
+
+
+def test_a_retry_waits_for_the_rar_window_and_the_backoff() -> None:
+    """With no backoff a terminal whose first preamble is missed retries at the first RAO
+    after t + 1 + 2 + 5 = t + 8 ms, i.e. two RAOs (10 ms) later: delay 25 ms."""
+    procedure = Procedure(backoff_indicator_ms=0, harq_retransmission_probability=0.0)
+    delays = set()
+    for seed in range(40):
+        outcome = simulate_cell(np.zeros(1), procedure, np.random.default_rng(seed), 1)
+        delays.add((int(outcome.transmissions[0]), float(outcome.delay_ms[0])))
+    assert (1, 15.0) in delays
+    assert (2, 25.0) in delays
+    assert all(delay == 15 + 10 * (k - 1) for k, delay in delays)
+
+
+def test_grants_are_limited_per_opportunity() -> None:
+    """20 terminals with distinct preambles in one RAO: only 3 x 5 = 15 get a grant."""
+    procedure = IDEAL.replace(grants_per_subframe=3, preambles=10_000,
+                              max_preamble_transmissions=1)  # fmt: skip
+    outcome = simulate_cell(np.zeros(20), procedure, np.random.default_rng(3), 0.005)
+    assert outcome.success.sum() == 15
+    # the RAR of the i-th grant comes in subframe i // 3: delays 15..19 ms, three each
+    assert sorted(outcome.delay_ms[outcome.success]) == [15 + i // 3 for i in range(15)]
+
+
+def test_harq_loss_adds_round_trips() -> None:
+    """Certain HARQ loss on every transmission but the last allowed: Msg3 and Msg4 each
+    take 5 transmissions, adding 4 x 8 + 4 x 5 ms to the 15 ms minimum."""
+    procedure = IDEAL.replace(harq_retransmission_probability=0.999999)
+    outcome = simulate_cell(np.zeros(1), procedure, np.random.default_rng(0), 1)
+    assert not outcome.success.any()  # all five fail: each attempt is lost
+    assert outcome.transmissions[0] == procedure.max_preamble_transmissions
+
+
+def test_procedure_rejects_impossible_parameters() -> None:
+    with pytest.raises(ValueError, match="preambles=0"):
+        Procedure(preambles=0)
+    with pytest.raises(ValueError, match="acb_factor"):
+        Procedure(acb_factor=0.0)
+
+
+def test_experiment_replications_are_reproducible() -> None:
+    first = run_experiment(2000, "beta", 10, Procedure(), 3, seed=5)
+    second = run_experiment(2000, "beta", 10, Procedure(), 3, seed=5)
+    assert first.runs == second.runs
+    assert run_experiment(2000, "beta", 10, Procedure(), 3, seed=6).runs != first.runs

@@ -1,0 +1,97 @@
+"""Confidence intervals, and the representative cells of a scenario."""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+
+import numpy as np
+import pytest
+
+from sim import parse_scenario, run
+from sim.cells import cell_population, procedure_for
+from sim.stats import mean_ci, t_quantile_975
+
+
+def test_t_quantiles_match_the_tables() -> None:
+    assert t_quantile_975(1) == 12.706
+    assert t_quantile_975(9) == 2.262
+    assert t_quantile_975(60) == pytest.approx(2.000, abs=1e-3)  # table value
+    assert t_quantile_975(120) == pytest.approx(1.980, abs=1e-3)
+    assert t_quantile_975(10**6) == pytest.approx(NormalDist().inv_cdf(0.975), abs=1e-5)
+
+
+def test_mean_ci_by_hand() -> None:
+    """Values 1, 2, 3: mean 2, s = 1, half-width t(0.975, 2) / sqrt(3) = 4.303 / 1.732."""
+    mean, low, high = mean_ci([1.0, 2.0, 3.0])
+    assert mean == 2.0
+    assert high - mean == pytest.approx(4.303 / math.sqrt(3), rel=1e-9)
+    assert mean - low == pytest.approx(high - mean, rel=1e-12)
+    assert mean_ci([5.0]) == (5.0, 5.0, 5.0)
+
+
+def test_cell_population_is_the_lognormal_quantile() -> None:
+    """With cv = 1: sigma^2 = ln 2, the median is m / sqrt(2), and the quantiles average
+    (over a fine grid of q) to the mean m."""
+    assert cell_population(100.0, 1.0, 0.5) == pytest.approx(100 / math.sqrt(2), rel=1e-12)
+    assert cell_population(100.0, 0.0, 0.99) == 100.0
+    assert cell_population(0.0, 1.0, 0.99) == 0.0
+    grid = (np.arange(200_000) + 0.5) / 200_000
+    mean = np.mean([cell_population(100.0, 1.0, q) for q in grid[::50]])
+    assert mean == pytest.approx(100.0, rel=0.01)
+    assert cell_population(100.0, 1.0, 0.99) > cell_population(100.0, 1.0, 0.9) > 100 / 1.5
+
+
+def test_technology_profiles_drive_the_procedure() -> None:
+    scenario = parse_scenario({"categories": {"m": {"preset": "water_meter", "initial": 5}},
+                               "access": {"controls": {"backoff_indicator_ms": 60}}})  # fmt: skip
+    nb_iot = procedure_for("nb-iot", scenario.access)
+    assert (nb_iot.preambles, nb_iot.rao_period_ms) == (48, 40.0)
+    assert nb_iot.backoff_indicator_ms == 60
+    assert procedure_for("lte-cat1", scenario.access).rao_period_ms == 5.0
+
+
+SMALL = {
+    "name": "cells",
+    "end": "2025-12",
+    "regions": {"city": {"terminal_share": 0.7, "site_share": 0.2},
+                "land": {"terminal_share": 0.3, "site_share": 0.8}},
+    "network": {"sites": {"4G": {"initial": 400}},
+                "technologies": {"nb-iot": {"on": "4G"}, "lte-cat1": {"on": "4G"}}},
+    "categories": {
+        "meter": {"preset": "water_meter", "initial": 1_000_000,
+                  "traffic": {"reports_per_day": 24, "synchronized": 1.0}},
+    },
+    "access": {"years": [2023, 2025], "replications": 2, "window_s": 20},
+}  # fmt: skip
+
+
+def test_access_rows_for_every_year_region_technology_and_cell() -> None:
+    result = run(SMALL)
+    access = result.access
+    assert len(access) == 2 * 2 * 2 * 3
+    assert set(access["cell"]) == {"p50", "p90", "p99"}
+    for (_, _, _), group in access.groupby(["year", "region", "technology"]):
+        ordered = group.set_index("cell").loc[["p50", "p90", "p99"], "devices_per_cell"]
+        assert ordered.is_monotonic_increasing
+    city = access[(access["region"] == "city") & (access["technology"] == "nb-iot")]
+    assert city["success_probability"].min() < 0.9  # 2,000 NB-IoT sites cannot carry this
+    assert result.figure("first_access_failure_pool") == "city/nb-iot"
+    assert result.figure("first_access_failure_year") == "2023"
+
+
+def test_report_jitter_is_an_overload_control() -> None:
+    storm = run(SMALL).access
+    jitter = run({**SMALL, "access": {**SMALL["access"], "controls": {"jitter_s": 60}}}).access
+    key = (storm["region"] == "city") & (storm["technology"] == "nb-iot") & (storm["cell"] == "p99")
+    assert (
+        jitter.loc[key, "success_probability"].min() > storm.loc[key, "success_probability"].max()
+    )
+    assert (jitter["attempts"] == storm["attempts"]).mean() > 0.5  # same load, spread out
+
+
+def test_access_layer_does_not_change_the_growth_results() -> None:
+    without = run({**SMALL, "access": {}})
+    with_access = run(SMALL)
+    assert with_access.connections.equals(without.connections)
+    assert without.access.empty
