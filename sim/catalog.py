@@ -59,6 +59,33 @@ ACCESS_PROFILES: Final[dict[str, AccessProfile]] = {
 }
 
 
+# 3GPP TS 36.211 Table 5.7.1-2 (frame structure type 1), preamble format 0, configuration
+# indices 0..15: the system frames ("even" or "any") and subframes holding a PRACH.
+LTE_PRACH_FORMAT0: Final[dict[int, tuple[str, tuple[int, ...]]]] = {
+    0: ("even", (1,)), 1: ("even", (4,)), 2: ("even", (7,)),
+    3: ("any", (1,)), 4: ("any", (4,)), 5: ("any", (7,)),
+    6: ("any", (1, 6)), 7: ("any", (2, 7)), 8: ("any", (3, 8)),
+    9: ("any", (1, 4, 7)), 10: ("any", (2, 5, 8)), 11: ("any", (3, 6, 9)),
+    12: ("any", (0, 2, 4, 6, 8)), 13: ("any", (1, 3, 5, 7, 9)),
+    14: ("any", tuple(range(10))), 15: ("even", (9,)),
+}  # fmt: skip
+NPRACH_PERIODICITIES_MS: Final = (40, 80, 160, 240, 320, 640, 1280, 2560)
+"""3GPP TS 36.331 NPRACH-ConfigSIB-NB nprach-Periodicity."""
+NPRACH_SUBCARRIERS: Final = (12, 24, 36, 48)
+"""3GPP TS 36.331 NPRACH-ConfigSIB-NB nprach-NumSubcarriers (one preamble each)."""
+
+
+def lte_prach_timing(index: int) -> tuple[float, float]:
+    """(RAO period, offset of the first RAO) in ms of an LTE PRACH configuration index.
+
+    The opportunities of a frame are taken as evenly spaced: exact for every index except
+    9-11 (subframes 3, 3 and 4 apart, taken as 10/3 ms).
+    """
+    frames, subframes = LTE_PRACH_FORMAT0[index]
+    span = 20.0 if frames == "even" else 10.0
+    return span / len(subframes), float(subframes[0])
+
+
 @dataclass(frozen=True)
 class TechnologySpec:
     """A radio technology for IoT terminals and its registration capacity."""

@@ -30,7 +30,7 @@ from sim import catalog
 from sim.access import Procedure, beta_arrivals, metrics, simulate_cell
 from sim.engine import Plan, Trajectory
 from sim.network import row_month_indices
-from sim.scenario import AccessSettings
+from sim.scenario import AccessSettings, Scenario
 
 ACCESS_COLUMNS = [
     "year", "region", "technology", "cell", "devices_per_cell", "attempts",
@@ -49,14 +49,26 @@ def cell_population(mean: float, cv: float, quantile: float) -> float:
     return mean * math.exp(sigma * NormalDist().inv_cdf(quantile) - sigma * sigma / 2.0)
 
 
-def procedure_for(technology: str, settings: AccessSettings) -> Procedure:
-    """The random-access procedure of a technology's profile with the scenario's controls."""
+def procedure_for(scenario: Scenario, technology: str) -> Procedure:
+    """The random-access procedure of a technology: its catalog profile, the scenario's
+    overrides of it, and the scenario's overload controls."""
     profile = catalog.ACCESS_PROFILES[catalog.TECHNOLOGIES[technology].access_profile]
-    controls = settings.controls
+    override = scenario.technologies.get(technology)
+    preambles, period = profile.preambles, profile.rao_period_ms
+    offset = min(1.0, period / 2)
+    if override is not None:
+        if override.prach_configuration_index is not None:
+            period, offset = catalog.lte_prach_timing(override.prach_configuration_index)
+        if override.nprach_periodicity_ms is not None:
+            period = float(override.nprach_periodicity_ms)
+        preambles = override.nprach_subcarriers or override.preambles or preambles
+        if override.rao_period_ms is not None:
+            period, offset = override.rao_period_ms, min(offset, override.rao_period_ms / 2)
+    controls = scenario.access.controls
     procedure = Procedure(
-        preambles=profile.preambles,
-        rao_period_ms=profile.rao_period_ms,
-        rao_offset_ms=min(1.0, profile.rao_period_ms / 2),
+        preambles=preambles,
+        rao_period_ms=period,
+        rao_offset_ms=offset,
         acb_factor=controls.acb_factor,
         acb_time_s=controls.acb_time_s,
     )
@@ -130,7 +142,7 @@ def access_table(plan: Plan, trajectory: Trajectory, rng: np.random.Generator) -
         devices = cell_population(connected.sum() / cells, settings.spread_cv, q)
         load = _cell_load(plan, connected, devices, settings)
         technology = plan.network.technologies[k]
-        procedure = procedure_for(technology, settings)
+        procedure = procedure_for(plan.scenario, technology)
         runs, attempts = [], []
         for replication in range(settings.replications):
             generator = generators[number * settings.replications + replication]

@@ -22,6 +22,7 @@ from tqdm import tqdm
 from sim import __version__
 from sim.access import PROCEDURE_PARAMETERS, Procedure, run_experiment
 from sim.api import run
+from sim.catalog import lte_prach_timing
 from sim.engine import build_plan
 from sim.reference import TRAFFIC_CASES, tr37868_reference
 from sim.results import write_csv
@@ -86,6 +87,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="run the TR 37.868 reference table (both traffic models x 5,000 / "
                         "10,000 / 30,000 terminals) and print it beside the reference")  # fmt: skip
     procedure = access.add_argument_group("random-access procedure (defaults: TR 37.868)")
+    procedure.add_argument("--prach-configuration-index", type=int, choices=range(16),
+                           metavar="0..15", help="LTE PRACH configuration index (format 0, "
+                           "TS 36.211 Table 5.7.1-2): sets the RAO period and offset")  # fmt: skip
     for name in PROCEDURE_PARAMETERS:
         default = getattr(Procedure(), name)
         option = "--" + name.replace("_", "-")
@@ -192,6 +196,10 @@ def _validate(args: argparse.Namespace) -> int:
 def _access(args: argparse.Namespace) -> int:
     changes = {name: getattr(args, name) for name in PROCEDURE_PARAMETERS
                if getattr(args, name) is not None}  # fmt: skip
+    if args.prach_configuration_index is not None:
+        period, offset = lte_prach_timing(args.prach_configuration_index)
+        changes.setdefault("rao_period_ms", period)
+        changes.setdefault("rao_offset_ms", offset)
     try:
         procedure = Procedure().replace(**changes)
     except ValueError as error:

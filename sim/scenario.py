@@ -363,6 +363,21 @@ class TechnologyOverride(_Model):
     max_devices_per_cell: int | None = Field(
         None, ge=1, le=MAX_TERMINALS, description="registration capacity, terminals per cell"
     )
+    prach_configuration_index: int | None = Field(
+        None, ge=0, le=15, description="LTE family: PRACH configuration index (format 0)"
+    )
+    nprach_periodicity_ms: Literal[40, 80, 160, 240, 320, 640, 1280, 2560] | None = Field(
+        None, description="NB-IoT: time between NPRACH opportunities, ms"
+    )
+    nprach_subcarriers: Literal[12, 24, 36, 48] | None = Field(
+        None, description="NB-IoT: NPRACH subcarriers, one preamble each"
+    )
+    preambles: int | None = Field(
+        None, ge=1, le=64, description="contention preambles per random-access opportunity"
+    )
+    rao_period_ms: float | None = Field(
+        None, gt=0, le=2560, description="time between random-access opportunities, ms"
+    )
 
 
 class Cagr(_Model):
@@ -706,6 +721,23 @@ def _consistency_problems(scenario: Scenario) -> list[Problem]:
                 )
             )
         known_technologies.add(name)
+        profile = (
+            catalog.TECHNOLOGIES[name].access_profile if name in catalog.TECHNOLOGIES else None
+        )
+        wrong = {
+            "prach_configuration_index": "lte-prach",
+            "nprach_periodicity_ms": "nb-iot-nprach",
+            "nprach_subcarriers": "nb-iot-nprach",
+        }
+        for field, needs in wrong.items():
+            if getattr(override, field) is not None and profile != needs:
+                family = "LTE, LTE-M and LTE Cat.1" if needs == "lte-prach" else "NB-IoT"
+                add(
+                    Problem(
+                        f"technologies.{name}.{field}",
+                        f"applies to {family} only; use rao_period_ms and preambles for {name}",
+                    )
+                )
 
     carried = scenario.network.technologies
     for name, carriage in carried.items():

@@ -60,3 +60,16 @@ def test_reference_table_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert len(table) == len(tr37868_reference())
     assert {"mean", "reference", "reference_ci95"} <= set(table.columns)
     assert "reference" in capsys.readouterr().out
+
+
+def test_prach_configuration_index_sets_the_opportunity_period(tmp_path: Path) -> None:
+    """Index 3 (one RAO per 10 ms) halves the opportunities of index 6: more collisions."""
+    runs = {}
+    for index in (6, 3):
+        out = tmp_path / f"{index}.csv"
+        options = ["--devices", "5000", "--replications", "3"]
+        index_option = ["--prach-configuration-index", str(index)]
+        assert main(["access", *options, *index_option, "--out", str(out)]) == 0
+        runs[index] = pd.read_csv(out).set_index("metric")["mean"]
+    name = "collision_probability_per_transmission"
+    assert runs[3][name] > 1.5 * runs[6][name]

@@ -875,3 +875,13 @@ def test_out_below_a_file_is_refused_before_running(
     assert main(["run", str(scenario), "--out", str(blocker / "sub"), "--quiet"]) == 2
     assert "is a file" in capsys.readouterr().err
     assert blocker.read_text() == "x"
+
+
+def test_prach_index_on_nb_iot_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = VALID + "technologies:\n  nb-iot: {prach_configuration_index: 3}\n"
+    assert main(["validate", str(_write(tmp_path, text))]) == 2
+    err = capsys.readouterr().err
+    assert "technologies.nb-iot.prach_configuration_index" in err
+    assert "LTE" in err

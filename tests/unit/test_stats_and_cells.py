@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from sim import parse_scenario, run
+from sim.catalog import lte_prach_timing
 from sim.cells import cell_population, procedure_for
 from sim.stats import mean_ci, t_quantile_975
 
@@ -45,10 +46,29 @@ def test_cell_population_is_the_lognormal_quantile() -> None:
 def test_technology_profiles_drive_the_procedure() -> None:
     scenario = parse_scenario({"categories": {"m": {"preset": "water_meter", "initial": 5}},
                                "access": {"controls": {"backoff_indicator_ms": 60}}})  # fmt: skip
-    nb_iot = procedure_for("nb-iot", scenario.access)
+    nb_iot = procedure_for(scenario, "nb-iot")
     assert (nb_iot.preambles, nb_iot.rao_period_ms) == (48, 40.0)
     assert nb_iot.backoff_indicator_ms == 60
-    assert procedure_for("lte-cat1", scenario.access).rao_period_ms == 5.0
+    assert procedure_for(scenario, "lte-cat1").rao_period_ms == 5.0
+
+
+def test_scenarios_can_set_prach_and_nprach_configurations() -> None:
+    """TS 36.211 Table 5.7.1-2: index 3 = subframe 1 of every frame (10 ms), index 12 =
+    subframes 0, 2, 4, 6, 8 (2 ms), index 0 = subframe 1 of even frames (20 ms)."""
+    assert lte_prach_timing(3) == (10.0, 1.0)
+    assert lte_prach_timing(12) == (2.0, 0.0)
+    assert lte_prach_timing(0) == (20.0, 1.0)
+    assert lte_prach_timing(6) == (5.0, 1.0)
+    scenario = parse_scenario(
+        {
+            "categories": {"m": {"preset": "water_meter", "initial": 5}},
+            "technologies": {"lte-cat1": {"prach_configuration_index": 3},
+                             "nb-iot": {"nprach_periodicity_ms": 160, "nprach_subcarriers": 24}},
+        }
+    )  # fmt: skip
+    cat1, nb_iot = procedure_for(scenario, "lte-cat1"), procedure_for(scenario, "nb-iot")
+    assert (cat1.rao_period_ms, cat1.rao_offset_ms) == (10.0, 1.0)
+    assert (nb_iot.rao_period_ms, nb_iot.preambles) == (160.0, 24)
 
 
 SMALL = {
