@@ -95,7 +95,7 @@ class Procedure:
             "max_msg3_msg4_transmissions": self.max_msg3_msg4_transmissions >= 1,
             "harq_retransmission_probability": 0 <= self.harq_retransmission_probability < 1,
             "acb_factor": 0 < self.acb_factor <= 1,
-            "acb_time_s": self.acb_time_s >= 0,
+            "acb_time_s": self.acb_time_s > 0,
             "detection": self.detection in ("tr37868", "certain"),
             "collisions": self.collisions in ("undetected", "contention"),
         }
@@ -218,9 +218,11 @@ class _Cell:
         # limited by the contention-resolution timer counted from the last Msg3
         q = p.harq_retransmission_probability
         msg4_fits = p.max_msg3_msg4_transmissions
-        if p.rtt_msg4_ms > 0:
-            spare = p.contention_resolution_timer_ms - (2 + p.connection_request_processing_ms)
-            msg4_fits = min(msg4_fits, int(spare // p.rtt_msg4_ms) + 1 if spare >= 0 else 0)
+        spare = p.contention_resolution_timer_ms - (2 + p.connection_request_processing_ms)
+        if spare < 0:  # not even the first Msg4 arrives before the timer expires
+            msg4_fits = 0
+        elif p.rtt_msg4_ms > 0:
+            msg4_fits = min(msg4_fits, int(spare // p.rtt_msg4_ms) + 1)
         self.msg3_lost = q**p.max_msg3_msg4_transmissions
         self.msg4_lost = q**msg4_fits
         self.period_raos = round(period_s * 1000.0 / p.rao_period_ms)
@@ -229,20 +231,18 @@ class _Cell:
         if p.detection == "certain":
             self.detect[1:] = 1.0
         self.detect[0] = 0.0
-        earliest_retry: float = 1 + p.preamble_processing_ms + p.rar_window_ms
-        if p.collisions == "contention":
-            earliest_retry = min(
-                earliest_retry,
-                1
-                + p.preamble_processing_ms
-                + 1
-                + p.rar_processing_ms
-                + p.contention_resolution_timer_ms,
-            )
+        # the earliest a terminal can come back: after the RAR window (no grant), after the
+        # contention-resolution timer from its first Msg3 (Msg3/Msg4 lost, or a collision
+        # in contention mode), or after the shortest barring time
+        earliest_retry: float = min(
+            1 + p.preamble_processing_ms + p.rar_window_ms,
+            2 + p.preamble_processing_ms + p.rar_processing_ms + p.contention_resolution_timer_ms,
+        )
         if p.acb_factor < 1.0:
             earliest_retry = min(earliest_retry, 0.7 * p.acb_time_s * 1000.0)
         # a retry ready e ms after its RAO lands ceil(e / period) RAOs later at the earliest
         self.block = max(1, math.ceil(earliest_retry / p.rao_period_ms - 1e-9))
+        self.current = -1
         self._schedule(np.arange(n), first_rao)
 
     def _next_rao(self, times: FloatArray) -> IntArray:
@@ -279,6 +279,8 @@ class _Cell:
             self._file(key, devices[part], raos[part])
 
     def _file(self, block: int, devices: IntArray, raos: IntArray) -> None:
+        if block <= self.current:  # would break the independence of a block's RAOs
+            raise AssertionError(f"retry filed into block {block} while at {self.current}")
         if block not in self.buckets:
             self.buckets[block] = []
             heapq.heappush(self.heap, block)
@@ -306,6 +308,7 @@ class _Cell:
     def _opportunities(self, block: int) -> None:
         p = self.p
         devices, raos = self._take(block)
+        self.current = block
         if p.acb_factor < 1.0:
             new = ~self.cleared[devices]
             if new.any():
@@ -315,7 +318,8 @@ class _Cell:
                 barred = ~passed
                 wait = (0.7 + 0.6 * self.uniform.take(int(barred.sum()))) * p.acb_time_s * 1000.0
                 times = self._rao_time(checked_raos[barred]) + wait
-                self._schedule(checked[barred], self._next_rao(times))
+                later = np.maximum(self._next_rao(times), checked_raos[barred] + 1)
+                self._schedule(checked[barred], later)
                 keep = self.cleared[devices]
                 devices, raos = devices[keep], raos[keep]
         n = len(devices)
@@ -494,7 +498,7 @@ def metrics(outcome: AccessOutcome) -> dict[str, float]:
         "collision_probability_per_transmission": (
             outcome.collided_transmissions / outcome.preamble_transmissions
             if outcome.preamble_transmissions
-            else 0.0
+            else math.nan
         ),
         "collision_probability_per_terminal": (
             float(outcome.collided.mean()) if outcome.devices else math.nan
@@ -524,9 +528,12 @@ class Experiment:
         for name in METRICS:
             mean, low, high = mean_ci([run[name] for run in self.runs])
             rows.append((name, mean, low, high, len(self.runs)))
-        if len(self.delays_ms):
-            pooled = float(np.quantile(self.delays_ms, 0.95, method="inverted_cdf"))
-            rows.append(("pooled_p95_access_delay_ms", pooled, pooled, pooled, len(self.runs)))
+        pooled = (
+            float(np.quantile(self.delays_ms, 0.95, method="inverted_cdf"))
+            if len(self.delays_ms)
+            else math.nan
+        )
+        rows.append(("pooled_p95_access_delay_ms", pooled, math.nan, math.nan, len(self.runs)))
         return rows
 
     def cdf(self) -> tuple[FloatArray, FloatArray]:

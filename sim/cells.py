@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from sim import catalog
-from sim.access import Procedure, beta_arrivals, metrics, simulate_cell
+from sim.access import AccessOutcome, Procedure, beta_arrivals, simulate_cell
 from sim.engine import Plan, Trajectory
 from sim.network import row_month_indices
 from sim.scenario import AccessSettings, Scenario
@@ -111,9 +111,34 @@ def _arrivals(load: _Load, settings: AccessSettings, rng: np.random.Generator) -
     return np.concatenate([burst, rng.uniform(0.0, settings.window_s * 1000.0, spread)])
 
 
+def _pooled(outcomes: list[AccessOutcome]) -> dict[str, float]:
+    """The figures of a cell over all its replications pooled (every attempt weighs the
+    same); NaN where there is nothing to measure (no attempt, no success)."""
+    success = np.concatenate([o.success for o in outcomes])
+    transmissions = np.concatenate([o.transmissions for o in outcomes])
+    delays = np.concatenate([o.delay_ms[o.success] for o in outcomes])
+    sent = sum(o.preamble_transmissions for o in outcomes)
+    collided = sum(o.collided_transmissions for o in outcomes)
+
+    def rounded(value: float) -> float:
+        return round(value, 6) if not math.isnan(value) else math.nan
+
+    return {
+        "success_probability": rounded(success.mean() if len(success) else math.nan),
+        "collision_probability": rounded(collided / sent if sent else math.nan),
+        "mean_preamble_transmissions": rounded(
+            transmissions[success].mean() if success.any() else math.nan
+        ),
+        "mean_delay_ms": rounded(delays.mean() if len(delays) else math.nan),
+        "p95_delay_ms": rounded(
+            float(np.quantile(delays, 0.95, method="inverted_cdf")) if len(delays) else math.nan
+        ),
+    }
+
+
 def access_table(plan: Plan, trajectory: Trajectory, rng: np.random.Generator) -> pd.DataFrame:
     """access.csv: random access in the representative cells of every chosen year, region
-    and technology (means over `access.replications` runs)."""
+    and technology with cells (figures pooled over `access.replications` runs)."""
     settings = plan.scenario.access
     rows: list[dict[str, object]] = []
     if not settings.years:
@@ -136,24 +161,18 @@ def access_table(plan: Plan, trajectory: Trajectory, rng: np.random.Generator) -
         # the state at the end of the year (or at the end of the horizon within that year)
         t = int(np.flatnonzero(months // 12 == year)[-1])
         cells = float(plan.network.cells[t, r, k])
-        connected = trajectory.connected[t, :, r, k].astype(float)
-        if cells <= 0 or connected.sum() <= 0:
+        if cells <= 0:  # the technology has no cells there (yet): nothing to simulate
             continue
+        connected = trajectory.connected[t, :, r, k].astype(float)
         devices = cell_population(connected.sum() / cells, settings.spread_cv, q)
         load = _cell_load(plan, connected, devices, settings)
         technology = plan.network.technologies[k]
         procedure = procedure_for(plan.scenario, technology)
-        runs, attempts = [], []
+        outcomes = []
         for replication in range(settings.replications):
             generator = generators[number * settings.replications + replication]
             arrivals = _arrivals(load, settings, generator)
-            attempts.append(len(arrivals))
-            runs.append(metrics(simulate_cell(arrivals, procedure, generator, settings.window_s)))
-
-        def mean(name: str, values: list[dict[str, float]] = runs) -> float:
-            data = [run[name] for run in values if not math.isnan(run[name])]
-            return round(float(np.mean(data)), 6) if data else math.nan
-
+            outcomes.append(simulate_cell(arrivals, procedure, generator, settings.window_s))
         rows.append(
             {
                 "year": year,
@@ -161,12 +180,8 @@ def access_table(plan: Plan, trajectory: Trajectory, rng: np.random.Generator) -
                 "technology": technology,
                 "cell": cell,
                 "devices_per_cell": round(devices),
-                "attempts": round(float(np.mean(attempts))),
-                "success_probability": mean("access_success_probability"),
-                "collision_probability": mean("collision_probability_per_transmission"),
-                "mean_preamble_transmissions": mean("mean_preamble_transmissions"),
-                "mean_delay_ms": mean("mean_access_delay_ms"),
-                "p95_delay_ms": mean("p95_access_delay_ms"),
+                "attempts": round(float(np.mean([o.devices for o in outcomes]))),
+                **_pooled(outcomes),
             }
         )
     return pd.DataFrame(rows, columns=ACCESS_COLUMNS)

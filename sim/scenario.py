@@ -562,7 +562,7 @@ class OverloadControls(_Model):
     acb_factor: float = Field(
         1.0, gt=0, le=1, description="access class barring: probability of passing; 1 = off"
     )
-    acb_time_s: float = Field(4.0, ge=0, le=1024, description="mean barring time, s")
+    acb_time_s: float = Field(4.0, gt=0, le=1024, description="mean barring time, s")
     backoff_indicator_ms: float | None = Field(
         None, ge=0, le=960, description="backoff window BI, ms; default: the procedure's 20 ms"
     )
@@ -872,6 +872,12 @@ def _consistency_problems(scenario: Scenario) -> list[Problem]:
                     f"{year} lies outside the horizon years {start_year}..{end_year}",
                 )
             )
+    for field in ("burst_s", "jitter_s"):
+        value = getattr(access, field) if field == "burst_s" else access.controls.jitter_s
+        if value > access.window_s:
+            path = "access.burst_s" if field == "burst_s" else "access.controls.jitter_s"
+            add(Problem(path, f"{value:g} s is longer than access.window_s ({access.window_s:g} "
+                              "s): reports would fall after the simulated window"))  # fmt: skip
     if len(set(access.cells)) != len(access.cells):
         add(Problem("access.cells", f"a cell quantile is listed twice: {access.cells}"))
     for position, tech in enumerate(access.technologies or []):

@@ -106,3 +106,27 @@ def test_experiment_replications_are_reproducible() -> None:
     second = run_experiment(2000, "beta", 10, Procedure(), 3, seed=5)
     assert first.runs == second.runs
     assert run_experiment(2000, "beta", 10, Procedure(), 3, seed=6).runs != first.runs
+
+
+def test_lost_msg3_retries_never_land_in_the_block_being_processed() -> None:
+    """A short contention-resolution timer brings lost Msg3/Msg4 terminals back sooner
+    than the RAR window would; blocks of RAOs must account for it (the cell asserts it)."""
+    procedure = Procedure(rao_period_ms=1, rao_offset_ms=0, rar_window_ms=10,
+                          rar_processing_ms=0, contention_resolution_timer_ms=8,
+                          harq_retransmission_probability=0.5)  # fmt: skip
+    rng = np.random.default_rng(1)
+    outcome = simulate_cell(uniform_arrivals(3000, 2, rng), procedure, rng, 2)
+    assert outcome.success.any()
+
+
+def test_a_timer_shorter_than_msg4_fails_every_terminal() -> None:
+    for rtt in (0, 1):
+        procedure = Procedure(contention_resolution_timer_ms=3, rtt_msg4_ms=rtt)
+        rng = np.random.default_rng(2)
+        outcome = simulate_cell(uniform_arrivals(50, 10, rng), procedure, rng, 10)
+        assert not outcome.success.any()
+
+
+def test_barring_needs_a_positive_barring_time() -> None:
+    with pytest.raises(ValueError, match="acb_time_s"):
+        Procedure(acb_factor=0.5, acb_time_s=0.0)

@@ -102,7 +102,7 @@ def test_access_rows_for_every_year_region_technology_and_cell() -> None:
 
 def test_report_jitter_is_an_overload_control() -> None:
     storm = run(SMALL).access
-    jitter = run({**SMALL, "access": {**SMALL["access"], "controls": {"jitter_s": 60}}}).access
+    jitter = run({**SMALL, "access": {**SMALL["access"], "controls": {"jitter_s": 20}}}).access
     key = (storm["region"] == "city") & (storm["technology"] == "nb-iot") & (storm["cell"] == "p99")
     assert (
         jitter.loc[key, "success_probability"].min() > storm.loc[key, "success_probability"].max()
