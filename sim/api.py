@@ -37,11 +37,17 @@ def run(
     scenario: Scenario | str | Path | Mapping[str, Any],
     seed: int | None = None,
     progress: Callable[[int], None] | None = None,
+    replications: int = 1,
+    jobs: int = 1,
+    scheduler: str | None = None,
 ) -> Result:
-    """Simulate a scenario (a Scenario, a YAML file path, or plain data) once.
+    """Simulate a scenario (a Scenario, a YAML file path, or plain data).
 
-    `seed` overrides the scenario's seed; `progress(t)` is called after each month.
-    Raises `ScenarioError` for an invalid scenario.
+    `seed` overrides the scenario's seed.  With `replications` > 1 the replications use
+    the children of SeedSequence(seed).spawn(replications), run on `jobs` local processes
+    or a Dask `scheduler`, and the result has a `replication` column and intervals; the
+    bytes written do not depend on where they ran.  `progress(n)` is called after each
+    month (one run) or each finished replication.  Raises `ScenarioError` for bad input.
     """
     if isinstance(scenario, str | Path):
         scenario = load_scenario(scenario)
@@ -50,21 +56,38 @@ def run(
     used_seed = scenario.seed if seed is None else seed
     if used_seed < 0:
         raise ScenarioError([Problem("seed", f"got {used_seed}; a seed is a whole number >= 0")])
+    if replications < 1:
+        raise ScenarioError([Problem("replications", f"got {replications}; at least 1")])
+    if replications == 1 and scheduler is None:
+        return simulate_replication(scenario, used_seed, progress=progress)
+    from sim.study import run_replications
+
+    return run_replications(scenario, used_seed, replications, jobs, scheduler, progress)
+
+
+def simulate_replication(
+    scenario: Scenario,
+    seed: int,
+    replication: int = 0,
+    replications: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> Result:
+    """One replication: child `replication` of SeedSequence(seed).spawn(replications)."""
     started_utc = datetime.now(UTC).isoformat(timespec="seconds")
     started = time.perf_counter()
     plan = build_plan(scenario)
     # growth and access layers draw from independent children of the run's generator, so
     # switching the access layer on does not change the growth results
-    growth_rng, access_rng = replication_generator(used_seed).spawn(2)
+    growth_rng, access_rng = replication_generator(seed, replication, replications).spawn(2)
     trajectory = simulate(plan, growth_rng, progress)
     connections = connections_table(plan, trajectory)
     network = network_table(plan, trajectory)
     access = access_table(plan, trajectory, access_rng)
     targets = targets_table(scenario, connections)
-    summary = summary_table(plan, trajectory, connections, network, targets, access, used_seed)
+    summary = summary_table(plan, trajectory, connections, network, targets, access, seed)
     return Result(
         scenario=scenario,
-        seed=used_seed,
+        seed=seed,
         connections=connections,
         network=network,
         targets=targets,

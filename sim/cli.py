@@ -16,6 +16,7 @@ import typing
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
@@ -23,10 +24,12 @@ from sim import __version__
 from sim.access import PROCEDURE_PARAMETERS, Procedure, run_experiment
 from sim.api import run
 from sim.catalog import lte_prach_timing
+from sim.compare import FolderError, compare_folders, load_folder
 from sim.engine import build_plan
 from sim.reference import TRAFFIC_CASES, tr37868_reference
 from sim.results import write_csv
-from sim.scenario import ScenarioError, json_schema, load_scenario
+from sim.scenario import Problem, ScenarioError, json_schema, load_scenario
+from sim.study import parse_override, run_sweep, variants
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -56,6 +59,38 @@ def _parser() -> argparse.ArgumentParser:
     run_parser.add_argument(
         "--quiet", action="store_true", help="no progress bar and no summary on the terminal"
     )
+
+    _study_options(run_parser)
+
+    compare = commands.add_parser(
+        "compare", help="compare the key figures of result folders (the first is the baseline)"
+    )
+    compare.add_argument("folders", type=Path, nargs="+", help="two or more result folders")
+    compare.add_argument("--metric", action="append", dest="metrics",
+                         help="only this figure (repeatable): connected, demand, "
+                         "connected_end, blocked_total, waiting_end, utilization_end, "
+                         "first_full, target_achieved, target_met, access_success")  # fmt: skip
+    compare.add_argument("--rtol", type=float, default=0.0, help="relative tolerance (0)")
+    compare.add_argument("--atol", type=float, default=0.0, help="absolute tolerance (0)")
+    compare.add_argument("--check", action="store_true",
+                         help="exit 1 if any difference is beyond the tolerance")  # fmt: skip
+    compare.add_argument("--out", type=Path, help="comparison CSV (default: ./comparison.csv)")
+
+    sweep = commands.add_parser(
+        "sweep", help="run variants of a scenario (overrides x replications)"
+    )
+    sweep.add_argument("scenario", type=Path, help="scenario YAML file")
+    sweep.add_argument("--set", action="append", dest="overrides", default=[], metavar="PATH=V1,V2",
+                       help="a field path and its values, e.g. "
+                       "categories.water_meter.growth.rate=0.1,0.2 (repeatable)")  # fmt: skip
+    sweep.add_argument(
+        "--zip", action="store_true", help="pair the values element-wise, not every combination"
+    )
+    sweep.add_argument("--out", type=Path,
+                       help="sweep folder (default: results/<scenario name>-sweep/)")  # fmt: skip
+    sweep.add_argument("--seed", type=_non_negative_int, help="override the scenario's seed")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    _study_options(sweep)
 
     validate = commands.add_parser("validate", help="check scenarios; print every problem")
     validate.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML files")
@@ -101,6 +136,16 @@ def _parser() -> argparse.ArgumentParser:
             procedure.add_argument(option, dest=name, type=type(default),
                                    help=f"(default {default})")  # fmt: skip
     return parser
+
+
+def _study_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--replications", type=_positive_int, default=1,
+                        help="independent replications (SeedSequence(seed).spawn(R))")  # fmt: skip
+    parser.add_argument("--jobs", type=_positive_int, default=1,
+                        help="local worker processes")  # fmt: skip
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="a Dask scheduler (tcp://host:8786) or local:N for a local "
+                        "cluster of N workers (needs the dask extra)")  # fmt: skip
 
 
 def _positive_int(text: str) -> int:
@@ -153,14 +198,23 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     bar = None
     progress: Callable[[int], None] | None = None
+    study = args.replications > 1 or args.scheduler
     if not args.quiet and sys.stderr.isatty():
-        bar = tqdm(total=scenario.months, unit="month", desc=scenario.name, leave=False)
+        total, unit = (args.replications, "replication") if study else (scenario.months, "month")
+        bar = tqdm(total=total, unit=unit, desc=scenario.name, leave=False)
 
         def progress(_month: int) -> None:
             bar.update(1)
 
     try:
-        result = run(scenario, seed=args.seed, progress=progress)
+        result = run(
+            scenario,
+            seed=args.seed,
+            progress=progress,
+            replications=args.replications,
+            jobs=args.jobs,
+            scheduler=args.scheduler,
+        )
     except ScenarioError as error:
         _report(error, "nothing was written", args.scenario)
         return EXIT_BAD_INPUT
@@ -178,6 +232,80 @@ def _run(args: argparse.Namespace) -> int:
         lines = [f"  {key:<16} {figures[key] or '-'}" for key in keys]
         print(f"{scenario.name}: wrote {out}/ in {result.wall_time_s:.2f} s\n" + "\n".join(lines))
     return EXIT_OK
+
+
+def _compare(args: argparse.Namespace) -> int:
+    if len(args.folders) < 2:
+        print("error: compare needs at least two result folders", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        folders = [load_folder(path) for path in args.folders]
+    except FolderError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    comparison = compare_folders(folders, args.rtol, args.atol, args.metrics)
+    for note in comparison.notes:
+        print(f"note: {note}", file=sys.stderr)
+    table = comparison.table
+    if table.empty:
+        print("error: nothing to compare (no figure/key is in both folders)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    names = {str(f.path): f"{f.path.name or f.path}" for f in folders}
+    shown = table.assign(
+        baseline=table["baseline"].map(names), folder=table["folder"].map(names),
+        flag=np.where(table["within_tolerance"].astype(bool), "", "!"),
+    )  # fmt: skip
+    columns = ["figure", "key", "baseline_value", "value", "difference", "relative_difference",
+               "p_value", "significant", "flag"]  # fmt: skip
+    with pd.option_context("display.max_rows", None, "display.width", 200,
+                           "display.float_format", "{:.6g}".format):  # fmt: skip
+        for folder, part in shown.groupby("folder", sort=False):
+            print(f"{part['baseline'].iloc[0]}  ->  {folder}")
+            print(part[columns].to_string(index=False))
+    out = args.out or Path("comparison.csv")
+    write_csv(table, out)
+    beyond = comparison.beyond_tolerance
+    print(f"wrote {out}; {beyond} of {len(table)} differences beyond the tolerance "
+          f"(rtol {args.rtol:g}, atol {args.atol:g})")  # fmt: skip
+    return EXIT_CHECK_FAILED if args.check and beyond else EXIT_OK
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    try:
+        scenario = load_scenario(args.scenario)
+        if not args.overrides:
+            raise ScenarioError([Problem("--set", "give at least one --set PATH=V1,V2,...")])
+        overrides = [parse_override(text) for text in args.overrides]
+        variant_list = variants(scenario, overrides, zipped=args.zip)
+    except ScenarioError as error:
+        _report(error, "nothing was run", args.scenario)
+        return EXIT_BAD_INPUT
+    seed = scenario.seed if args.seed is None else args.seed
+    out = args.out or Path("results") / f"{scenario.name}-sweep"
+    total = len(variant_list) * args.replications
+    bar = None
+    progress: Callable[[int], None] | None = None
+    if not args.quiet and sys.stderr.isatty():
+        bar = tqdm(total=total, unit="run", desc=f"{scenario.name} sweep", leave=False)
+
+        def progress(_done: int) -> None:
+            bar.update(1)
+
+    try:
+        report = run_sweep(
+            variant_list, out, seed, args.replications, args.jobs, args.scheduler, progress
+        )
+    except ScenarioError as error:
+        _report(error, "nothing was run", args.scenario)
+        return EXIT_BAD_INPUT
+    finally:
+        if bar is not None:
+            bar.close()
+    print(f"{report.variants} variants ({report.skipped} already complete) in {out}/; "
+          f"index: {out / 'sweep.csv'}")  # fmt: skip
+    for index, message in report.failed.items():
+        print(f"error: variant v{index:04d} failed: {message}", file=sys.stderr)
+    return EXIT_CHECK_FAILED if report.failed else EXIT_OK
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -278,6 +406,10 @@ def _dispatch(argv: Sequence[str] | None) -> int:
         return _validate(args)
     if args.command == "access":
         return _access(args)
+    if args.command == "compare":
+        return _compare(args)
+    if args.command == "sweep":
+        return _sweep(args)
     print(json.dumps(json_schema(), indent=2))
     return EXIT_OK
 

@@ -49,12 +49,20 @@ class Result:
     targets: pd.DataFrame
     access: pd.DataFrame
     summary: pd.DataFrame
-    trajectory: Trajectory = field(repr=False)
+    trajectory: Trajectory | None = field(default=None, repr=False)
+    """The raw month-end arrays of a single run (None for a study of replications)."""
     wall_time_s: float = 0.0
     started_utc: str = ""
+    replications: int = 1
+    intervals: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+    """With replications: per table, the key columns and every figure's _mean, _ci_low,
+    _ci_high (95 %, Student t) over the replications (written as <table>_ci.csv)."""
 
     def figure(self, metric: str) -> str:
-        """A value of summary.csv by its metric name."""
+        """A value of summary.csv by its metric name (with replications: the mean)."""
+        if self.replications > 1:
+            row = self.intervals["summary"].set_index("metric").loc[metric]
+            return str(row["value_mean"])
         values = self.summary.set_index("metric")["value"]
         return str(values[metric])
 
@@ -248,6 +256,56 @@ def _access_figures(plan: Plan, access: pd.DataFrame) -> list[tuple[str, Any]]:
     ]  # fmt: skip
 
 
+# --------------------------------------------------------------------------- replications
+
+KEYS = {
+    "connections": ["date", "region", "category", "technology"],
+    "network": ["date", "region", "technology"],
+    "access": ["year", "region", "technology", "cell"],
+    "targets": ["name", "metric", "date", "bound", "required"],
+    "summary": ["metric"],
+}
+"""The columns that identify a row of each table (the rest are figures)."""
+
+
+def with_replication(tables: list[pd.DataFrame]) -> pd.DataFrame:
+    """Tables of several replications as one, with a leading `replication` column."""
+    frames = [table.assign(replication=r) for r, table in enumerate(tables)]
+    combined = pd.concat(frames, ignore_index=True)
+    return combined[["replication", *tables[0].columns]]
+
+
+def interval_table(name: str, combined: pd.DataFrame) -> pd.DataFrame:
+    """Per key: every numeric figure's mean and 95 % Student-t interval over replications.
+
+    Summary values are text; those that are numbers in every replication get intervals.
+    """
+    from sim.stats import t_quantile_975
+
+    keys = KEYS[name]
+    table = combined.drop(columns=["replication"])
+    if name == "targets":
+        table = table.assign(met=table["met"].astype(int))
+    if name == "summary":
+        table = table.assign(value=pd.to_numeric(table["value"], errors="coerce"))
+        numeric = table.groupby("metric", sort=False)["value"].transform(lambda v: v.notna().all())
+        table = table[numeric.astype(bool)]
+    figures = [
+        c for c in table.columns if c not in keys and pd.api.types.is_numeric_dtype(table[c])
+    ]
+    grouped = table.groupby(keys, sort=False, dropna=False)[figures]
+    mean, std, count = grouped.mean(), grouped.std(ddof=1), grouped.count()
+    t = count.map(lambda n: t_quantile_975(n - 1) if n > 1 else np.nan)
+    half = pd.DataFrame(t * std / np.sqrt(count))
+    out = pd.DataFrame(index=mean.index)
+    for figure in figures:
+        out[f"{figure}_mean"] = mean[figure].round(6)
+        out[f"{figure}_ci_low"] = (mean[figure] - half[figure]).round(6)
+        out[f"{figure}_ci_high"] = (mean[figure] + half[figure]).round(6)
+    out["replications"] = combined["replication"].nunique()
+    return out.reset_index()
+
+
 # --------------------------------------------------------------------------- writing
 
 
@@ -289,8 +347,12 @@ def manifest(result: Result, scenario_file: str | Path | None) -> dict[str, Any]
         "scenario_file": str(scenario_file) if scenario_file is not None else None,
         "scenario_sha256": digest,
         "seed": result.seed,
-        "replications": 1,
-        "resolution_terminals_per_cohort": result.trajectory.resolution,
+        "replications": result.replications,
+        "resolution_terminals_per_cohort": int(
+            result.summary.loc[
+                result.summary["metric"] == "resolution_terminals_per_cohort", "value"
+            ].iloc[0]
+        ),
         "versions": {
             "iotsim": sim.__version__,
             "python": platform.python_version(),
@@ -301,7 +363,7 @@ def manifest(result: Result, scenario_file: str | Path | None) -> dict[str, Any]
         },
         "started_utc": result.started_utc,
         "wall_time_s": round(result.wall_time_s, 3),
-        "files": list(RESULT_FILES),
+        "files": [*RESULT_FILES, *(f"{name}_ci.csv" for name in result.intervals)],
         "resolved_scenario": resolved,
     }
 
@@ -329,6 +391,8 @@ def write_result_folder(
         }
         for name, table in tables.items():
             (staging / name).write_bytes(csv_bytes(table))
+        for name, table in result.intervals.items():
+            (staging / f"{name}_ci.csv").write_bytes(csv_bytes(table))
         (staging / "manifest.json").write_text(
             json.dumps(manifest(result, scenario_file), indent=2) + "\n", encoding="utf-8"
         )
