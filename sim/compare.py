@@ -6,7 +6,7 @@ Each folder is reduced to a long table of key figures, one value per replication
   and per category at the end;
 * `blocked_total` (all terminals lost), `waiting_end`;
 * per region/technology pool: `utilization_end`, and `first_full` (the first month the
-  pool turned terminals away, compared as text);
+  pool turned terminals away; over replications the range seen; compared as text);
 * per target: `target_achieved`, `target_met` (0/1);
 * where the access layer ran: `access_success` per year, region, technology and cell.
 
@@ -132,9 +132,14 @@ def load_folder(path: str | Path) -> Folder:
 
 
 def _same_or_varies(values: list[object]) -> str:
-    """One text for a figure over replications: its value, 'never', or 'varies'."""
-    texts = {"never" if isinstance(v, float) and math.isnan(v) else str(v) for v in values}
-    return texts.pop() if len(texts) == 1 else "varies"
+    """One text for a month over replications: the month, 'never', or the range seen
+    ('2026-11..2027-01'; '..never' when some replications never reached it)."""
+    months = sorted(str(v) for v in values if not (isinstance(v, float) and math.isnan(v)))
+    if not months:
+        return "never"
+    if len(months) < len(values):
+        return f"{months[0]}..never"
+    return months[0] if months[0] == months[-1] else f"{months[0]}..{months[-1]}"
 
 
 @dataclass(frozen=True)

@@ -161,3 +161,20 @@ def test_readme_access_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         ran += 1
     assert ran == 3
     assert (tmp_path / "access.csv").exists()
+
+
+@pytest.mark.slow
+def test_readme_worked_study_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shutil.copytree(ROOT / "scenarios", tmp_path / "scenarios")
+    monkeypatch.chdir(tmp_path)
+    block = next(b for b in _readme_blocks("bash") if "iotsim sweep" in b)
+    commands = [line.split() for line in block.splitlines() if line.strip()]
+    assert [words[:2] for words in commands] == [["iotsim", "sweep"], ["iotsim", "compare"]]
+    for words in commands:
+        assert main(words[1:]) == 0, " ".join(words)
+    index = pd.read_csv(tmp_path / "results" / "china-capacity-crunch-sweep" / "sweep.csv")
+    assert list(index["status"]) == ["complete"] * 3
+    comparison = pd.read_csv(tmp_path / "comparison.csv")
+    water = comparison[(comparison["figure"] == "connected_end")
+                       & (comparison["key"] == "water_meter")].iloc[0]  # fmt: skip
+    assert bool(water["significant"])

@@ -1,0 +1,220 @@
+"""Replications with intervals, executors, compare and sweeps."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import ScenarioError, parse_scenario, run
+from sim.cli import main
+from sim.results import write_result_folder
+from sim.stats import t_quantile_975, welch_test
+from sim.study import parse_override, run_sweep, variants
+
+TINY: dict[str, Any] = {
+    "name": "tiny",
+    "end": "2024-12",
+    "resolution": 200,
+    "categories": {"meter": {"preset": "water_meter", "initial": 200_000,
+                             "growth": {"model": "cagr", "rate": 0.2}}},
+}  # fmt: skip
+
+
+def write_yaml(path: Path, data: dict[str, Any]) -> Path:
+    path.write_text(json.dumps(data))  # JSON is YAML
+    return path
+
+
+def test_intervals_are_the_student_t_interval_by_hand(tmp_path: Path) -> None:
+    out = run(TINY, replications=3).write(tmp_path / "r")
+    summary = pd.read_csv(out / "summary.csv", keep_default_na=False)
+    values = summary[summary["metric"] == "connected_end"]["value"].astype(float).to_numpy()
+    assert len(values) == 3
+    assert list(summary["replication"].unique()) == [0, 1, 2]
+    mean, s = values.mean(), values.std(ddof=1)
+    half = 4.303 * s / math.sqrt(3)  # t(0.975, 2) from the table
+    row = pd.read_csv(out / "summary_ci.csv").set_index("metric").loc["connected_end"]
+    assert row["value_mean"] == pytest.approx(mean, abs=1e-6)
+    assert row["value_ci_low"] == pytest.approx(mean - half, abs=1e-5)
+    assert row["value_ci_high"] == pytest.approx(mean + half, abs=1e-5)
+    assert row["replications"] == 3
+    ci = pd.read_csv(out / "connections_ci.csv")
+    assert {"connected_mean", "connected_ci_low", "connected_ci_high"} <= set(ci.columns)
+    assert json.loads((out / "manifest.json").read_text())["replications"] == 3
+
+
+def test_interval_width_shrinks_as_one_over_root_r() -> None:
+    """Width = 2 t(R-1) s / sqrt(R): with s estimating the same spread, the width over
+    2 t(R-1) / sqrt(R) is s, the same (within sampling error) at R = 6 and R = 24."""
+    spreads, widths = [], []
+    for replications in (6, 24):
+        row = run(TINY, replications=replications).intervals["summary"].set_index("metric")
+        width = row.loc["connected_end", "value_ci_high"] - row.loc["connected_end", "value_ci_low"]
+        widths.append(width)
+        spreads.append(width * math.sqrt(replications) / (2 * t_quantile_975(replications - 1)))
+    assert widths[1] < widths[0] / 1.5
+    assert 0.4 < spreads[1] / spreads[0] < 2.5
+
+
+def test_serial_processes_and_dask_write_the_same_bytes(tmp_path: Path) -> None:
+    folders = {
+        "serial": run(TINY, replications=4).write(tmp_path / "serial"),
+        "jobs": run(TINY, replications=4, jobs=2).write(tmp_path / "jobs"),
+        "dask": run(TINY, replications=4, scheduler="local:2").write(tmp_path / "dask"),
+    }
+    names = sorted(p.name for p in folders["serial"].glob("*.csv"))
+    assert "connections_ci.csv" in names
+    for name in names:
+        reference = (folders["serial"] / name).read_bytes()
+        assert (folders["jobs"] / name).read_bytes() == reference, name
+        assert (folders["dask"] / name).read_bytes() == reference, name
+
+
+def test_replication_zero_is_the_single_run() -> None:
+    single = run(TINY)
+    study = run(TINY, replications=3)
+    first = study.connections[study.connections["replication"] == 0].drop(columns="replication")
+    assert first.reset_index(drop=True).equals(single.connections)
+
+
+def test_compare_check_fails_on_a_change_and_passes_on_a_rerun(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    base = write_yaml(tmp_path / "base.yaml", TINY)
+    faster = {**TINY["categories"]["meter"], "growth": {"model": "cagr", "rate": 0.3}}
+    changed = {**TINY, "categories": {"meter": faster}}
+    other = write_yaml(tmp_path / "changed.yaml", changed)
+    for scenario, out in ((base, "a"), (base, "b"), (other, "c")):
+        assert main(["run", str(scenario), "--out", out, "--quiet", "--replications", "3"]) == 0
+    assert main(["compare", "a", "b", "--check"]) == 0
+    assert main(["compare", "a", "c", "--check", "--out", "ac.csv"]) == 1
+    table = pd.read_csv(tmp_path / "ac.csv")
+    assert list(table.columns)[:4] == ["figure", "key", "baseline", "folder"]
+    end = table[(table["figure"] == "connected") & (table["key"] == "2024-12")].iloc[0]
+    assert end["difference"] > 0
+    assert bool(end["significant"])  # 20 %/year vs 30 %/year: far beyond the noise
+    assert end["p_value"] < 0.05
+    # loose tolerances let the same comparison pass
+    assert main(["compare", "a", "c", "--check", "--rtol", "0.5", "--atol", "1e9"]) == 0
+    assert "beyond the tolerance" in capsys.readouterr().out
+
+
+def test_compare_flags_no_significance_between_seeds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same scenario under two seeds: the end-of-horizon totals do not differ
+    significantly (the test is deterministic: these seeds)."""
+    monkeypatch.chdir(tmp_path)
+    scenario = write_yaml(tmp_path / "s.yaml", TINY)
+    main(["run", str(scenario), "--out", "a", "--quiet", "--replications", "5", "--seed", "1"])
+    main(["run", str(scenario), "--out", "b", "--quiet", "--replications", "5", "--seed", "2"])
+    assert main(["compare", "a", "b", "--metric", "connected"]) == 0
+    table = pd.read_csv(tmp_path / "comparison.csv")
+    assert set(table["figure"]) == {"connected"}
+    row = table[table["key"] == "2024-12"].iloc[0]
+    assert row["p_value"] > 0.05
+    assert not bool(row["significant"])
+
+
+def test_compare_says_what_cannot_be_aligned(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a = run(TINY).write(tmp_path / "a")
+    b = run({**TINY, "end": "2025-06"}).write(tmp_path / "b")
+    assert main(["compare", str(a), str(b), "--out", str(tmp_path / "x.csv")]) == 0
+    err = capsys.readouterr().err
+    assert "horizons differ" in err
+    assert "2023-01..2024-12" in err
+    assert main(["compare", str(a), str(tmp_path)]) == 2  # not a result folder
+
+
+def test_welch_p_values_match_published_values() -> None:
+    """Two-sided Student t tail probabilities from tables: t = 2.228, df = 10 -> 0.05;
+    t = 2.0, df = 10 -> 0.0734 (SciPy: 0.073388)."""
+    from sim.stats import t_two_sided_p
+
+    assert t_two_sided_p(2.228, 10) == pytest.approx(0.05, abs=2e-4)
+    assert t_two_sided_p(2.0, 10) == pytest.approx(0.073388, abs=1e-6)
+    t, p = welch_test([1.0, 2.0, 3.0], [1.0, 2.0, 3.0])
+    assert (t, p) == (0.0, 1.0)
+    assert math.isnan(welch_test([1.0], [2.0, 3.0])[1])
+
+
+def test_sweep_variants_are_validated_with_their_path() -> None:
+    scenario = parse_scenario(TINY)
+    ok = variants(scenario, [parse_override("categories.meter.growth.rate=0.1,0.2"),
+                             parse_override("seed=1,2,3")])  # fmt: skip
+    assert len(ok) == 6
+    zipped = variants(scenario, [parse_override("categories.meter.growth.rate=0.1,0.2"),
+                                 parse_override("seed=1,2")], zipped=True)  # fmt: skip
+    assert [v.values for v in zipped] == [
+        {"categories.meter.growth.rate": 0.1, "seed": 1},
+        {"categories.meter.growth.rate": 0.2, "seed": 2},
+    ]
+    with pytest.raises(ScenarioError, match=r"categories\.meter\.growth\.rat.*did you mean 'rate'"):
+        variants(scenario, [parse_override("categories.meter.growth.rat=0.1")])
+    with pytest.raises(ScenarioError, match=r"categories\.meter\.growth\.rate.*-5"):
+        variants(scenario, [parse_override("categories.meter.growth.rate=0.1,-5")])
+    with pytest.raises(ScenarioError, match="--set"):
+        parse_override("no-equals-sign")
+
+
+def test_sweep_cli_rejects_bad_paths_and_values(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenario = write_yaml(tmp_path / "s.yaml", TINY)
+    bad = ["categories.metre.growth.rate=0.1", "categories.meter.when_full=queue"]
+    for override in bad:
+        assert main(["sweep", str(scenario), "--set", override, "--out", str(tmp_path / "o")]) == 2
+        err = capsys.readouterr().err
+        assert override.split("=")[0].split(".")[1] in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_sweep_resumes_after_an_interruption(tmp_path: Path) -> None:
+    rates = parse_override("categories.meter.growth.rate=0.1,0.2,0.3")
+    variant_list = variants(parse_scenario(TINY), [rates])
+    written: list[str] = []
+
+    def interrupted(result: Any, folder: Path) -> None:
+        if len(written) == 1:
+            raise KeyboardInterrupt
+        write_result_folder(result, folder)
+        written.append(folder.name)
+
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(variant_list, tmp_path, seed=1, replications=2, write=interrupted)
+    assert written == ["v0000"]
+    report = run_sweep(variant_list, tmp_path, seed=1, replications=2)
+    assert report.skipped == 1
+    assert not report.failed
+    index = pd.read_csv(tmp_path / "sweep.csv")
+    assert list(index["status"]) == ["complete"] * 3
+    assert index["connected_end_mean"].is_monotonic_increasing
+    assert {"connected_end_ci_low", "connected_end_ci_high"} <= set(index.columns)
+
+
+def test_a_failing_variant_is_reported_and_the_rest_completes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """resolution 1 with 200,000 terminals would be too many cohorts: that variant fails
+    when it runs; the other is written."""
+    big = {**TINY, "categories": {"meter": {**TINY["categories"]["meter"], "initial": 5_000_000}}}
+    scenario = write_yaml(tmp_path / "s.yaml", big)
+    code = main(["sweep", str(scenario), "--set", "resolution=1,auto", "--jobs", "2",
+                 "--out", str(tmp_path / "sw")])  # fmt: skip
+    assert code == 1
+    assert "v0000 failed" in capsys.readouterr().err
+    index = pd.read_csv(tmp_path / "sw" / "sweep.csv")
+    assert index["status"].iloc[0].startswith("failed: ScenarioError")
+    assert index["status"].iloc[1] == "complete"
+    assert (tmp_path / "sw" / "v0001" / "connections.csv").exists()
+    assert not (tmp_path / "sw" / "v0000").exists()
+    assert np.isfinite(index["connected_end_mean"].iloc[1])
