@@ -58,9 +58,11 @@ def run(
         raise ScenarioError([Problem("seed", f"got {used_seed}; a seed is a whole number >= 0")])
     if replications < 1:
         raise ScenarioError([Problem("replications", f"got {replications}; at least 1")])
-    if replications == 1 and scheduler is None:
+    if replications == 1:  # the same bytes wherever a single run would have run
         return simulate_replication(scenario, used_seed, progress=progress)
     from sim.study import run_replications
+
+    build_plan(scenario)  # refuse what cannot run before starting any worker
 
     return run_replications(scenario, used_seed, replications, jobs, scheduler, progress)
 

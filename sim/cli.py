@@ -24,7 +24,7 @@ from sim import __version__
 from sim.access import PROCEDURE_PARAMETERS, Procedure, run_experiment
 from sim.api import run
 from sim.catalog import lte_prach_timing
-from sim.compare import FolderError, compare_folders, load_folder
+from sim.compare import FIGURES, FolderError, compare_folders, load_folder
 from sim.engine import build_plan
 from sim.reference import TRAFFIC_CASES, tr37868_reference
 from sim.results import write_csv
@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     run_parser.add_argument(
         "--out", type=Path, help="result folder (default: results/<scenario name>/)"
     )
-    run_parser.add_argument("--seed", type=int, help="override the scenario's seed")
+    run_parser.add_argument("--seed", type=_non_negative_int, help="override the scenario's seed")
     run_parser.add_argument(
         "--quiet", action="store_true", help="no progress bar and no summary on the terminal"
     )
@@ -66,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
         "compare", help="compare the key figures of result folders (the first is the baseline)"
     )
     compare.add_argument("folders", type=Path, nargs="+", help="two or more result folders")
-    compare.add_argument("--metric", action="append", dest="metrics",
+    compare.add_argument("--metric", action="append", dest="metrics", choices=FIGURES,
                          help="only this figure (repeatable): connected, demand, "
                          "connected_end, blocked_total, waiting_end, utilization_end, "
                          "first_full, target_achieved, target_met, access_success")  # fmt: skip
@@ -143,9 +143,23 @@ def _study_options(parser: argparse.ArgumentParser) -> None:
                         help="independent replications (SeedSequence(seed).spawn(R))")  # fmt: skip
     parser.add_argument("--jobs", type=_positive_int, default=1,
                         help="local worker processes")  # fmt: skip
-    parser.add_argument("--scheduler", metavar="ADDRESS",
+    parser.add_argument("--scheduler", metavar="ADDRESS", type=_scheduler,
                         help="a Dask scheduler (tcp://host:8786) or local:N for a local "
                         "cluster of N workers (needs the dask extra)")  # fmt: skip
+
+
+def _scheduler(text: str) -> str:
+    """local:N (N >= 1) or a scheduler address like tcp://host:8786."""
+    if text.startswith("local:"):
+        count = text.removeprefix("local:")
+        if not count.isdigit() or int(count) < 1:
+            raise argparse.ArgumentTypeError(f"local:N needs N >= 1 workers, got {text!r}")
+        return text
+    if "://" not in text or not text.split("://", 1)[1]:
+        raise argparse.ArgumentTypeError(
+            f"expected local:N or an address like tcp://host:8786, got {text!r}"
+        )
+    return text
 
 
 def _positive_int(text: str) -> int:
@@ -180,9 +194,6 @@ def _report(error: ScenarioError, what: str, file: Path | None = None) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.seed is not None and args.seed < 0:
-        print(f"error: --seed must be >= 0, got {args.seed}", file=sys.stderr)
-        return EXIT_BAD_INPUT
     try:
         scenario = load_scenario(args.scenario)
     except ScenarioError as error:
@@ -218,6 +229,9 @@ def _run(args: argparse.Namespace) -> int:
     except ScenarioError as error:
         _report(error, "nothing was written", args.scenario)
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written", file=sys.stderr)
+        return 130
     finally:
         if bar is not None:
             bar.close()
@@ -227,9 +241,11 @@ def _run(args: argparse.Namespace) -> int:
         print(f"error: cannot write the result folder {out}: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if not args.quiet:
-        figures = result.summary.set_index("metric")["value"]
-        keys = ("connected_end", "demand_end", "blocked_total", "first_full_date", "targets_met")
-        lines = [f"  {key:<16} {figures[key] or '-'}" for key in keys]
+        keys = ["connected_end", "demand_end", "blocked_total"]
+        if result.replications == 1:  # text figures have no mean over replications
+            keys += ["first_full_date", "targets_met"]
+        mean = " (mean)" if result.replications > 1 else ""
+        lines = [f"  {key + mean:<23} {result.figure(key) or '-'}" for key in keys]
         print(f"{scenario.name}: wrote {out}/ in {result.wall_time_s:.2f} s\n" + "\n".join(lines))
     return EXIT_OK
 
@@ -250,11 +266,7 @@ def _compare(args: argparse.Namespace) -> int:
     if table.empty:
         print("error: nothing to compare (no figure/key is in both folders)", file=sys.stderr)
         return EXIT_BAD_INPUT
-    names = {str(f.path): f"{f.path.name or f.path}" for f in folders}
-    shown = table.assign(
-        baseline=table["baseline"].map(names), folder=table["folder"].map(names),
-        flag=np.where(table["within_tolerance"].astype(bool), "", "!"),
-    )  # fmt: skip
+    shown = table.assign(flag=np.where(table["within_tolerance"].astype(bool), "", "!"))
     columns = ["figure", "key", "baseline_value", "value", "difference", "relative_difference",
                "p_value", "significant", "flag"]  # fmt: skip
     with pd.option_context("display.max_rows", None, "display.width", 200,
@@ -278,10 +290,19 @@ def _sweep(args: argparse.Namespace) -> int:
         overrides = [parse_override(text) for text in args.overrides]
         variant_list = variants(scenario, overrides, zipped=args.zip)
     except ScenarioError as error:
-        _report(error, "nothing was run", args.scenario)
+        _report(error, "nothing was run", Path("--set") if args.overrides else args.scenario)
         return EXIT_BAD_INPUT
-    seed = scenario.seed if args.seed is None else args.seed
     out = args.out or Path("results") / f"{scenario.name}-sweep"
+    blocker = next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        print(f"error: --out {out}: {blocker} is a file, not a folder; nothing was run",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_BAD_INPUT
+    names = {v.folder_name for v in variant_list}
+    stale = sorted(p.name for p in out.glob("v[0-9][0-9][0-9][0-9]") if p.name not in names)
+    if stale:
+        print(f"note: {out} also holds {', '.join(stale)} from another sweep; they are not "
+              "in this sweep.csv", file=sys.stderr)  # fmt: skip
     total = len(variant_list) * args.replications
     bar = None
     progress: Callable[[int], None] | None = None
@@ -293,15 +314,19 @@ def _sweep(args: argparse.Namespace) -> int:
 
     try:
         report = run_sweep(
-            variant_list, out, seed, args.replications, args.jobs, args.scheduler, progress
+            variant_list, out, args.seed, args.replications, args.jobs, args.scheduler, progress
         )
+    except KeyboardInterrupt:
+        print(f"interrupted: finished variants are kept in {out}/; run the same command "
+              "again to resume", file=sys.stderr)  # fmt: skip
+        return 130
     except ScenarioError as error:
         _report(error, "nothing was run", args.scenario)
         return EXIT_BAD_INPUT
     finally:
         if bar is not None:
             bar.close()
-    print(f"{report.variants} variants ({report.skipped} already complete) in {out}/; "
+    print(f"{report.variants} variant(s) ({report.skipped} already complete) in {out}/; "
           f"index: {out / 'sweep.csv'}")  # fmt: skip
     for index, message in report.failed.items():
         print(f"error: variant v{index:04d} failed: {message}", file=sys.stderr)

@@ -31,6 +31,11 @@ COMPARISON_COLUMNS = [
     "relative_difference", "p_value", "significant", "within_tolerance",
 ]  # fmt: skip
 SIGNIFICANCE = 0.05
+FIGURES = (
+    "connected", "demand", "connected_end", "blocked_total", "waiting_end", "utilization_end",
+    "first_full", "target_achieved", "target_met", "access_success",
+)  # fmt: skip
+_TEXT_COLUMNS = dict.fromkeys(("date", "region", "category", "technology", "cell", "name"), str)
 
 
 class FolderError(ValueError):
@@ -59,7 +64,8 @@ def _read(path: Path, name: str) -> pd.DataFrame:
     file = path / name
     if not file.exists():
         return pd.DataFrame()
-    table = pd.read_csv(file, keep_default_na=False, na_values=[""])
+    # names are text even when they look like numbers (a region called 110000)
+    table = pd.read_csv(file, keep_default_na=False, na_values=[""], dtype=_TEXT_COLUMNS)
     if "replication" not in table.columns:
         table.insert(0, "replication", 0)
     return table
@@ -92,15 +98,20 @@ def load_folder(path: str | Path) -> Folder:
         )
     at_end = connections[connections["date"] == end]
     per_category = at_end.groupby(["replication", "category"], as_index=False)["connected"].sum()
-    parts.append(per_category.assign(figure="connected_end", key=per_category["category"],
+    # figures "at the end" name the end month in their key, so folders with different
+    # horizons do not compare them as if they were the same thing
+    parts.append(per_category.assign(figure="connected_end",
+                                     key=per_category["category"] + " " + end,
                                      value=per_category["connected"]))  # fmt: skip
     blocked = connections.groupby("replication", as_index=False)["blocked"].sum()
-    parts.append(blocked.assign(figure="blocked_total", key="all", value=blocked["blocked"]))
+    parts.append(blocked.assign(figure="blocked_total", key=f"all to {end}",
+                                value=blocked["blocked"]))  # fmt: skip
     waiting = at_end.groupby("replication", as_index=False)["waiting"].sum()
-    parts.append(waiting.assign(figure="waiting_end", key="all", value=waiting["waiting"]))
+    parts.append(waiting.assign(figure="waiting_end", key=f"all {end}", value=waiting["waiting"]))
     pools = network.assign(key=network["region"] + "/" + network["technology"])
     pool_end = pools[pools["date"] == end]
-    parts.append(pool_end.assign(figure="utilization_end", value=pool_end["utilization"]))
+    parts.append(pool_end.assign(figure="utilization_end", key=pool_end["key"] + " " + end,
+                                 value=pool_end["utilization"]))  # fmt: skip
     if not targets.empty:
         parts.append(targets.assign(figure="target_achieved", key=targets["name"],
                                     value=targets["achieved"]))  # fmt: skip
@@ -163,8 +174,12 @@ def compare_folders(
     baseline, notes, rows = folders[0], [], []
     for other in folders[1:]:
         notes += _alignment_notes(baseline, other)
-        a = baseline.numbers.groupby(["figure", "key"], sort=False)["value"].apply(list)
-        b = other.numbers.groupby(["figure", "key"], sort=False)["value"].apply(list)
+        a_numbers, b_numbers = baseline.numbers, other.numbers
+        if metrics:
+            a_numbers = a_numbers[a_numbers["figure"].isin(metrics)]
+            b_numbers = b_numbers[b_numbers["figure"].isin(metrics)]
+        a = a_numbers.groupby(["figure", "key"], sort=False)["value"].apply(list)
+        b = b_numbers.groupby(["figure", "key"], sort=False)["value"].apply(list)
         common = [k for k in a.index if k in b.index]
         only = len(a) + len(b) - 2 * len(common)
         if only:
@@ -216,6 +231,10 @@ def _mean(values: list[float]) -> float:
 
 def _alignment_notes(a: Folder, b: Folder) -> list[str]:
     notes = []
+    if (a.replications > 1) != (b.replications > 1):
+        notes.append(f"{a.path} has {a.replications} replication(s), {b.path} has "
+                     f"{b.replications}: no significance test without replications on both "
+                     "sides")  # fmt: skip
     scenario_a = a.manifest.get("resolved_scenario") or {}
     scenario_b = b.manifest.get("resolved_scenario") or {}
     assert isinstance(scenario_a, dict)

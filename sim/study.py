@@ -15,7 +15,7 @@ import json
 import math
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from sim.engine import build_plan
 from sim.results import KEYS, Result, interval_table, with_replication
 from sim.scenario import Problem, Scenario, ScenarioError, parse_scenario
 
@@ -70,21 +71,31 @@ class SerialExecutor(Executor):
 class ProcessExecutor(Executor):
     def __init__(self, jobs: int) -> None:
         self.pool = ProcessPoolExecutor(max_workers=jobs)
+        self.window = 2 * jobs
 
     def run(self, function: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[
         tuple[int, Any]
     ]:  # fmt: skip
-        futures: dict[Future[Any], int] = {
-            self.pool.submit(function, task): index for index, task in enumerate(tasks)
-        }
-        for future in as_completed(futures):
-            try:
-                yield futures[future], future.result()
-            except Exception as error:
-                yield futures[future], _failure(error)
+        # a bounded window of tasks in flight: results are handed on and released one by
+        # one, so a long sweep never holds more than a few results
+        queue = iter(enumerate(tasks))
+        running: dict[Future[Any], int] = {}
+        for index, task in itertools.islice(queue, self.window):
+            running[self.pool.submit(function, task)] = index
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                index = running.pop(future)
+                try:
+                    outcome = future.result()
+                except Exception as error:
+                    outcome = _failure(error)
+                for next_index, next_task in itertools.islice(queue, 1):
+                    running[self.pool.submit(function, next_task)] = next_index
+                yield index, outcome
 
     def close(self) -> None:
-        self.pool.shutdown(cancel_futures=True)
+        self.pool.shutdown(wait=False, cancel_futures=True)
 
 
 class DaskExecutor(Executor):
@@ -99,25 +110,42 @@ class DaskExecutor(Executor):
             ) from None
         self.cluster = None
         if scheduler.startswith("local:"):
-            workers = int(scheduler.removeprefix("local:") or 1)
+            workers = int(scheduler.removeprefix("local:"))
             self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1,
                                         processes=True, dashboard_address=None)  # fmt: skip
             self.client = Client(self.cluster)
         else:
-            self.client = Client(scheduler, timeout=30)
+            try:
+                self.client = Client(scheduler, timeout=10)
+            except (OSError, TimeoutError) as error:
+                message = f"cannot reach the Dask scheduler {scheduler}: {error}"
+                raise ScenarioError([Problem("--scheduler", message)]) from None
 
     def run(self, function: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[
         tuple[int, Any]
     ]:  # fmt: skip
         from dask.distributed import as_completed as dask_completed
 
-        futures = [self.client.submit(function, task, pure=False) for task in tasks]
-        index_of = {future.key: index for index, future in enumerate(futures)}
-        for future in dask_completed(futures):
+        queue = iter(enumerate(tasks))
+        window = 2 * max(1, len(self.client.scheduler_info().get("workers", {})))
+        index_of: dict[Any, int] = {}
+        pending = dask_completed()
+        for index, task in itertools.islice(queue, window):
+            future = self.client.submit(function, task, pure=False)
+            index_of[future.key] = index
+            pending.add(future)
+        for future in pending:
+            index = index_of.pop(future.key)
             try:
-                yield index_of[future.key], future.result()
+                outcome = future.result()
             except Exception as error:
-                yield index_of[future.key], _failure(error)
+                outcome = _failure(error)
+            future.release()  # the cluster forgets the result once it is handed on
+            for next_index, next_task in itertools.islice(queue, 1):
+                next_future = self.client.submit(function, next_task, pure=False)
+                index_of[next_future.key] = next_index
+                pending.add(next_future)
+            yield index, outcome
 
     def close(self) -> None:
         self.client.close()
@@ -208,7 +236,7 @@ def run_replications(
 class Override:
     """`--set PATH=V1,V2,...`: a field path of the scenario and its values."""
 
-    path: tuple[str | int, ...]
+    path: tuple[str, ...]
     values: tuple[Any, ...]
 
     @property
@@ -221,7 +249,7 @@ def parse_override(text: str) -> Override:
     if "=" not in text:
         raise ScenarioError([Problem("--set", f"expected PATH=V1,V2,..., got {text!r}")])
     path_text, _, values_text = text.partition("=")
-    steps: list[str | int] = [int(s) if s.isdigit() else s for s in path_text.strip().split(".")]
+    steps = [step.strip() for step in path_text.strip().split(".")]
     if not path_text.strip() or any(step == "" for step in steps):
         raise ScenarioError([Problem("--set", f"bad field path {path_text!r}")])
     values = []
@@ -241,9 +269,9 @@ def _check_path(data: Any, override: Override) -> None:
     for depth, step in enumerate(override.path):
         where = ".".join(str(s) for s in override.path[:depth]) or "the scenario"
         in_dict = isinstance(node, dict) and step in node
-        in_list = isinstance(node, list) and isinstance(step, int) and step < len(node)
+        in_list = isinstance(node, list) and step.isdigit() and int(step) < len(node)
         if in_dict or in_list:
-            node = node[step]  # type: ignore[index]
+            node = node[step] if in_dict else node[int(step)]
         else:
             choices = [str(k) for k in node] if isinstance(node, dict) else []
             close = difflib.get_close_matches(str(step), choices, n=1)
@@ -254,11 +282,14 @@ def _check_path(data: Any, override: Override) -> None:
             )
 
 
-def _set(data: Any, path: tuple[str | int, ...], value: Any) -> None:
+def _set(data: Any, path: tuple[str, ...], value: Any) -> None:
     node = data
     for step in path[:-1]:
-        node = node[step]
-    node[path[-1]] = value
+        node = node[int(step)] if isinstance(node, list) else node[step]
+    if isinstance(node, list):
+        node[int(path[-1])] = value
+    else:
+        node[path[-1]] = value
 
 
 @dataclass(frozen=True)
@@ -297,7 +328,9 @@ def variants(
             _set(data, override.path, value)
         values = {o.name: v for o, v in zip(overrides, combination, strict=True)}
         try:
-            out.append(Variant(index, values, parse_scenario(data)))
+            variant_scenario = parse_scenario(data)
+            build_plan(variant_scenario)  # what needs the demand curves (cohort count)
+            out.append(Variant(index, values, variant_scenario))
         except ScenarioError as error:
             label = ", ".join(f"{k}={v}" for k, v in values.items())
             problems += [Problem(p.path, f"{p.message} (variant {label})") for p in error.problems]
@@ -337,7 +370,7 @@ class SweepReport:
 def run_sweep(
     variant_list: Sequence[Variant],
     out: Path,
-    seed: int,
+    seed: int | None,
     replications: int,
     jobs: int = 1,
     scheduler: str | None = None,
@@ -346,19 +379,24 @@ def run_sweep(
 ) -> SweepReport:
     """Run every variant's replications; write each variant's folder as soon as its last
     replication is in (results are not kept), skip variants already complete, and index
-    all variants in sweep.csv."""
+    all variants in sweep.csv.  `seed` None: each variant's own scenario seed."""
     from sim.results import write_csv, write_result_folder
 
     writer = write or write_result_folder
-    pending = [v for v in variant_list
-               if not _complete(out / v.folder_name, v, seed, replications)]  # fmt: skip
+
+    def seed_of(variant: Variant) -> int:
+        return variant.scenario.seed if seed is None else seed
+
+    pending = [
+        v for v in variant_list if not _complete(out / v.folder_name, v, seed_of(v), replications)
+    ]
     skipped = len(variant_list) - len(pending)
     tasks: list[Task] = []
     owner: list[Variant] = []
     for variant in pending:
         data = variant.scenario.model_dump(mode="json")
         for r in range(replications):
-            tasks.append((data, seed, r, replications))
+            tasks.append((data, seed_of(variant), r, replications))
             owner.append(variant)
     buckets: dict[int, dict[int, Result]] = {}
     failed: dict[int, str] = {}
@@ -378,7 +416,11 @@ def run_sweep(
             bucket[replication] = outcome
             if len(bucket) == replications:
                 runs = [bucket[r] for r in range(replications)]
-                result = runs[0] if replications == 1 else combine(variant.scenario, seed, runs)
+                result = (
+                    runs[0]
+                    if replications == 1
+                    else combine(variant.scenario, seed_of(variant), runs)
+                )
                 writer(result, out / variant.folder_name)
                 del buckets[variant.index]
     index = sweep_index(variant_list, out, failed)

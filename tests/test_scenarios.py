@@ -176,5 +176,5 @@ def test_readme_worked_study_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert list(index["status"]) == ["complete"] * 3
     comparison = pd.read_csv(tmp_path / "comparison.csv")
     water = comparison[(comparison["figure"] == "connected_end")
-                       & (comparison["key"] == "water_meter")].iloc[0]  # fmt: skip
+                       & (comparison["key"] == "water_meter 2030-12")].iloc[0]  # fmt: skip
     assert bool(water["significant"])

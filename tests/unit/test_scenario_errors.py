@@ -848,9 +848,11 @@ def test_negative_seed_option_exits_2(tmp_path: Path, capsys: pytest.CaptureFixt
     """`--seed -1` is bad input: exit 2, nothing written."""
     scenario = _write(tmp_path, VALID, "good.yaml")
     out = tmp_path / "out"
-    code, stdout, stderr = _run(scenario, out, capsys, "--seed", "-1")
-    _assert_rejected(code, stdout, stderr, out)
-    assert "--seed must be >= 0, got -1" in stderr
+    with pytest.raises(SystemExit) as raised:
+        _run(scenario, out, capsys, "--seed", "-1")
+    assert raised.value.code == 2
+    assert "must be a whole number >= 0, got -1" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_validate_checks_what_needs_the_curves(

@@ -202,19 +202,85 @@ def test_sweep_resumes_after_an_interruption(tmp_path: Path) -> None:
 
 
 def test_a_failing_variant_is_reported_and_the_rest_completes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker that raises for one variant: that variant is reported failed, with the
+    error, and the others are written."""
+    import sim.study
+
+    real = sim.study.replicate
+
+    def flaky(task: Any) -> Any:
+        if task[0]["categories"]["meter"]["growth"]["rate"] == 0.2:
+            raise RuntimeError("worker lost")
+        return real(task)
+
+    monkeypatch.setattr(sim.study, "replicate", flaky)
+    rates = parse_override("categories.meter.growth.rate=0.1,0.2,0.3")
+    report = run_sweep(variants(parse_scenario(TINY), [rates]), tmp_path, seed=None,
+                       replications=2)  # fmt: skip
+    assert report.failed == {1: "RuntimeError: worker lost"}
+    index = pd.read_csv(tmp_path / "sweep.csv")
+    assert list(index["status"]) == ["complete", "failed: RuntimeError: worker lost", "complete"]
+    assert not (tmp_path / "v0001").exists()
+    assert (tmp_path / "v0002" / "connections.csv").exists()
+    assert np.isfinite(index["connected_end_mean"].iloc[2])
+
+
+def test_what_cannot_run_is_refused_before_anything_runs(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """resolution 1 with 200,000 terminals would be too many cohorts: that variant fails
-    when it runs; the other is written."""
+    """resolution 1 with 5 million terminals would be too many cohorts: a sweep or a study
+    with that variant stops at once with exit 2, naming the variant."""
     big = {**TINY, "categories": {"meter": {**TINY["categories"]["meter"], "initial": 5_000_000}}}
     scenario = write_yaml(tmp_path / "s.yaml", big)
-    code = main(["sweep", str(scenario), "--set", "resolution=1,auto", "--jobs", "2",
-                 "--out", str(tmp_path / "sw")])  # fmt: skip
-    assert code == 1
-    assert "v0000 failed" in capsys.readouterr().err
-    index = pd.read_csv(tmp_path / "sw" / "sweep.csv")
-    assert index["status"].iloc[0].startswith("failed: ScenarioError")
-    assert index["status"].iloc[1] == "complete"
-    assert (tmp_path / "sw" / "v0001" / "connections.csv").exists()
-    assert not (tmp_path / "sw" / "v0000").exists()
-    assert np.isfinite(index["connected_end_mean"].iloc[1])
+    code = main(
+        ["sweep", str(scenario), "--set", "resolution=1,auto", "--out", str(tmp_path / "sw")]
+    )
+    assert code == 2
+    assert "resolution=1" in capsys.readouterr().err
+    assert not (tmp_path / "sw").exists()
+    one = write_yaml(tmp_path / "one.yaml", {**big, "resolution": 1})
+    assert main(["run", str(one), "--replications", "2", "--out", str(tmp_path / "r")]) == 2
+    assert not (tmp_path / "r").exists()
+
+
+def test_sweeping_the_seed_gives_each_variant_its_seed(tmp_path: Path) -> None:
+    seeds = parse_override("seed=3,4")
+    run_sweep(variants(parse_scenario(TINY), [seeds]), tmp_path, seed=None, replications=1)
+    first = json.loads((tmp_path / "v0000" / "manifest.json").read_text())
+    second = json.loads((tmp_path / "v0001" / "manifest.json").read_text())
+    assert (first["seed"], second["seed"]) == (3, 4)
+    a = (tmp_path / "v0000" / "connections.csv").read_bytes()
+    assert a != (tmp_path / "v0001" / "connections.csv").read_bytes()
+
+
+def test_run_with_replications_prints_the_key_figures(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenario = write_yaml(tmp_path / "s.yaml", TINY)
+    assert main(["run", str(scenario), "--replications", "2", "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert "connected_end" in out
+
+
+@pytest.mark.parametrize("address", ["local:x", "local:0", "bogus"])
+def test_bad_scheduler_addresses_exit_2(tmp_path: Path, address: str) -> None:
+    scenario = write_yaml(tmp_path / "s.yaml", TINY)
+    with pytest.raises(SystemExit) as raised:
+        main(["run", str(scenario), "--replications", "2", "--scheduler", address])
+    assert raised.value.code == 2
+
+
+def test_compare_reads_names_as_text_and_keeps_horizons_apart(tmp_path: Path) -> None:
+    """Regions named like numbers stay names; end-of-horizon figures name their month, so
+    folders with different horizons do not compare them."""
+    regions = {"110000": {"terminal_share": 0.5, "site_share": 0.5},
+               "120000": {"terminal_share": 0.5, "site_share": 0.5}}  # fmt: skip
+    a = run({**TINY, "regions": regions}).write(tmp_path / "a")
+    b = run({**TINY, "regions": regions, "end": "2025-06"}).write(tmp_path / "b")
+    assert main(["compare", str(a), str(b), "--out", str(tmp_path / "c.csv")]) == 0
+    table = pd.read_csv(tmp_path / "c.csv", dtype={"key": str})
+    assert not table["key"].str.contains("2025-06").any()
+    assert not (table["figure"] == "connected_end").any()
+    assert (table["key"] == "2024-12").any()  # the year end both have
