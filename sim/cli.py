@@ -27,7 +27,7 @@ from sim.catalog import lte_prach_timing
 from sim.compare import FIGURES, FolderError, compare_folders, load_folder
 from sim.engine import build_plan
 from sim.reference import TRAFFIC_CASES, tr37868_reference
-from sim.results import write_csv
+from sim.results import Tables, read_tables, write_csv, write_figures, write_text
 from sim.scenario import Problem, ScenarioError, json_schema, load_scenario
 from sim.study import parse_override, run_sweep, variants
 
@@ -91,6 +91,15 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--seed", type=_non_negative_int, help="override the scenario's seed")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     _study_options(sweep)
+
+    plot = commands.add_parser("plot", help="figures of result folders (several: overlaid)")
+    plot.add_argument("folders", type=Path, nargs="+", help="result folders (or a sweep folder)")
+    plot.add_argument("--out", type=Path, help="figure folder (default: <first folder>/figures)")
+    plot.add_argument("--format", choices=("png", "svg"), default="png")
+
+    report = commands.add_parser("report", help="one self-contained HTML report")
+    report.add_argument("folders", type=Path, nargs="+", help="result folders (or a sweep folder)")
+    report.add_argument("--out", type=Path, default=Path("report.html"), help="(report.html)")
 
     validate = commands.add_parser("validate", help="check scenarios; print every problem")
     validate.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML files")
@@ -333,6 +342,58 @@ def _sweep(args: argparse.Namespace) -> int:
     return EXIT_CHECK_FAILED if report.failed else EXIT_OK
 
 
+def _result_folders(paths: list[Path]) -> list[Path]:
+    """Result folders, a sweep folder standing for its variants (vNNNN) in order."""
+    folders = []
+    for path in paths:
+        if not (path / "manifest.json").exists() and (path / "sweep.csv").exists():
+            folders += sorted(p for p in path.glob("v[0-9][0-9][0-9][0-9]") if p.is_dir())
+        else:
+            folders.append(path)
+    return folders
+
+
+def _read_runs(paths: list[Path]) -> list[Tables] | None:
+    try:
+        return [read_tables(path) for path in _result_folders(paths)]
+    except (FileNotFoundError, ValueError, KeyError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return None
+
+
+def _plot(args: argparse.Namespace) -> int:
+    try:
+        from sim import plots  # noqa: F401 - matplotlib is the optional extra `plot`
+    except ImportError:
+        print("error: figures need matplotlib: pip install 'iotsim[plot]'", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    runs = _read_runs(args.folders)
+    if runs is None:
+        return EXIT_BAD_INPUT
+    out = args.out or _result_folders(args.folders)[0] / "figures"
+    written = write_figures(runs, out, args.format)
+    print(f"wrote {len(written)} figures to {out}/: " + ", ".join(p.name for p in written))
+    return EXIT_OK
+
+
+def _report_html(args: argparse.Namespace) -> int:
+    try:
+        from sim.report import build_report
+    except ImportError:
+        print("error: reports need matplotlib: pip install 'iotsim[plot]'", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    runs = _read_runs(args.folders)
+    if runs is None:
+        return EXIT_BAD_INPUT
+    comparison = None
+    if len(runs) > 1:
+        folders = [load_folder(run.path) for run in runs if run.path is not None]
+        comparison = compare_folders(folders).table
+    write_text(build_report(runs, comparison), args.out)
+    print(f"wrote {args.out}")
+    return EXIT_OK
+
+
 def _validate(args: argparse.Namespace) -> int:
     failures = 0
     for path in args.scenarios:
@@ -423,20 +484,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
-def _dispatch(argv: Sequence[str] | None) -> int:
-    args = _parser().parse_args(argv)
-    if args.command == "run":
-        return _run(args)
-    if args.command == "validate":
-        return _validate(args)
-    if args.command == "access":
-        return _access(args)
-    if args.command == "compare":
-        return _compare(args)
-    if args.command == "sweep":
-        return _sweep(args)
+def _schema(_args: argparse.Namespace) -> int:
     print(json.dumps(json_schema(), indent=2))
     return EXIT_OK
+
+
+_COMMANDS = {
+    "run": _run,
+    "validate": _validate,
+    "schema": _schema,
+    "access": _access,
+    "compare": _compare,
+    "sweep": _sweep,
+    "plot": _plot,
+    "report": _report_html,
+}
+
+
+def _dispatch(argv: Sequence[str] | None) -> int:
+    args = _parser().parse_args(argv)
+    return _COMMANDS[args.command](args)
 
 
 if __name__ == "__main__":

@@ -256,6 +256,105 @@ def _access_figures(plan: Plan, access: pd.DataFrame) -> list[tuple[str, Any]]:
     ]  # fmt: skip
 
 
+# --------------------------------------------------------------------------- reading back
+
+_TEXT = dict.fromkeys(("date", "region", "category", "technology", "cell", "name", "value"), str)
+
+
+@dataclass
+class Tables:
+    """The tables of a result folder (or of a Result), as figures and reports use them."""
+
+    name: str
+    start: str
+    manifest: dict[str, Any]
+    connections: pd.DataFrame
+    network: pd.DataFrame
+    access: pd.DataFrame
+    targets: pd.DataFrame
+    summary: pd.DataFrame
+    path: Path | None = None
+
+    @classmethod
+    def of(cls, result: Result) -> Tables:
+        return cls(result.scenario.name, result.scenario.start,
+                   {"resolved_scenario": result.scenario.model_dump(mode="json"),
+                    "seed": result.seed, "replications": result.replications},
+                   result.connections, result.network, result.access, result.targets,
+                   result.summary)  # fmt: skip
+
+
+def read_tables(path: str | Path) -> Tables:
+    """Read a result folder written by `write_result_folder`."""
+    path = Path(path)
+    try:
+        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: not a result folder (no manifest.json)") from None
+
+    def table(name: str) -> pd.DataFrame:
+        file = path / name
+        if not file.exists():
+            return pd.DataFrame()
+        return pd.read_csv(file, dtype=_TEXT, keep_default_na=False, na_values=[""])
+
+    summary = table("summary.csv")
+    summary["value"] = summary["value"].fillna("") if "value" in summary else summary.get("value")
+    scenario = manifest.get("resolved_scenario", {})
+    return Tables(
+        name=str(manifest.get("scenario_name") or path.name),
+        start=str(scenario.get("start", "")),
+        manifest=manifest,
+        connections=table("connections.csv"),
+        network=table("network.csv"),
+        access=table("access.csv"),
+        targets=table("targets.csv"),
+        summary=summary,
+        path=path,
+    )
+
+
+def write_text(text: str, path: str | Path) -> Path:
+    """Write a text file atomically (a temporary file beside it, then a rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        _readable(Path(temporary))
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_figures(runs: list[Tables], out: str | Path, fmt: str = "png") -> list[Path]:
+    """Render every figure the results can show into `out` (one file each)."""
+    from sim import plots
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in plots.available(runs):
+        figure = plots.FIGURES[name](runs)
+        target = out / f"{name}.{fmt}"
+        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=out)
+        os.close(handle)
+        try:
+            figure.savefig(temporary, format=fmt, dpi=110)
+            _readable(Path(temporary))
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        finally:
+            plots.close(figure)
+        written.append(target)
+    return written
+
+
 # --------------------------------------------------------------------------- replications
 
 KEYS = {
@@ -322,6 +421,7 @@ def write_csv(table: pd.DataFrame, path: str | Path) -> Path:
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(csv_bytes(table))
+        _readable(Path(temporary))
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -381,6 +481,7 @@ def write_result_folder(
         raise NotADirectoryError(f"{out} exists and is not a folder")
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    _readable(staging, folder=True)
     try:
         tables = {
             "connections.csv": result.connections,
@@ -401,6 +502,13 @@ def write_result_folder(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return out
+
+
+def _readable(path: Path, folder: bool = False) -> None:
+    """mkdtemp/mkstemp create private (0700/0600) entries; results are ordinary files."""
+    umask = os.umask(0)
+    os.umask(umask)
+    path.chmod((0o777 if folder else 0o666) & ~umask)
 
 
 def _swap_into_place(staging: Path, out: Path) -> None:

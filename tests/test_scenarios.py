@@ -116,13 +116,37 @@ def test_readme_cli_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert ran == 5
 
 
-def test_readme_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_readme_python_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     shutil.copytree(ROOT / "scenarios", tmp_path / "scenarios")
     monkeypatch.chdir(tmp_path)
-    (code,) = _readme_blocks("python")
-    namespace: dict[str, object] = {}
-    exec(compile(code, "README.md", "exec"), namespace)
+    run(ROOT / "scenarios" / "china_capacity_crunch.yaml").write("results/china-capacity-crunch")
+    blocks = _readme_blocks("python")
+    assert len(blocks) == 2
+    names: dict[str, object] = {}
+    for code in blocks:
+        namespace: dict[str, object] = {}
+        exec(compile(code, "README.md", "exec"), namespace)
+        names.update(namespace)
     assert (tmp_path / "results" / "crunch-seed3" / "connections.csv").exists()
+    figure = names["figure"]
+    assert figure.axes[0].get_ylabel()  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+def test_readme_figure_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("china_capacity_crunch", "china_meter_storm", "china_meter_storm_jitter"):
+        scenario = load_scenario(ROOT / "scenarios" / f"{name}.yaml")
+        run(scenario).write(f"results/{scenario.name}")
+    block = next(b for b in _readme_blocks("bash") if "iotsim report" in b)
+    commands = [line.split("#")[0].split() for line in block.splitlines()]
+    for words in filter(None, commands):
+        assert main(words[1:]) == 0, " ".join(words)
+    assert (
+        len(list((tmp_path / "results" / "china-capacity-crunch" / "figures").glob("*.png"))) >= 5
+    )
+    assert len(list((tmp_path / "figures").glob("*.svg"))) == 6
+    assert (tmp_path / "report.html").stat().st_size > 100_000
 
 
 def test_meter_storm_fails_in_dense_urban_nb_iot_and_jitter_prevents_it() -> None:

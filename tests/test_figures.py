@@ -1,0 +1,137 @@
+"""Figures and the HTML report: rendered for a bundled scenario and a comparison, checked
+for content, well-formedness, and in a real browser (headless Chromium)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+
+import pytest
+
+matplotlib = pytest.importorskip("matplotlib", reason="figures need the plot extra")
+
+from sim import plots, run  # noqa: E402
+from sim.cli import main  # noqa: E402
+from sim.results import read_tables  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """The meter storm (access layer, targets, full pools) and its jitter variant."""
+    base = tmp_path_factory.mktemp("results")
+    out = []
+    for name in ("china_meter_storm", "china_meter_storm_jitter"):
+        out.append(run(ROOT / "scenarios" / f"{name}.yaml").write(base / name))
+    return out
+
+
+def test_every_figure_of_one_scenario(folders: list[Path], tmp_path: Path) -> None:
+    runs = [read_tables(folders[0])]
+    assert plots.available(runs) == list(plots.FIGURES)  # targets and access present
+    for name in plots.available(runs):
+        figure = plots.FIGURES[name](runs)
+        try:
+            for axis in figure.axes:
+                assert axis.get_xlabel(), name
+                assert axis.get_ylabel(), name
+            assert "china-meter-storm" in figure.axes[0].get_title(), name
+        finally:
+            plots.close(figure)
+    assert main(["plot", str(folders[0]), "--out", str(tmp_path / "f")]) == 0
+    files = sorted((tmp_path / "f").glob("*.png"))
+    assert [f.stem for f in files] == sorted(plots.FIGURES)
+    assert all(f.stat().st_size > 10_000 for f in files)
+
+
+def test_counts_read_as_billions(folders: list[Path]) -> None:
+    assert plots.count_label(2.5e9) == "2.5 B"
+    assert plots.count_label(120e6) == "120 M"
+    assert plots.count_label(45_000) == "45 k"
+    figure = plots.connected_by_category([read_tables(folders[0])])
+    try:
+        figure.canvas.draw()
+        labels = [t.get_text() for t in figure.axes[0].get_yticklabels()]
+        assert any(label.endswith(" B") for label in labels), labels
+    finally:
+        plots.close(figure)
+
+
+def test_two_scenarios_overlay_in_svg(folders: list[Path], tmp_path: Path) -> None:
+    out = tmp_path / "both"
+    assert main(["plot", *map(str, folders), "--out", str(out), "--format", "svg"]) == 0
+    for file in out.glob("*.svg"):
+        text = file.read_text()
+        assert "china-meter-storm-jitter" in text, file.name
+        assert len(text) > 20_000
+
+
+def _report(folders: list[Path], tmp_path: Path) -> Path:
+    out = tmp_path / "report.html"
+    assert main(["report", *map(str, folders), "--out", str(out)]) == 0
+    return out
+
+
+def test_report_is_well_formed_and_has_every_section(folders: list[Path], tmp_path: Path) -> None:
+    text = _report(folders, tmp_path).read_text()
+    assert text.startswith("<!DOCTYPE html>")
+    root = ElementTree.fromstring(text.split("\n", 1)[1])  # well-formed (XHTML-compatible)
+    sections = {s.get("id") for s in root.iter("section")}
+    assert sections == {"warnings", "provenance", "key-figures", "comparison", "figures"}
+    images = list(root.iter("img"))
+    assert len(images) == len(plots.FIGURES)
+    assert all(img.get("src", "").startswith("data:image/png;base64,") for img in images)
+    assert "http://" not in text  # nothing is fetched from a network
+    assert "https://" not in text
+    warnings = "".join(root.find(".//section[@id='warnings']").itertext())  # type: ignore[union-attr]
+    assert "access success" in warnings  # the storm's p99 cell fails
+    assert "dense_urban/nb-iot" in warnings
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def test_report_in_a_real_browser(folders: list[Path], tmp_path: Path) -> None:
+    """Headless Chromium loads the report with no console errors and renders a page that
+    is not blank.  .ci/run installs Chromium and makes this test required there."""
+    chromium = _chromium()
+    if chromium is None:
+        if os.environ.get("IOTSIM_REQUIRE_BROWSER"):
+            pytest.fail("Chromium is required here (apt-get install chromium)")
+        pytest.skip("no Chromium on this machine (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    report = _report(folders, tmp_path)
+    errors: list[str] = []
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )  # fmt: skip
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 1600})
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(report.as_uri())
+            page.wait_for_load_state("load")
+            loaded = page.evaluate(
+                "Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)"
+            )
+            shot = tmp_path / "report.png"
+            page.screenshot(path=str(shot), full_page=False)
+            title = page.title()
+        finally:
+            browser.close()
+    assert errors == []
+    assert loaded
+    assert "iotsim report" in title
+    pixels = matplotlib.image.imread(shot)
+    assert pixels.std() > 0.05  # not a blank page
