@@ -13,7 +13,9 @@ import os
 import platform
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -315,19 +317,8 @@ def read_tables(path: str | Path) -> Tables:
 
 
 def write_text(text: str, path: str | Path) -> Path:
-    """Write a text file atomically (a temporary file beside it, then a rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        _readable(Path(temporary))
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    """Write a text file atomically."""
+    return atomic_file(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
 
 
 def write_figures(runs: list[Tables], out: str | Path, fmt: str = "png") -> list[Path]:
@@ -339,16 +330,10 @@ def write_figures(runs: list[Tables], out: str | Path, fmt: str = "png") -> list
     written = []
     for name in plots.available(runs):
         figure = plots.FIGURES[name](runs)
-        target = out / f"{name}.{fmt}"
-        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=out)
-        os.close(handle)
         try:
-            figure.savefig(temporary, format=fmt, dpi=110)
-            _readable(Path(temporary))
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+            target = atomic_file(
+                out / f"{name}.{fmt}", partial(figure.savefig, format=fmt, dpi=110)
+            )
         finally:
             plots.close(figure)
         written.append(target)
@@ -413,20 +398,27 @@ def csv_bytes(table: pd.DataFrame) -> bytes:
     return table.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
-def write_csv(table: pd.DataFrame, path: str | Path) -> Path:
-    """Write one table atomically (a temporary file beside it, then a rename)."""
+def atomic_file(path: str | Path, write: Callable[[Path], object]) -> Path:
+    """Create `path` atomically: `write` fills a temporary file beside it, which is then
+    renamed into place; on any error the temporary goes and `path` stays as it was."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(handle)
+    temporary = Path(name)
     try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(csv_bytes(table))
-        _readable(Path(temporary))
+        write(temporary)
+        _readable(temporary)
         os.replace(temporary, path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
     return path
+
+
+def write_csv(table: pd.DataFrame, path: str | Path) -> Path:
+    """Write one table atomically."""
+    return atomic_file(path, lambda temporary: temporary.write_bytes(csv_bytes(table)))
 
 
 def manifest(result: Result, scenario_file: str | Path | None) -> dict[str, Any]:
