@@ -24,7 +24,7 @@ from sim import __version__
 from sim.access import PROCEDURE_PARAMETERS, Procedure, run_experiment
 from sim.api import run
 from sim.catalog import lte_prach_timing
-from sim.compare import FIGURES, FolderError, compare_folders, load_folder
+from sim.compare import FIGURES, FolderError, compare_folders, folder_figures, load_folder
 from sim.engine import build_plan
 from sim.reference import TRAFFIC_CASES, tr37868_reference
 from sim.results import Tables, read_tables, write_csv, write_figures, write_text
@@ -361,13 +361,18 @@ def _read_runs(paths: list[Path]) -> list[Tables] | None:
         return None
 
 
-def _plot(args: argparse.Namespace) -> int:
+def _figure_inputs(args: argparse.Namespace) -> list[Tables] | None:
+    """The result folders to draw, or None (after saying why) when that cannot be done."""
     try:
-        from sim import plots  # noqa: F401 - matplotlib is the optional extra `plot`
+        import matplotlib  # noqa: F401 - the optional extra `plot`
     except ImportError:
         print("error: figures need matplotlib: pip install 'iotsim[plot]'", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    runs = _read_runs(args.folders)
+        return None
+    return _read_runs(args.folders)
+
+
+def _plot(args: argparse.Namespace) -> int:
+    runs = _figure_inputs(args)
     if runs is None:
         return EXIT_BAD_INPUT
     out = args.out or _result_folders(args.folders)[0] / "figures"
@@ -377,18 +382,14 @@ def _plot(args: argparse.Namespace) -> int:
 
 
 def _report_html(args: argparse.Namespace) -> int:
-    try:
-        from sim.report import build_report
-    except ImportError:
-        print("error: reports need matplotlib: pip install 'iotsim[plot]'", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    runs = _read_runs(args.folders)
+    runs = _figure_inputs(args)
     if runs is None:
         return EXIT_BAD_INPUT
+    from sim.report import build_report
+
     comparison = None
-    if len(runs) > 1:
-        folders = [load_folder(run.path) for run in runs if run.path is not None]
-        comparison = compare_folders(folders).table
+    if len(runs) > 1:  # the folders are already read: reduce them, do not read them again
+        comparison = compare_folders([folder_figures(run) for run in runs]).table
     write_text(build_report(runs, comparison), args.out)
     print(f"wrote {args.out}")
     return EXIT_OK

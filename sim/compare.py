@@ -16,7 +16,6 @@ have.  With replications on both sides, each difference gets Welch's t-test.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.results import Tables, read_tables
 from sim.stats import welch_test
 
 COMPARISON_COLUMNS = [
@@ -60,30 +60,31 @@ class Folder:
         return int(self.numbers["replication"].nunique()) if len(self.numbers) else 0
 
 
-def _read(path: Path, name: str) -> pd.DataFrame:
-    file = path / name
-    if not file.exists():
-        return pd.DataFrame()
-    # names are text even when they look like numbers (a region called 110000)
-    table = pd.read_csv(file, keep_default_na=False, na_values=[""], dtype=_TEXT_COLUMNS)
-    if "replication" not in table.columns:
-        table.insert(0, "replication", 0)
-    return table
+def _with_replication(table: pd.DataFrame) -> pd.DataFrame:
+    if table.empty or "replication" in table.columns:
+        return table
+    return table.assign(replication=0)
 
 
 def load_folder(path: str | Path) -> Folder:
     """Read a result folder's key figures."""
-    path = Path(path)
     try:
-        manifest = json.loads((path / "manifest.json").read_text())
-    except FileNotFoundError:
-        raise FolderError(f"{path}: not a result folder (no manifest.json)") from None
+        tables = read_tables(path)
+    except FileNotFoundError as error:
+        raise FolderError(str(error)) from None
     except (OSError, ValueError) as error:
-        raise FolderError(f"{path}: cannot read manifest.json: {error}") from None
-    connections = _read(path, "connections.csv")
-    network = _read(path, "network.csv")
-    targets = _read(path, "targets.csv")
-    access = _read(path, "access.csv")
+        raise FolderError(f"{path}: cannot read the result folder: {error}") from None
+    return folder_figures(tables)
+
+
+def folder_figures(tables: Tables) -> Folder:
+    """The key figures of a result folder already read (`sim.results.read_tables`)."""
+    path = tables.path if tables.path is not None else Path(tables.name)
+    manifest = tables.manifest
+    connections = _with_replication(tables.connections)
+    network = _with_replication(tables.network)
+    targets = _with_replication(tables.targets)
+    access = _with_replication(tables.access)
     if connections.empty or network.empty:
         raise FolderError(f"{path}: connections.csv or network.csv is missing or empty")
     parts = []

@@ -30,9 +30,16 @@ import numpy as np
 import simpy
 from numpy.typing import NDArray
 
-from sim.growth import JoinSchedule, Lifetime, exact_matvec, installed_base, join_schedule
+from sim.growth import (
+    JoinSchedule,
+    Lifetime,
+    exact_matvec,
+    installed_base,
+    join_schedule,
+    step_positions,
+)
 from sim.network import NetworkPlan, build_network, row_month_indices
-from sim.scenario import Problem, Scenario, ScenarioError, month_index
+from sim.scenario import Problem, Scenario, ScenarioError
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -128,8 +135,8 @@ def mix_table(steps: dict, techs: tuple[str, ...], months: IntArray) -> FloatArr
 
     A dated mix holds from its month on; before the first date the first mix holds.
     """
-    dates = np.array([month_index(month) for month in steps if month is not None], dtype=int)
-    position = np.clip(np.searchsorted(dates, months, side="right") - 1, 0, None)
+    dated = [month for month in steps if month is not None]
+    position = step_positions(dated, months)
     table = np.zeros((len(months), len(techs)))
     for step, shares in enumerate(steps.values()):
         for tech, share in shares.items():

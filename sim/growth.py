@@ -188,7 +188,12 @@ def step_values(
     """
     if not isinstance(schedule, Mapping):
         return np.full(len(month_indices), float(schedule))
-    dates = np.array([month_index(month) for month in schedule])
     values = np.array(list(schedule.values()), dtype=float)
-    position = np.searchsorted(dates, month_indices, side="right") - 1
-    return values[np.clip(position, 0, None)]
+    return values[step_positions(list(schedule), month_indices)]
+
+
+def step_positions(dates: list[str], month_indices: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Index of the dated step (YYYY-MM, ascending) in force at each month index; before
+    the first date, the first step (0)."""
+    indices = np.array([month_index(month) for month in dates], dtype=np.int64)
+    return np.clip(np.searchsorted(indices, month_indices, side="right") - 1, 0, None)

@@ -103,12 +103,20 @@ def connected_by_category(runs: Sequence[Tables]) -> Figure:
     return figure
 
 
-def _line_with_band(axis: Any, band: pd.DataFrame, label: str, color: str,
-                    style: str = "-") -> None:  # fmt: skip
-    dates = _dates(band[band.columns[0]])
-    axis.plot(dates, band["mean"], style, color=color, label=label)
+def _line_with_band(
+    axis: Any,
+    band: pd.DataFrame,
+    label: str,
+    color: str,
+    style: str = "-",
+    x: Any = None,
+    marker: str | None = None,
+) -> None:
+    """A mean line with its 95 % band (where there are replications); x: dates by default."""
+    x = _dates(band[band.columns[0]]) if x is None else x
+    axis.plot(x, band["mean"], style, color=color, label=label, marker=marker)
     if (band["high"] > band["low"]).any():
-        axis.fill_between(dates, band["low"], band["high"], color=color, alpha=0.2, linewidth=0)
+        axis.fill_between(x, band["low"], band["high"], color=color, alpha=0.2, linewidth=0)
 
 
 def connected_by_technology(runs: Sequence[Tables]) -> Figure:
@@ -233,11 +241,7 @@ def access_by_year(runs: Sequence[Tables]) -> Figure:
             for axis, column, scale in ((axes[0], "success_probability", 100),
                                         (axes[1], "p95_delay_ms", 1)):  # fmt: skip
                 band = _band(rows.assign(**{column: rows[column] * scale}), ["year"], column)
-                axis.plot(band["year"], band["mean"], style, marker="o", color=f"C{number}",
-                          label=label)  # fmt: skip
-                if (band["high"] > band["low"]).any():
-                    axis.fill_between(band["year"], band["low"], band["high"],
-                                      color=f"C{number}", alpha=0.2, linewidth=0)  # fmt: skip
+                _line_with_band(axis, band, label, f"C{number}", style, x=band["year"], marker="o")
     axes[0].axhline(90, color="red", linewidth=1)
     axes[0].set_ylabel("access success (%)")
     axes[1].set_ylabel("p95 access delay (ms)")
