@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 import sim
-from sim.access import Procedure, beta_arrivals, simulate_cell
+from sim.access import Procedure, simulate_cell
+from sim.access.arrivals import beta_arrivals
 
 ROOT = Path(__file__).resolve().parents[1]
 

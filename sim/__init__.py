@@ -2,8 +2,8 @@
 
 from sim.api import Result, run
 from sim.scenario import Problem, Scenario, ScenarioError, load_scenario, parse_scenario
+from sim.version import __version__
 
-__version__ = "0.1.0"
 __all__ = [
     "Problem",
     "Result",

@@ -20,16 +20,16 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from sim import __version__
 from sim.access import PROCEDURE_PARAMETERS, Procedure, run_experiment
+from sim.access.reference import TRAFFIC_CASES, tr37868_reference
 from sim.api import run
-from sim.catalog import lte_prach_timing
-from sim.compare import FIGURES, FolderError, compare_folders, folder_figures, load_folder
 from sim.engine import build_plan
-from sim.reference import TRAFFIC_CASES, tr37868_reference
-from sim.results import Tables, read_tables, write_csv, write_figures, write_text
+from sim.results import Tables, read_tables, write_csv, write_text
 from sim.scenario import Problem, ScenarioError, json_schema, load_scenario
-from sim.study import parse_override, run_sweep, variants
+from sim.scenario.catalog import lte_prach_timing
+from sim.study.compare import FIGURES, FolderError, compare_folders, folder_figures, load_folder
+from sim.study.sweeps import parse_override, run_sweep, variants
+from sim.version import __version__
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -376,6 +376,8 @@ def _plot(args: argparse.Namespace) -> int:
     if runs is None:
         return EXIT_BAD_INPUT
     out = args.out or _result_folders(args.folders)[0] / "figures"
+    from sim.report.plots import write_figures
+
     written = write_figures(runs, out, args.format)
     print(f"wrote {len(written)} figures to {out}/: " + ", ".join(p.name for p in written))
     return EXIT_OK
@@ -385,7 +387,7 @@ def _report_html(args: argparse.Namespace) -> int:
     runs = _figure_inputs(args)
     if runs is None:
         return EXIT_BAD_INPUT
-    from sim.report import build_report
+    from sim.report.html import build_report
 
     comparison = None
     if len(runs) > 1:  # the folders are already read: reduce them, do not read them again

@@ -12,8 +12,9 @@ import pytest
 
 matplotlib = pytest.importorskip("matplotlib", reason="figures need the plot extra")
 
-from sim import plots, run  # noqa: E402
+from sim import run  # noqa: E402
 from sim.cli import main  # noqa: E402
+from sim.report import plots  # noqa: E402
 from sim.results import read_tables  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

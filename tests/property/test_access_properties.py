@@ -8,7 +8,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.access import Procedure, beta_arrivals, metrics, simulate_cell
+from sim.access import Procedure, metrics, simulate_cell
+from sim.access.arrivals import beta_arrivals
 
 procedures = st.builds(
     Procedure,

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from sim import parse_scenario
-from sim.api import replication_generator
 from sim.engine import Trajectory, build_plan, simulate
+from sim.study.replications import replication_generator
 
 TECHS = ["nb-iot", "lte-cat1", "lte"]
 

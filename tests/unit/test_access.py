@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from sim.access import Procedure, metrics, run_experiment, simulate_cell, uniform_arrivals
+from sim.access import Procedure, metrics, run_experiment, simulate_cell
+from sim.access.arrivals import uniform_arrivals
 
 IDEAL = Procedure(
     detection="certain",

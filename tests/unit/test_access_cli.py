@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from sim.access.reference import tr37868_reference
 from sim.cli import main
-from sim.reference import tr37868_reference
 
 
 def test_access_writes_a_tidy_csv_with_reference_metric_names(

@@ -8,8 +8,8 @@ import numpy as np
 from helpers import single_pool_scenario
 
 from sim import parse_scenario, run
-from sim.api import replication_generator
 from sim.engine import AUTO_COHORTS, build_plan, simulate
+from sim.study.replications import replication_generator
 
 
 def two_technology_scenario(when_full: str, **category: Any) -> dict[str, Any]:

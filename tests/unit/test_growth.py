@@ -1,4 +1,4 @@
-"""Unit tests of sim.growth: demand curves, lifetimes, the join schedule and step schedules.
+"""Unit tests of sim.demand: demand curves, lifetimes, the join schedule and step schedules.
 
 Every expected value is a closed form (or an independent numerical reference) computed here.
 """
@@ -10,7 +10,10 @@ import math
 import numpy as np
 import pytest
 
-from sim.growth import Lifetime, installed_base, join_schedule, step_values
+from sim.demand.curves import installed_base
+from sim.demand.joins import join_schedule
+from sim.demand.lifetimes import Lifetime
+from sim.demand.schedules import step_values
 from sim.scenario import Bass, Cagr, Linear, Logistic, Targets, month_index
 
 START = "2023-01"

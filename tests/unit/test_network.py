@@ -1,4 +1,4 @@
-"""Unit tests of sim.network: site build-out, capacity per pool and the row calendar.
+"""Unit tests of sim.supply.network: site build-out, capacity per pool and the row calendar.
 
 Expected values are computed by hand from the scenario figures.
 """
@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 import sim
-from sim.network import build_network, generation_sites, row_month_indices
+from sim.demand.schedules import row_month_indices
 from sim.scenario import SiteSchedule, month_index
+from sim.supply.network import build_network, generation_sites
 
 START_INDEX = month_index("2023-01")
 # rows t = 0..36: 2022-12 (the initial state), then every month of 2023..2025

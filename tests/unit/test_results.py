@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import sim.results
+import sim.results.result
 from sim import run
 from sim.results import CONNECTIONS_COLUMNS, NETWORK_COLUMNS, RESULT_FILES, TARGET_COLUMNS
 
@@ -92,7 +92,7 @@ def test_failed_write_leaves_the_previous_folder_intact(
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     result = run(SCENARIO, seed=3)
     calls = {"n": 0}
-    real = sim.results.csv_bytes
+    real = sim.results.result.csv_bytes
 
     def failing(table: pd.DataFrame) -> bytes:
         calls["n"] += 1
@@ -100,7 +100,7 @@ def test_failed_write_leaves_the_previous_folder_intact(
             raise OSError("disk full")
         return real(table)
 
-    monkeypatch.setattr(sim.results, "csv_bytes", failing)
+    monkeypatch.setattr(sim.results.result, "csv_bytes", failing)
     with pytest.raises(OSError, match="disk full"):
         result.write(out)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim import catalog, load_scenario, parse_scenario
+import pytest
+
+from sim import load_scenario, parse_scenario
+from sim.scenario import Category, catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,7 +73,29 @@ def test_network_defaults_follow_the_generations_given() -> None:
 
 
 def test_every_catalog_figure_names_its_source() -> None:
-    for name, spec in catalog.TECHNOLOGIES.items():
-        assert len(spec.source) > 20, name
-    for name, preset in catalog.CATEGORY_PRESETS.items():
-        assert set(preset["sources"]) >= {"lifetime_years", "mix", "traffic"}, name
+    """Every figure of the data tables carries a source (a label needs none)."""
+    for name, sources in catalog.TECHNOLOGY_SOURCES.items():
+        assert set(sources) == set(catalog.TECHNOLOGIES[name].model_fields_set), name
+        for field, source in sources.items():
+            assert field == "label" or len(source) >= 10, (name, field)
+    for name, sources in catalog.PRESET_SOURCES.items():
+        assert {"lifetime_years", "technologies", "mix", "traffic.reports_per_day"} <= set(sources)
+        for field, source in sources.items():
+            assert len(source) >= 10, (name, field)
+
+
+def test_catalog_tables_are_validated_by_the_scenario_schema() -> None:
+    """A preset is a category a user could have written: Category accepts it whole."""
+    for name in catalog.CATEGORY_PRESETS:
+        category = Category.model_validate({"preset": name})
+        assert category.technologies == catalog.CATEGORY_PRESETS[name]["technologies"]
+    assert catalog.TECHNOLOGIES["nb-iot"].preambles == 48
+    assert catalog.TECHNOLOGIES["nb-iot"].rao_period_ms == 40.0
+    assert catalog.lte_prach_timing(6) == (5.0, 1.0)
+
+
+def test_a_broken_preset_table_names_the_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = {**catalog.CATEGORY_PRESETS, "bad": {"technologies": [], "lifetime_years": -1}}
+    monkeypatch.setattr(catalog, "CATEGORY_PRESETS", broken)
+    with pytest.raises(catalog.CatalogError, match=r"category_presets\.csv: preset bad"):
+        catalog.check_presets(Category.model_validate)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from sim import parse_scenario, run
-from sim.catalog import lte_prach_timing
-from sim.cells import cell_population, procedure_for
+from sim.access.hot_cells import cell_population, procedure_for
+from sim.scenario.catalog import lte_prach_timing
 from sim.stats import mean_ci, t_quantile_975
 
 

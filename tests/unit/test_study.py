@@ -15,7 +15,7 @@ from sim import ScenarioError, parse_scenario, run
 from sim.cli import main
 from sim.results import write_result_folder
 from sim.stats import t_quantile_975, welch_test
-from sim.study import parse_override, run_sweep, variants
+from sim.study.sweeps import parse_override, run_sweep, variants
 
 TINY: dict[str, Any] = {
     "name": "tiny",
@@ -206,16 +206,16 @@ def test_a_failing_variant_is_reported_and_the_rest_completes(
 ) -> None:
     """A worker that raises for one variant: that variant is reported failed, with the
     error, and the others are written."""
-    import sim.study
+    import sim.study.sweeps
 
-    real = sim.study.replicate
+    real = sim.study.sweeps.replicate
 
     def flaky(task: Any) -> Any:
         if task[0]["categories"]["meter"]["growth"]["rate"] == 0.2:
             raise RuntimeError("worker lost")
         return real(task)
 
-    monkeypatch.setattr(sim.study, "replicate", flaky)
+    monkeypatch.setattr(sim.study.sweeps, "replicate", flaky)
     rates = parse_override("categories.meter.growth.rate=0.1,0.2,0.3")
     report = run_sweep(variants(parse_scenario(TINY), [rates]), tmp_path, seed=None,
                        replications=2)  # fmt: skip

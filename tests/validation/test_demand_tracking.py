@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from sim import Scenario, parse_scenario
-from sim.api import replication_generator
+from sim.demand.curves import installed_base
+from sim.demand.schedules import row_month_indices
 from sim.engine import build_plan, simulate
-from sim.growth import installed_base
-from sim.network import row_month_indices
 from sim.scenario import month_label
+from sim.study.replications import replication_generator
 
 CATEGORIES = {
     "meter": {

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from helpers import single_pool_scenario
 
-from sim.api import replication_generator
 from sim.engine import build_plan, simulate
+from sim.study.replications import replication_generator
 
 WARM_UP_MONTHS = 24
 

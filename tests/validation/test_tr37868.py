@@ -1,4 +1,4 @@
-"""The access layer against the TR 37.868 reference table (`sim/data/tr37868_reference.csv`,
+"""The access layer against the TR 37.868 reference table (`sim/access/data/tr37868_reference.csv`,
 from the public LTE-A random-access simulator of Leyva-Mayorga, Tello-Oquendo et al.).
 
 Tolerance: for every metric with an interval, |ours - reference| < 4 combined standard
@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from sim.access import Procedure, run_experiment
-from sim.reference import TRAFFIC_CASES, tr37868_reference
+from sim.access.reference import TRAFFIC_CASES, tr37868_reference
 
 REFERENCE = tr37868_reference()
 CASES = sorted({(str(m), int(d)) for m, d in zip(REFERENCE["traffic_model"],

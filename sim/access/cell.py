@@ -40,115 +40,17 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, fields
-from typing import Literal
+from dataclasses import dataclass
 
 import numpy as np
 import simpy
 from numpy.typing import NDArray
 
+from sim.access.procedure import Procedure
+
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
-
-
-@dataclass(frozen=True)
-class Procedure:
-    """Parameters of the random-access procedure; defaults: the TR 37.868 evaluation setup
-    (3GPP TR 37.868 v11.0.0, Table 6.1.1-1, as in ``shared/data/tr37868_setup.csv``)."""
-
-    preambles: int = 54
-    """Contention preambles per RAO (64 minus 10 for contention-free access)."""
-    rao_period_ms: float = 5.0
-    """Time between RAOs (PRACH configuration index 6: subframes 1 and 6)."""
-    rao_offset_ms: float = 1.0
-    """Time of the first RAO in each period."""
-    grants_per_subframe: int = 3
-    rar_window_ms: int = 5
-    max_preamble_transmissions: int = 10
-    backoff_indicator_ms: float = 20.0
-    preamble_processing_ms: int = 2
-    rar_processing_ms: int = 5
-    connection_request_processing_ms: int = 4
-    contention_resolution_timer_ms: int = 48
-    max_msg3_msg4_transmissions: int = 5
-    harq_retransmission_probability: float = 0.1
-    rtt_msg3_ms: int = 8
-    rtt_msg4_ms: int = 5
-    detection: Literal["tr37868", "certain"] = "tr37868"
-    collisions: Literal["undetected", "contention"] = "undetected"
-    acb_factor: float = 1.0
-    """Access class barring: probability of passing the check; 1 = no barring."""
-    acb_time_s: float = 4.0
-    """Mean barring time, s (ac-BarringTime)."""
-
-    def __post_init__(self) -> None:
-        checks = {
-            "preambles": self.preambles >= 1,
-            "rao_period_ms": self.rao_period_ms > 0,
-            "rao_offset_ms": 0 <= self.rao_offset_ms < self.rao_period_ms,
-            "grants_per_subframe": self.grants_per_subframe >= 1,
-            "rar_window_ms": self.rar_window_ms >= 1,
-            "max_preamble_transmissions": self.max_preamble_transmissions >= 1,
-            "backoff_indicator_ms": self.backoff_indicator_ms >= 0,
-            "max_msg3_msg4_transmissions": self.max_msg3_msg4_transmissions >= 1,
-            "harq_retransmission_probability": 0 <= self.harq_retransmission_probability < 1,
-            "acb_factor": 0 < self.acb_factor <= 1,
-            "acb_time_s": self.acb_time_s > 0,
-            "detection": self.detection in ("tr37868", "certain"),
-            "collisions": self.collisions in ("undetected", "contention"),
-        }
-        for name in ("preamble_processing_ms", "rar_processing_ms",
-                     "connection_request_processing_ms", "contention_resolution_timer_ms",
-                     "rtt_msg3_ms", "rtt_msg4_ms"):  # fmt: skip
-            checks[name] = getattr(self, name) >= 0
-        bad = [name for name, ok in checks.items() if not ok]
-        if bad:
-            values = ", ".join(f"{name}={getattr(self, name)!r}" for name in bad)
-            raise ValueError(f"invalid random-access parameters: {values}")
-
-    @property
-    def grants_per_rao(self) -> int:
-        return self.grants_per_subframe * self.rar_window_ms
-
-    @property
-    def minimum_delay_ms(self) -> int:
-        """First preamble to Msg4 when everything succeeds at once, ms."""
-        return (1 + self.preamble_processing_ms + 1 + self.rar_processing_ms + 1
-                + self.connection_request_processing_ms + 1)  # fmt: skip
-
-    def replace(self, **changes: object) -> Procedure:
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
-        values.update(changes)
-        return Procedure(**values)  # type: ignore[arg-type]
-
-
-PROCEDURE_PARAMETERS = tuple(f.name for f in fields(Procedure))
-
-
-# --------------------------------------------------------------------------- arrivals
-
-
-def uniform_arrivals(devices: int, window_s: float, rng: np.random.Generator) -> FloatArray:
-    """TR 37.868 traffic model 1: each terminal accesses at a uniform time in the window, ms."""
-    return rng.uniform(0.0, window_s * 1000.0, devices)
-
-
-def beta_arrivals(
-    devices: int, window_s: float, rng: np.random.Generator, a: float = 3.0, b: float = 4.0
-) -> FloatArray:
-    """TR 37.868 traffic model 2: Beta(a, b) over the window (synchronised access), ms."""
-    return rng.beta(a, b, devices) * window_s * 1000.0
-
-
-def poisson_arrivals(rate_per_s: float, window_s: float, rng: np.random.Generator) -> FloatArray:
-    """Poisson arrivals at a rate over the window, ms (sorted)."""
-    count = rng.poisson(rate_per_s * window_s)
-    return np.sort(rng.uniform(0.0, window_s * 1000.0, count))
-
-
-# --------------------------------------------------------------------------- the cell
 
 
 @dataclass(frozen=True)
@@ -464,100 +366,3 @@ class _UniformStream:
         draws = self.buffer[self.position : self.position + count]
         self.position += count
         return draws
-
-
-# --------------------------------------------------------------------------- metrics
-
-METRICS = (
-    "access_success_probability",
-    "mean_preamble_transmissions",
-    "mean_access_delay_ms",
-    "p95_access_delay_ms",
-    "collision_probability_per_opportunity",
-    "collision_probability_per_transmission",
-    "collision_probability_per_terminal",
-)
-"""Metric names, as in the TR 37.868 reference table where it has them."""
-
-
-def metrics(outcome: AccessOutcome) -> dict[str, float]:
-    """The key figures of one run; means over successful terminals where it says so."""
-    success = outcome.success
-    delays = outcome.delay_ms[success]
-    return {
-        "access_success_probability": float(success.mean()) if outcome.devices else math.nan,
-        "mean_preamble_transmissions": (
-            float(outcome.transmissions[success].mean()) if success.any() else math.nan
-        ),
-        "mean_access_delay_ms": float(delays.mean()) if success.any() else math.nan,
-        "p95_access_delay_ms": (
-            float(np.quantile(delays, 0.95, method="inverted_cdf")) if success.any() else math.nan
-        ),
-        "collision_probability_per_opportunity": outcome.collided_preambles
-        / (outcome.preambles * max(outcome.opportunities_in_period, 1)),
-        "collision_probability_per_transmission": (
-            outcome.collided_transmissions / outcome.preamble_transmissions
-            if outcome.preamble_transmissions
-            else math.nan
-        ),
-        "collision_probability_per_terminal": (
-            float(outcome.collided.mean()) if outcome.devices else math.nan
-        ),
-    }
-
-
-ArrivalModel = Callable[[int, float, np.random.Generator], FloatArray]
-TRAFFIC_MODELS: dict[str, ArrivalModel] = {"uniform": uniform_arrivals, "beta": beta_arrivals}
-
-
-@dataclass(frozen=True)
-class Experiment:
-    """Replications of one cell experiment."""
-
-    runs: list[dict[str, float]]
-    """Metrics of each replication."""
-    delays_ms: FloatArray
-    """Access delays of every successful terminal, all replications pooled, ms."""
-
-    def summary(self) -> list[tuple[str, float, float, float, int]]:
-        """(metric, mean, ci_low, ci_high, replications) with 95 % Student-t intervals;
-        the p95 delay is also given pooled over replications in `pooled_p95_access_delay_ms`."""
-        from sim.stats import mean_ci
-
-        rows = []
-        for name in METRICS:
-            mean, low, high = mean_ci([run[name] for run in self.runs])
-            rows.append((name, mean, low, high, len(self.runs)))
-        pooled = (
-            float(np.quantile(self.delays_ms, 0.95, method="inverted_cdf"))
-            if len(self.delays_ms)
-            else math.nan
-        )
-        rows.append(("pooled_p95_access_delay_ms", pooled, math.nan, math.nan, len(self.runs)))
-        return rows
-
-    def cdf(self) -> tuple[FloatArray, FloatArray]:
-        """Pooled empirical CDF of the access delay: (delay_ms, share of successes <=)."""
-        values, counts = np.unique(self.delays_ms, return_counts=True)
-        return values, np.cumsum(counts) / max(len(self.delays_ms), 1)
-
-
-def run_experiment(
-    devices: int,
-    traffic: str,
-    window_s: float,
-    procedure: Procedure,
-    replications: int,
-    seed: int,
-) -> Experiment:
-    """`replications` runs of `devices` terminals arriving by a TR 37.868 traffic model
-    (`uniform` or `beta`) over `window_s`; replication r uses child r of
-    SeedSequence(seed).spawn(replications)."""
-    arrivals = TRAFFIC_MODELS[traffic]
-    runs, delays = [], []
-    for child in np.random.SeedSequence(seed).spawn(replications):
-        rng = np.random.default_rng(child)
-        outcome = simulate_cell(arrivals(devices, window_s, rng), procedure, rng, window_s)
-        runs.append(metrics(outcome))
-        delays.append(outcome.delay_ms[outcome.success])
-    return Experiment(runs, np.concatenate(delays) if delays else np.zeros(0))

@@ -2,7 +2,7 @@
 
 Terminals of one category, region and technology join as cohorts of at most `resolution`
 terminals.  Joins form a Poisson process whose intensity depends on time only: the joins
-that make the expected base follow the demand curve (`growth.join_schedule`).  A join asks
+that make the expected base follow the demand curve (`sim.demand.joins.join_schedule`).  A join asks
 the pool of its region and technology; what does not fit is handled by the category's
 `when_full` policy:
 
@@ -30,165 +30,10 @@ import numpy as np
 import simpy
 from numpy.typing import NDArray
 
-from sim.growth import (
-    JoinSchedule,
-    Lifetime,
-    exact_matvec,
-    installed_base,
-    join_schedule,
-    step_positions,
-)
-from sim.network import NetworkPlan, build_network, row_month_indices
-from sim.scenario import Problem, Scenario, ScenarioError
+from sim.engine.plan import Plan
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
-
-AUTO_COHORTS = 200_000
-"""Expected cohorts (initial plus joins) that `resolution: auto` aims at."""
-MAX_COHORTS = 3_000_000
-"""A run expected to simulate more cohorts than this is refused (about 1.5 GB, 30 s)."""
-
-
-@dataclass(frozen=True)
-class Plan:
-    """Everything the world needs, derived from a scenario; no randomness yet."""
-
-    scenario: Scenario
-    categories: tuple[str, ...]
-    network: NetworkPlan
-    region_shares: FloatArray
-    """[category, region] share of the category's terminals."""
-    mix: FloatArray
-    """[category, month k = 0..M-1, technology] share of new terminals; month 0's mix is
-    also the initial base's."""
-    initial: IntArray
-    """[category, region, technology] initial base, whole terminals."""
-    joins: FloatArray
-    """[category, month k] expected joining terminals (all regions and technologies)."""
-    demand: FloatArray
-    """[t = 0..M, category, region, technology] expected base with no capacity limit."""
-    lifetimes: tuple[Lifetime, ...]
-    preference: tuple[tuple[int, ...], ...]
-    """Per category, technology indices in preference order."""
-    resolution: int
-
-    @property
-    def months(self) -> int:
-        return self.joins.shape[1]
-
-
-def build_plan(scenario: Scenario) -> Plan:
-    """Demand, join schedules and network capacity of a scenario."""
-    network = build_network(scenario)
-    months = scenario.months
-    techs = network.technologies
-    month_indices = row_month_indices(scenario)
-    join_months = month_indices[1:]  # month k = 0..M-1 is the month ending at t = k + 1
-    categories = tuple(scenario.categories)
-    n_cat, n_reg, n_tech = len(categories), len(network.regions), len(techs)
-    region_shares = np.zeros((n_cat, n_reg))
-    mix = np.zeros((n_cat, months, n_tech))
-    joins = np.zeros((n_cat, months))
-    demand = np.zeros((months + 1, n_cat, n_reg, n_tech))
-    initial = np.zeros((n_cat, n_reg, n_tech), dtype=np.int64)
-    lifetimes = []
-    preference = []
-    times = np.arange(months + 1, dtype=float)
-    for c, name in enumerate(categories):
-        category = scenario.categories[name]
-        shares = scenario.category_region_shares(name)
-        # shares are checked to sum to 1 within 1e-6; make them exact so no terminal is lost
-        region_shares[c] = [shares[region] for region in network.regions]
-        region_shares[c] /= region_shares[c].sum()
-        table = mix_table(category.mix_schedule(), techs, join_months)
-        mix[c] = table / table.sum(axis=1, keepdims=True)
-        lifetime = Lifetime.of(category, months)
-        base = installed_base(category.growth, category.initial, times, scenario.start_index)
-        schedule = join_schedule(base, lifetime)
-        joins[c] = schedule.joins
-        demand[:, c] = (
-            _expected_base(schedule, category.initial, mix[c])[:, None, :]
-            * region_shares[c][None, :, None]
-        )
-        initial[c] = _whole_split(category.initial, region_shares[c][:, None] * mix[c, 0])
-        lifetimes.append(lifetime)
-        preference.append(tuple(techs.index(tech) for tech in category.technologies))
-    resolution = _resolution(scenario, initial, joins)
-    return Plan(
-        scenario,
-        categories,
-        network,
-        region_shares,
-        mix,
-        initial,
-        joins,
-        demand,
-        tuple(lifetimes),
-        tuple(preference),
-        resolution,
-    )
-
-
-def mix_table(steps: dict, techs: tuple[str, ...], months: IntArray) -> FloatArray:
-    """[month, technology] shares of a (possibly dated) mix at calendar month indices.
-
-    A dated mix holds from its month on; before the first date the first mix holds.
-    """
-    dated = [month for month in steps if month is not None]
-    position = step_positions(dated, months)
-    table = np.zeros((len(months), len(techs)))
-    for step, shares in enumerate(steps.values()):
-        for tech, share in shares.items():
-            table[position == step, techs.index(tech)] = share
-    return table
-
-
-def _expected_base(schedule: JoinSchedule, initial: float, mix: FloatArray) -> FloatArray:
-    """[t, technology] expected base with no capacity limit (the initial base has the
-    first month's mix; joiners the mix of the month they join in)."""
-    from_initial = initial * schedule.initial_survival[:, None] * mix[0][None, :]
-    from_joins = np.stack(
-        [
-            exact_matvec(schedule.survival_kernel, schedule.joins * mix[:, k])
-            for k in range(mix.shape[1])
-        ],
-        axis=1,
-    )
-    return from_initial + from_joins
-
-
-def _whole_split(total: int, weights: FloatArray) -> IntArray:
-    """Split a whole number by weights (summing to 1) into whole numbers summing to it."""
-    exact = total * weights.ravel()
-    whole = np.floor(exact).astype(np.int64)
-    remainder = total - int(whole.sum())
-    if remainder > 0:
-        order = np.argsort(-(exact - whole), kind="stable")[:remainder]
-        whole[order] += 1
-    return whole.reshape(weights.shape)
-
-
-def _resolution(scenario: Scenario, initial: IntArray, joins: FloatArray) -> int:
-    terminals = float(initial.sum()) + math.fsum(joins.ravel())
-    if scenario.resolution == "auto":
-        return max(1, math.ceil(terminals / AUTO_COHORTS))
-    expected = terminals / scenario.resolution
-    if expected > MAX_COHORTS:
-        raise ScenarioError(
-            [
-                Problem(
-                    "resolution",
-                    f"{scenario.resolution} terminals per cohort means about {expected:,.0f} "
-                    f"cohorts (more than {MAX_COHORTS:,}); use auto or at least "
-                    f"{math.ceil(terminals / MAX_COHORTS):,}",
-                )
-            ]
-        )
-    return int(scenario.resolution)
-
-
-# --------------------------------------------------------------------------- the world
 
 
 @dataclass(frozen=True)

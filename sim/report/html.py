@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from sim import plots
+from sim.report import plots
 from sim.results import Tables
 
 ACCESS_FAILURE = 0.9

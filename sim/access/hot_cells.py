@@ -26,11 +26,12 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
-from sim import catalog
-from sim.access import AccessOutcome, Procedure, beta_arrivals, simulate_cell
+from sim.access.arrivals import beta_arrivals
+from sim.access.cell import AccessOutcome, simulate_cell
+from sim.access.procedure import Procedure
+from sim.demand.schedules import row_month_indices
 from sim.engine import Plan, Trajectory
-from sim.network import row_month_indices
-from sim.scenario import AccessSettings, Scenario
+from sim.scenario import AccessSettings, Scenario, catalog
 
 ACCESS_COLUMNS = [
     "year", "region", "technology", "cell", "devices_per_cell", "attempts",
@@ -52,9 +53,9 @@ def cell_population(mean: float, cv: float, quantile: float) -> float:
 def procedure_for(scenario: Scenario, technology: str) -> Procedure:
     """The random-access procedure of a technology: its catalog profile, the scenario's
     overrides of it, and the scenario's overload controls."""
-    profile = catalog.ACCESS_PROFILES[catalog.TECHNOLOGIES[technology].access_profile]
+    spec = catalog.TECHNOLOGIES[technology]
     override = scenario.technologies.get(technology)
-    preambles, period = profile.preambles, profile.rao_period_ms
+    preambles, period = spec.preambles, spec.rao_period_ms
     offset = min(1.0, period / 2)
     if override is not None:
         if override.prach_configuration_index is not None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -22,7 +24,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from sim.results import Tables
+from sim.results import Tables, atomic_file
 from sim.stats import t_quantile_975
 
 
@@ -274,3 +276,20 @@ def available(runs: Sequence[Tables]) -> list[str]:
 
 def close(figure: Figure) -> None:
     plt.close(figure)
+
+
+def write_figures(runs: list[Tables], out: str | Path, fmt: str = "png") -> list[Path]:
+    """Render every figure the results can show into `out` (one file each)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in available(runs):
+        figure = FIGURES[name](runs)
+        try:
+            target = atomic_file(
+                out / f"{name}.{fmt}", partial(figure.savefig, format=fmt, dpi=110)
+            )
+        finally:
+            close(figure)
+        written.append(target)
+    return written

@@ -1,21 +1,13 @@
-"""Studies: replications, sweeps of variants, and the executors that run them.
-
-Every replication is a task that depends only on (scenario, seed, replication index), so
-results are the same bytes whether tasks run serially, on local processes (`jobs`), or on a
-Dask cluster (`scheduler`), and in whatever order they finish.
-"""
+"""Sweeps: variants of a scenario (field paths set to values), each run with replications
+and written to its own folder as soon as it is complete, indexed in sweep.csv."""
 
 from __future__ import annotations
 
-import abc
-import contextlib
 import difflib
 import itertools
 import json
 import math
-import traceback
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,212 +16,10 @@ import pandas as pd
 import yaml
 
 from sim.engine import build_plan
-from sim.results import KEYS, Result, interval_table, with_replication
+from sim.results import Result, write_csv, write_result_folder
 from sim.scenario import Problem, Scenario, ScenarioError, parse_scenario
-
-Task = tuple[dict[str, Any], int, int, int]
-"""(resolved scenario as JSON data, seed, replication, replications)."""
-
-
-def replicate(task: Task) -> Result:
-    """Run one replication (in whatever process the executor chose)."""
-    from sim.api import simulate_replication
-
-    data, seed, replication, replications = task
-    result = simulate_replication(parse_scenario(data), seed, replication, replications)
-    result.trajectory = None  # the tables carry everything; keep what crosses processes small
-    return result
-
-
-# --------------------------------------------------------------------------- executors
-
-
-class Executor(abc.ABC):
-    """Runs tasks and yields (index, result or TaskFailure) as they finish."""
-
-    @abc.abstractmethod
-    def run(self, function: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[
-        tuple[int, Any]
-    ]:  # fmt: skip
-        """Yield (task index, outcome) for every task, in the order they finish."""
-
-    def close(self) -> None:  # noqa: B027 - nothing to release by default
-        """Release workers."""
-
-
-class SerialExecutor(Executor):
-    def run(self, function: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[
-        tuple[int, Any]
-    ]:  # fmt: skip
-        for index, task in enumerate(tasks):
-            try:
-                yield index, function(task)
-            except Exception as error:
-                yield index, _failure(error)
-
-
-class ProcessExecutor(Executor):
-    def __init__(self, jobs: int) -> None:
-        self.pool = ProcessPoolExecutor(max_workers=jobs)
-        self.window = 2 * jobs
-
-    def run(self, function: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[
-        tuple[int, Any]
-    ]:  # fmt: skip
-        # a bounded window of tasks in flight: results are handed on and released one by
-        # one, so a long sweep never holds more than a few results
-        queue = iter(enumerate(tasks))
-        running: dict[Future[Any], int] = {}
-        for index, task in itertools.islice(queue, self.window):
-            running[self.pool.submit(function, task)] = index
-        while running:
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                index = running.pop(future)
-                try:
-                    outcome = future.result()
-                except Exception as error:
-                    outcome = _failure(error)
-                for next_index, next_task in itertools.islice(queue, 1):
-                    running[self.pool.submit(function, next_task)] = next_index
-                yield index, outcome
-
-    def close(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
-
-
-class DaskExecutor(Executor):
-    """A Dask distributed cluster: `tcp://host:8786`, or `local:N` for a LocalCluster."""
-
-    def __init__(self, scheduler: str) -> None:
-        try:
-            from dask.distributed import Client, LocalCluster
-        except ImportError:
-            raise ScenarioError(
-                [Problem("--scheduler", "Dask is not installed: pip install 'iotsim[dask]'")]
-            ) from None
-        self.cluster = None
-        if scheduler.startswith("local:"):
-            workers = int(scheduler.removeprefix("local:"))
-            self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1,
-                                        processes=True, dashboard_address=None)  # fmt: skip
-            self.client = Client(self.cluster)
-        else:
-            try:
-                self.client = Client(scheduler, timeout=10)
-            except (OSError, TimeoutError) as error:
-                message = f"cannot reach the Dask scheduler {scheduler}: {error}"
-                raise ScenarioError([Problem("--scheduler", message)]) from None
-
-    def run(self, function: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[
-        tuple[int, Any]
-    ]:  # fmt: skip
-        from dask.distributed import as_completed as dask_completed
-
-        queue = iter(enumerate(tasks))
-        window = 2 * max(1, len(self.client.scheduler_info().get("workers", {})))
-        index_of: dict[Any, int] = {}
-        pending = dask_completed()
-        for index, task in itertools.islice(queue, window):
-            future = self.client.submit(function, task, pure=False)
-            index_of[future.key] = index
-            pending.add(future)
-        for future in pending:
-            index = index_of.pop(future.key)
-            try:
-                outcome = future.result()
-            except Exception as error:
-                outcome = _failure(error)
-            future.release()  # the cluster forgets the result once it is handed on
-            for next_index, next_task in itertools.islice(queue, 1):
-                next_future = self.client.submit(function, next_task, pure=False)
-                index_of[next_future.key] = next_index
-                pending.add(next_future)
-            yield index, outcome
-
-    def close(self) -> None:
-        self.client.close()
-        if self.cluster is not None:
-            self.cluster.close()
-
-
-@dataclass(frozen=True)
-class TaskFailure:
-    """A task that raised: what and where (the rest of the study goes on)."""
-
-    message: str
-    detail: str
-
-
-def _failure(error: BaseException) -> TaskFailure:
-    return TaskFailure(f"{type(error).__name__}: {error}", "".join(
-        traceback.format_exception(type(error), error, error.__traceback__)))  # fmt: skip
-
-
-@contextlib.contextmanager
-def executor_for(jobs: int = 1, scheduler: str | None = None) -> Iterator[Executor]:
-    """Serial (jobs 1), local processes (jobs > 1) or Dask (a scheduler address)."""
-    executor: Executor
-    if scheduler:
-        executor = DaskExecutor(scheduler)
-    elif jobs > 1:
-        executor = ProcessExecutor(jobs)
-    else:
-        executor = SerialExecutor()
-    try:
-        yield executor
-    finally:
-        executor.close()
-
-
-# --------------------------------------------------------------------------- replications
-
-
-def combine(scenario: Scenario, seed: int, runs: list[Result]) -> Result:
-    """Replications (in replication order) as one result with intervals."""
-    tables = {
-        name: with_replication([getattr(run, name) for run in runs])
-        for name in ("connections", "network", "access", "targets", "summary")
-    }
-    intervals = {name: interval_table(name, table) for name, table in tables.items()}
-    return Result(
-        scenario=scenario,
-        seed=seed,
-        connections=tables["connections"],
-        network=tables["network"],
-        access=tables["access"],
-        targets=tables["targets"],
-        summary=tables["summary"],
-        wall_time_s=sum(run.wall_time_s for run in runs),
-        started_utc=runs[0].started_utc,
-        replications=len(runs),
-        intervals=intervals,
-    )
-
-
-def run_replications(
-    scenario: Scenario,
-    seed: int,
-    replications: int,
-    jobs: int = 1,
-    scheduler: str | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> Result:
-    """R independent replications (children of SeedSequence(seed)), combined."""
-    data = scenario.model_dump(mode="json")
-    tasks: list[Task] = [(data, seed, r, replications) for r in range(replications)]
-    runs: list[Result | None] = [None] * replications
-    with executor_for(jobs, scheduler) as executor:
-        for done, (index, outcome) in enumerate(executor.run(replicate, tasks), start=1):
-            if isinstance(outcome, TaskFailure):
-                raise RuntimeError(f"replication {index} failed: {outcome.detail}")
-            runs[index] = outcome
-            if progress is not None:
-                progress(done)
-    return combine(scenario, seed, [run for run in runs if run is not None])
-
-
-# --------------------------------------------------------------------------- sweeps
+from sim.study.executors import TaskFailure, executor_for
+from sim.study.replications import Task, combine, replicate
 
 
 @dataclass(frozen=True)
@@ -380,8 +170,6 @@ def run_sweep(
     """Run every variant's replications; write each variant's folder as soon as its last
     replication is in (results are not kept), skip variants already complete, and index
     all variants in sweep.csv.  `seed` None: each variant's own scenario seed."""
-    from sim.results import write_csv, write_result_folder
-
     writer = write or write_result_folder
 
     def seed_of(variant: Variant) -> int:
@@ -461,7 +249,3 @@ def _figures(folder: Path) -> dict[str, Any]:
                 figures[f"{name}_mean"] = value
                 figures[f"{name}_ci_low"] = figures[f"{name}_ci_high"] = math.nan
     return figures
-
-
-__all__ = ["KEYS", "Override", "Variant", "parse_override", "run_replications", "run_sweep",
-           "variants"]  # fmt: skip

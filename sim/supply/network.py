@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from sim.growth import step_values
+from sim.demand.schedules import row_month_indices, step_values
 from sim.scenario import Scenario, SiteSchedule
 
 FloatArray = NDArray[np.float64]
@@ -30,11 +30,6 @@ class NetworkPlan:
     cells: FloatArray
     capacity: IntArray
     """Terminals that can be connected at once (floor of cells x devices per cell)."""
-
-
-def row_month_indices(scenario: Scenario) -> IntArray:
-    """Calendar month index of each tabulated time t = 0..M (t = 0 is the month before start)."""
-    return scenario.start_index - 1 + np.arange(scenario.months + 1, dtype=np.int64)
 
 
 def generation_sites(schedule: SiteSchedule, month_indices: IntArray) -> FloatArray:

@@ -1,0 +1,1 @@
+"""The demand layer: growth curves, terminal lifetimes, the join schedule, dated schedules."""

@@ -1,0 +1,128 @@
+"""A run's result, and the result folder it is written to (atomically, with its manifest)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.engine import Trajectory
+from sim.results.files import csv_bytes, readable, swap_into_place
+from sim.scenario import Scenario
+from sim.version import __version__
+
+RESULT_FILES = ("connections.csv", "network.csv", "access.csv", "targets.csv", "summary.csv")
+
+
+@dataclass
+class Result:
+    """One run: tidy tables (pandas DataFrames) plus what produced them."""
+
+    scenario: Scenario
+    seed: int
+    connections: pd.DataFrame
+    network: pd.DataFrame
+    targets: pd.DataFrame
+    access: pd.DataFrame
+    summary: pd.DataFrame
+    trajectory: Trajectory | None = field(default=None, repr=False)
+    """The raw month-end arrays of a single run (None for a study of replications)."""
+    wall_time_s: float = 0.0
+    started_utc: str = ""
+    replications: int = 1
+    intervals: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+    """With replications: per table, the key columns and every figure's _mean, _ci_low,
+    _ci_high (95 %, Student t) over the replications (written as <table>_ci.csv)."""
+
+    def figure(self, metric: str) -> str:
+        """A value of summary.csv by its metric name (with replications: the mean)."""
+        if self.replications > 1:
+            row = self.intervals["summary"].set_index("metric").loc[metric]
+            return str(row["value_mean"])
+        values = self.summary.set_index("metric")["value"]
+        return str(values[metric])
+
+    def write(self, out: str | Path, scenario_file: str | Path | None = None) -> Path:
+        """Write the result folder atomically; see `write_result_folder`."""
+        return write_result_folder(self, out, scenario_file)
+
+
+def manifest(result: Result, scenario_file: str | Path | None) -> dict[str, Any]:
+    """What produced a result folder: resolved scenario, seed, versions, timing."""
+    import pydantic
+    import simpy
+
+    resolved = result.scenario.model_dump(mode="json")
+    if scenario_file is not None:
+        digest = hashlib.sha256(Path(scenario_file).read_bytes()).hexdigest()
+    else:
+        digest = hashlib.sha256(json.dumps(resolved, sort_keys=True).encode()).hexdigest()
+    return {
+        "status": "complete",
+        "scenario_name": result.scenario.name,
+        "scenario_file": str(scenario_file) if scenario_file is not None else None,
+        "scenario_sha256": digest,
+        "seed": result.seed,
+        "replications": result.replications,
+        "resolution_terminals_per_cohort": int(
+            result.summary.loc[
+                result.summary["metric"] == "resolution_terminals_per_cohort", "value"
+            ].iloc[0]
+        ),
+        "versions": {
+            "iotsim": __version__,
+            "python": platform.python_version(),
+            "simpy": simpy.__version__,
+            "numpy": np.__version__,
+            "pandas": pd.__version__,
+            "pydantic": pydantic.VERSION,
+        },
+        "started_utc": result.started_utc,
+        "wall_time_s": round(result.wall_time_s, 3),
+        "files": [*RESULT_FILES, *(f"{name}_ci.csv" for name in result.intervals)],
+        "resolved_scenario": resolved,
+    }
+
+
+def write_result_folder(
+    result: Result, out: str | Path, scenario_file: str | Path | None = None
+) -> Path:
+    """Write connections/network/targets/summary CSVs and manifest.json into `out`.
+
+    The folder is built beside `out` under a temporary name and renamed into place, so an
+    error or interruption leaves any previous `out` exactly as it was.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"{out} exists and is not a folder")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    readable(staging, folder=True)
+    try:
+        tables = {
+            "connections.csv": result.connections,
+            "network.csv": result.network,
+            "access.csv": result.access,
+            "targets.csv": result.targets,
+            "summary.csv": result.summary,
+        }
+        for name, table in tables.items():
+            (staging / name).write_bytes(csv_bytes(table))
+        for name, table in result.intervals.items():
+            (staging / f"{name}_ci.csv").write_bytes(csv_bytes(table))
+        (staging / "manifest.json").write_text(
+            json.dumps(manifest(result, scenario_file), indent=2) + "\n", encoding="utf-8"
+        )
+        swap_into_place(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out

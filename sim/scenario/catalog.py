@@ -1,0 +1,137 @@
+"""The catalog: technology figures and category presets, each with its source.
+
+The figures live in sourced data tables beside this file (`data/*.csv`, one row per figure
+with a `source` column), so they can be read, cited and extended without reading Python.
+Figures marked "assumption" are modelling choices of this project, stated so a user can
+override them in a scenario; every other figure names the document it was read in.  The
+tables are read once, when the package is imported, and validated by the scenario schema:
+technology rows by `TechnologySpec` (the declarations a scenario's `technologies:` section
+uses), presets by `Category` (see `sim.scenario.model`).
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+from collections.abc import Callable
+from importlib import resources
+from typing import Any, Final
+
+import yaml
+from pydantic import ValidationError
+
+from sim.scenario.fields import Generation
+from sim.scenario.technology import TechnologySpec
+from sim.scenario.yaml_text import ScenarioLoader
+
+GENERATIONS: Final[tuple[Generation, ...]] = ("4G", "5G")
+
+_DATA = resources.files("sim.scenario").joinpath("data")
+TECHNOLOGIES_FILE: Final = "sim/scenario/data/technologies.csv"
+PRESETS_FILE: Final = "sim/scenario/data/category_presets.csv"
+LTE_PRACH_FILE: Final = "sim/scenario/data/lte_prach_format0.csv"
+
+
+class CatalogError(RuntimeError):
+    """A data table of the catalog is broken (a defect of the package, not of a scenario)."""
+
+
+def _rows(name: str) -> list[tuple[int, dict[str, str]]]:
+    """The rows of a data table with their line numbers in the file."""
+    text = _DATA.joinpath(name).read_text(encoding="utf-8")
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    return [(reader.line_num, row) for row in reader]
+
+
+def _value(text: str, where: str) -> Any:
+    """A table cell as YAML: numbers, words, [lists] and {mappings}, as in a scenario file."""
+    try:
+        return yaml.load(text, Loader=ScenarioLoader)
+    except yaml.YAMLError as error:
+        raise CatalogError(f"{where}: cannot read {text!r}: {error}") from None
+
+
+def _nest(fields: dict[str, Any], path: str, value: Any) -> None:
+    """Put a value at a dotted field path (traffic.reports_per_day) of nested dicts."""
+    *parents, last = path.split(".")
+    node = fields
+    for step in parents:
+        node = node.setdefault(step, {})
+    node[last] = value
+
+
+def _read_technologies() -> tuple[dict[str, TechnologySpec], dict[str, dict[str, str]]]:
+    fields: dict[str, dict[str, Any]] = {}
+    sources: dict[str, dict[str, str]] = {}
+    lines: dict[str, int] = {}
+    for line, row in _rows("technologies.csv"):
+        name, field = row["technology"], row["field"]
+        where = f"{TECHNOLOGIES_FILE}:{line}: {name}.{field}"
+        if field in fields.setdefault(name, {}):
+            raise CatalogError(f"{where}: given twice")
+        fields[name][field] = _value(row["value"], where)
+        sources.setdefault(name, {})[field] = row["source"].strip()
+        lines.setdefault(name, line)
+    specs = {}
+    for name, values in fields.items():
+        try:
+            specs[name] = TechnologySpec.model_validate(values)
+        except ValidationError as error:
+            raise CatalogError(f"{TECHNOLOGIES_FILE}:{lines[name]}: {name}: {error}") from None
+    return specs, sources
+
+
+def _read_presets() -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, str]]]:
+    presets: dict[str, dict[str, Any]] = {}
+    sources: dict[str, dict[str, str]] = {}
+    for line, row in _rows("category_presets.csv"):
+        name, field = row["preset"], row["field"]
+        where = f"{PRESETS_FILE}:{line}: {name}.{field}"
+        if field in sources.setdefault(name, {}):
+            raise CatalogError(f"{where}: given twice")
+        _nest(presets.setdefault(name, {}), field, _value(row["value"], where))
+        sources[name][field] = row["source"].strip()
+    return presets, sources
+
+
+def _read_lte_prach() -> dict[int, tuple[str, tuple[int, ...]]]:
+    table = {}
+    for _, row in _rows("lte_prach_format0.csv"):
+        subframes = tuple(int(part) for part in row["subframes"].split())
+        table[int(row["configuration_index"])] = (row["system_frames"], subframes)
+    return table
+
+
+TECHNOLOGIES, TECHNOLOGY_SOURCES = _read_technologies()
+"""Catalog technologies by name, and the source of each of their figures."""
+CATEGORY_PRESETS, PRESET_SOURCES = _read_presets()
+"""Category presets by name (the scenario fields they fill in), and each figure's source."""
+LTE_PRACH_FORMAT0: Final = _read_lte_prach()
+"""3GPP TS 36.211 Table 5.7.1-2 (frame structure type 1), preamble format 0, configuration
+indices 0..15: the system frames ("even" or "any") and subframes holding a PRACH."""
+
+
+def check_presets(validate: Callable[[dict[str, Any]], object]) -> None:
+    """Validate every preset with the scenario schema (`validate` raises on a bad preset)."""
+    for name in CATEGORY_PRESETS:
+        try:
+            validate({"preset": name})
+        except (ValidationError, ValueError) as error:
+            raise CatalogError(f"{PRESETS_FILE}: preset {name}: {error}") from None
+
+
+def preset_fields(name: str) -> dict[str, Any]:
+    """The scenario fields of a category preset (a deep copy: callers may change it)."""
+    return copy.deepcopy(CATEGORY_PRESETS[name])
+
+
+def lte_prach_timing(index: int) -> tuple[float, float]:
+    """(RAO period, offset of the first RAO) in ms of an LTE PRACH configuration index.
+
+    The opportunities of a frame are taken as evenly spaced: exact for every index except
+    9-11 (subframes 3, 3 and 4 apart, taken as 10/3 ms).
+    """
+    frames, subframes = LTE_PRACH_FORMAT0[index]
+    span = 20.0 if frames == "even" else 10.0
+    return span / len(subframes), float(subframes[0])

@@ -1,0 +1,255 @@
+"""Rules that span fields, checked once every field has a valid type: shares sum to 1,
+references exist, dates lie in the horizon."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sim.scenario import catalog
+from sim.scenario.fields import MAX_HORIZON_MONTHS, NAME_RE, SHARE_TOLERANCE
+from sim.scenario.model import Bass, Cagr, Logistic, Scenario, Targets
+from sim.scenario.months import month_index
+from sim.scenario.problems import Problem, did_you_mean
+
+
+def _within(month: str, scenario: Scenario) -> bool:
+    return scenario.start_index <= month_index(month) <= month_index(scenario.end)
+
+
+def _share_sum_problem(path: str, shares: Mapping[str, float]) -> Problem | None:
+    total = sum(shares.values())
+    if abs(total - 1.0) <= SHARE_TOLERANCE:
+        return None
+    listed = ", ".join(f"{key}: {value:g}" for key, value in shares.items())
+    return Problem(path, f"shares sum to {total:g}, they must sum to 1 (got {listed})")
+
+
+def consistency_problems(scenario: Scenario) -> list[Problem]:
+    problems: list[Problem] = []
+    add = problems.append
+    if month_index(scenario.end) < scenario.start_index:
+        add(Problem("end", f"{scenario.end} is before start {scenario.start}"))
+        return problems
+    if scenario.months > MAX_HORIZON_MONTHS:
+        add(
+            Problem(
+                "end",
+                f"the horizon {scenario.start}..{scenario.end} is {scenario.months} months; "
+                f"at most {MAX_HORIZON_MONTHS} ({MAX_HORIZON_MONTHS // 12} years) are allowed",
+            )
+        )
+        return problems
+    horizon = f"the horizon {scenario.start}..{scenario.end}"
+
+    for field in ("terminal_share", "site_share"):
+        shares = {name: getattr(region, field) for name, region in scenario.regions.items()}
+        problem = _share_sum_problem(f"regions.*.{field}", shares)
+        if problem:
+            add(problem)
+
+    known_technologies = set(catalog.TECHNOLOGIES)
+    for name, override in scenario.technologies.items():
+        if name not in catalog.TECHNOLOGIES and override.max_devices_per_cell is None:
+            add(
+                Problem(
+                    f"technologies.{name}.max_devices_per_cell",
+                    f"{name!r} is not a catalog technology"
+                    f"{did_you_mean(name, catalog.TECHNOLOGIES)}; a new technology needs "
+                    f"max_devices_per_cell (catalog: {', '.join(catalog.TECHNOLOGIES)})",
+                )
+            )
+        known_technologies.add(name)
+        profile = catalog.TECHNOLOGIES[name].random_access if name in catalog.TECHNOLOGIES else None
+        wrong = {
+            "prach_configuration_index": "lte-prach",
+            "nprach_periodicity_ms": "nb-iot-nprach",
+            "nprach_subcarriers": "nb-iot-nprach",
+        }
+        for field, needs in wrong.items():
+            if getattr(override, field) is not None and profile != needs:
+                family = "LTE, LTE-M and LTE Cat.1" if needs == "lte-prach" else "NB-IoT"
+                add(
+                    Problem(
+                        f"technologies.{name}.{field}",
+                        f"applies to {family} only; use rao_period_ms and preambles for {name}",
+                    )
+                )
+
+    carried = scenario.network.technologies
+    for name, carriage in carried.items():
+        path = f"network.technologies.{name}"
+        if name not in known_technologies:
+            add(
+                Problem(
+                    path,
+                    f"unknown technology {name!r}{did_you_mean(name, known_technologies)}; "
+                    f"known: {', '.join(sorted(known_technologies))} (add new ones under "
+                    "technologies: with max_devices_per_cell)",
+                )
+            )
+        if isinstance(carriage.share, dict):
+            for month in carriage.share:
+                if not _within(month, scenario):
+                    add(Problem(f"{path}.share", f"date {month} lies outside {horizon}"))
+    start_year, end_year = scenario.start_index // 12, month_index(scenario.end) // 12
+    for generation, schedule in scenario.network.sites.items():
+        for field in ("build_per_year", "retire_per_year"):
+            table = getattr(schedule, field)
+            if isinstance(table, dict):
+                for year in table:
+                    if not start_year <= year <= end_year:
+                        add(
+                            Problem(
+                                f"network.sites.{generation}.{field}",
+                                f"year {year} lies outside the horizon years "
+                                f"{start_year}..{end_year}",
+                            )
+                        )
+    for name, carriage in carried.items():
+        if carriage.on not in scenario.network.sites:
+            add(
+                Problem(
+                    f"network.technologies.{name}.on",
+                    f"{carriage.on} has no sites; add network.sites.{carriage.on}",
+                )
+            )
+
+    for name, category in scenario.categories.items():
+        path = f"categories.{name}"
+        if not NAME_RE.match(name):
+            add(Problem(path, "category names use letters, digits, '.', '_' or '-'"))
+        seen: set[str] = set()
+        for position, tech in enumerate(category.technologies):
+            if tech in seen:
+                add(Problem(f"{path}.technologies[{position}]", f"{tech!r} is listed twice"))
+            seen.add(tech)
+            if tech not in carried:
+                add(
+                    Problem(
+                        f"{path}.technologies[{position}]",
+                        f"{tech!r} is not carried by the network"
+                        f"{did_you_mean(tech, carried)}; carried: {', '.join(carried)} "
+                        "(see network.technologies)",
+                    )
+                )
+        for step_month, mix in category.mix_schedule().items():
+            mix_path = f"{path}.mix" + (f".{step_month}" if step_month else "")
+            if step_month is not None and not _within(step_month, scenario):
+                add(Problem(mix_path, f"date {step_month} lies outside {horizon}"))
+            for tech in mix:
+                if tech not in category.technologies:
+                    add(
+                        Problem(
+                            f"{mix_path}.{tech}",
+                            f"{tech!r} is not in this category's technologies "
+                            f"[{', '.join(category.technologies)}]"
+                            f"{did_you_mean(tech, category.technologies)}",
+                        )
+                    )
+            problem = _share_sum_problem(mix_path, mix)
+            if problem:
+                add(problem)
+        if category.regions is not None:
+            for region in category.regions:
+                if region not in scenario.regions:
+                    add(
+                        Problem(
+                            f"{path}.regions.{region}",
+                            f"unknown region{did_you_mean(region, scenario.regions)}; "
+                            f"regions: {', '.join(scenario.regions)}",
+                        )
+                    )
+            problem = _share_sum_problem(f"{path}.regions", category.regions)
+            if problem:
+                add(problem)
+        if category.patience_months is not None and category.when_full != "wait":
+            add(
+                Problem(
+                    f"{path}.patience_months",
+                    f"applies only with when_full: wait (when_full is {category.when_full})",
+                )
+            )
+        growth = category.growth
+        if isinstance(growth, Cagr | Logistic) and category.initial == 0:
+            given = "growth" in category.model_fields_set
+            add(
+                Problem(
+                    f"{path}.growth.model" if given else f"{path}.initial",
+                    f"a {growth.model} curve from initial 0 stays at 0"
+                    + ("" if given else " (growth defaults to cagr with rate 0)")
+                    + "; set initial > 0 or use growth model linear or bass",
+                )
+            )
+        if isinstance(growth, Bass) and category.initial >= growth.market:
+            add(
+                Problem(
+                    f"{path}.growth.market",
+                    f"market {growth.market:g} must exceed initial {category.initial}",
+                )
+            )
+        if isinstance(growth, Targets):
+            for month in growth.values:
+                if not _within(month, scenario):
+                    add(Problem(f"{path}.growth.values.{month}", f"lies outside {horizon}"))
+            if category.initial == 0:
+                add(
+                    Problem(
+                        f"{path}.initial",
+                        "a targets curve is log-linear from the initial base, which must be > 0",
+                    )
+                )
+
+    access = scenario.access
+    for position, year in enumerate(access.years):
+        if not start_year <= year <= end_year:
+            add(
+                Problem(
+                    f"access.years[{position}]",
+                    f"{year} lies outside the horizon years {start_year}..{end_year}",
+                )
+            )
+    for field in ("burst_s", "jitter_s"):
+        value = getattr(access, field) if field == "burst_s" else access.controls.jitter_s
+        if value > access.window_s:
+            path = "access.burst_s" if field == "burst_s" else "access.controls.jitter_s"
+            add(Problem(path, f"{value:g} s is longer than access.window_s ({access.window_s:g} "
+                              "s): reports would fall after the simulated window"))  # fmt: skip
+    if len(set(access.cells)) != len(access.cells):
+        add(Problem("access.cells", f"a cell quantile is listed twice: {access.cells}"))
+    for position, tech in enumerate(access.technologies or []):
+        if tech not in carried:
+            add(
+                Problem(
+                    f"access.technologies[{position}]",
+                    f"{tech!r} is not carried by the network{did_you_mean(tech, carried)}; "
+                    f"carried: {', '.join(carried)}",
+                )
+            )
+        elif tech not in catalog.TECHNOLOGIES:
+            add(
+                Problem(
+                    f"access.technologies[{position}]",
+                    f"{tech!r} has no random-access profile in the catalog; simulate one of "
+                    f"{', '.join(t for t in carried if t in catalog.TECHNOLOGIES)}",
+                )
+            )
+
+    for position, target in enumerate(scenario.targets):
+        path = f"targets[{position}]"
+        if not _within(target.date, scenario):
+            add(Problem(f"{path}.date", f"{target.date} lies outside {horizon}"))
+        for field, choices in (
+            ("category", scenario.categories),
+            ("region", scenario.regions),
+            ("technology", carried),
+        ):
+            value = getattr(target, field)
+            if value is not None and value not in choices:
+                add(
+                    Problem(
+                        f"{path}.{field}",
+                        f"unknown {field} {value!r}{did_you_mean(value, choices)}; "
+                        f"known: {', '.join(choices)}",
+                    )
+                )
+    return problems

@@ -1,0 +1,231 @@
+"""Field types of the scenario schema: months, shares, dated schedules, per-year tables,
+technology mixes; each validates a value and says what is allowed when it is not."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, PlainSerializer, PlainValidator, WithJsonSchema
+
+from sim.scenario.months import MONTH_RE, month_index
+
+Generation = Literal["4G", "5G"]
+WhenFull = Literal["fallback", "wait", "drop"]
+LifetimeModel = Literal["exponential", "fixed", "weibull"]
+TargetMetric = Literal["connected", "demand", "blocked", "waiting"]
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+SHARE_TOLERANCE = 1e-6
+MAX_TERMINALS = 10**13
+"""Upper bound of any terminal count (1,000 x the world's mobile connections)."""
+MAX_SITES = 10**9
+MAX_HORIZON_MONTHS = 2400
+"""Longest horizon, 200 years: the join schedule costs O(months^2)."""
+
+
+def _check_month(value: str) -> str:
+    month_index(value)
+    return value
+
+
+def month_like(value: Any) -> str:
+    """Dates written YYYY-MM-DD arrive from YAML as dates; say what to write instead."""
+    if hasattr(value, "year") and hasattr(value, "month"):
+        raise ValueError(
+            f"expected a month as YYYY-MM, got the date {value}; write {value.year:04d}-"
+            f"{value.month:02d}"
+        )
+    if not isinstance(value, str):
+        raise ValueError(f"expected a month as YYYY-MM (e.g. 2024-07), got {value!r}")
+    return _check_month(value)
+
+
+_MONTH_SCHEMA = {"type": "string", "pattern": MONTH_RE.pattern, "examples": ["2024-07"]}
+Month = Annotated[str, PlainValidator(month_like), WithJsonSchema(_MONTH_SCHEMA)]
+
+
+def checked_number(value: Any, lower: float | None, upper: float | None, what: str) -> float:
+    """A finite number (not a boolean, not text) within [lower, upper]."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"expected {what}, got {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"expected a finite number, got {value!r}")
+    if lower is not None and number < lower:
+        raise ValueError(f"{value!r} is below the allowed minimum {lower:g} ({what})")
+    if upper is not None and number > upper:
+        raise ValueError(f"{value!r} is above the allowed maximum {upper:g} ({what})")
+    return number
+
+
+def _validate_share_schedule(value: Any) -> float | dict[str, float]:
+    """A share that is a constant or a dated step schedule {YYYY-MM: share}."""
+    what = "a share between 0 and 1"
+    if isinstance(value, dict):
+        if not value:
+            raise ValueError("a dated schedule needs at least one YYYY-MM: value entry")
+        table: dict[str, float] = {}
+        for key, item in value.items():
+            month = month_like(key)
+            try:
+                table[month] = checked_number(item, 0.0, 1.0, what)
+            except ValueError as error:
+                raise ValueError(f"at {month}: {error}") from None
+        return dict(sorted(table.items(), key=lambda kv: month_index(kv[0])))
+    return checked_number(value, 0.0, 1.0, what)
+
+
+_SHARE_SCHEMA: dict[str, Any] = {"type": "number", "minimum": 0, "maximum": 1}
+ShareSchedule = Annotated[
+    float | dict[str, float],
+    PlainValidator(_validate_share_schedule),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                _SHARE_SCHEMA,
+                {
+                    "type": "object",
+                    "propertyNames": {"pattern": MONTH_RE.pattern},
+                    "additionalProperties": _SHARE_SCHEMA,
+                    "minProperties": 1,
+                },
+            ],
+            "description": "a share 0..1: a constant, or dated steps {YYYY-MM: share}",
+        }
+    ),
+]
+
+
+def _year_table(value: Any) -> float | dict[int, float]:
+    what = "a count per year (>= 0)"
+    if isinstance(value, dict):
+        if not value:
+            raise ValueError("a per-year table needs at least one YEAR: value entry")
+        table: dict[int, float] = {}
+        for raw_key, item in value.items():
+            # JSON (a manifest's resolved scenario) has string keys: accept "2025" too
+            key = int(raw_key) if isinstance(raw_key, str) and raw_key.isdigit() else raw_key
+            if isinstance(key, bool) or not isinstance(key, int) or not 1900 <= key <= 2200:
+                raise ValueError(f"per-year table keys are years like 2025, got {raw_key!r}")
+            try:
+                table[key] = checked_number(item, 0, MAX_SITES, what)
+            except ValueError as error:
+                raise ValueError(f"in {key}: {error}") from None
+        return dict(sorted(table.items()))
+    return checked_number(value, 0, MAX_SITES, what)
+
+
+YearTable = Annotated[
+    float | dict[int, float],
+    PlainValidator(_year_table),
+    PlainSerializer(
+        lambda value: (
+            {str(year): n for year, n in value.items()} if isinstance(value, dict) else value
+        ),
+        return_type=Any,
+    ),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0},
+                {
+                    "type": "object",
+                    "propertyNames": {"pattern": r"^\d{4}$"},
+                    "additionalProperties": {"type": "number", "minimum": 0},
+                },
+            ],
+            "description": "sites per year: a constant, or a table {YEAR: sites}",
+        }
+    ),
+]
+
+
+def _mix(value: Any) -> dict[str, float] | dict[str, dict[str, float]]:
+    """A technology mix {tech: share} or dated mixes {YYYY-MM: {tech: share}}."""
+    if not isinstance(value, dict) or not value:
+        raise ValueError(
+            f"expected a mix like {{nb-iot: 0.8, lte-cat1: 0.2}} or dated mixes "
+            f"{{2023-01: {{...}}, 2027-01: {{...}}}}, got {value!r}"
+        )
+    dated = [isinstance(item, dict) for item in value.values()]
+    if all(dated):
+        mixes: dict[str, dict[str, float]] = {}
+        for key, item in value.items():
+            month = month_like(key)
+            try:
+                mixes[month] = _plain_mix(item)
+            except ValueError as error:
+                raise ValueError(f"at {month}: {error}") from None
+        return dict(sorted(mixes.items(), key=lambda kv: month_index(kv[0])))
+    if any(dated):
+        raise ValueError("a mix is either {tech: share} or {YYYY-MM: {tech: share}}, not both")
+    return _plain_mix(value)
+
+
+def _plain_mix(value: Any) -> dict[str, float]:
+    if not isinstance(value, dict) or not value:
+        raise ValueError(f"expected {{technology: share}}, got {value!r}")
+    return {
+        str(tech): checked_number(share, 0, 1, f"the share of {tech}")
+        for tech, share in value.items()
+    }
+
+
+_PLAIN_MIX_SCHEMA = {
+    "type": "object",
+    "additionalProperties": {"type": "number", "minimum": 0, "maximum": 1},
+}
+TechnologyMix = Annotated[
+    dict[str, float] | dict[str, dict[str, float]],
+    PlainValidator(_mix),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                _PLAIN_MIX_SCHEMA,
+                {
+                    "type": "object",
+                    "propertyNames": {"pattern": MONTH_RE.pattern},
+                    "additionalProperties": _PLAIN_MIX_SCHEMA,
+                },
+            ],
+            "description": "shares of new terminals per technology; dated steps allowed",
+        }
+    ),
+]
+
+
+def _resolution(value: Any) -> int | Literal["auto"]:
+    if value == "auto":
+        return "auto"
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_TERMINALS:
+        raise ValueError(
+            f"expected 'auto' or a whole number of terminals from 1 to {MAX_TERMINALS:.0e}, "
+            f"got {value!r}"
+        )
+    return value
+
+
+Resolution = Annotated[
+    int | Literal["auto"],
+    PlainValidator(_resolution),
+    WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 1}, {"const": "auto"}]}),
+]
+
+
+_QUANTILE_RE = re.compile(r"^p(\d{1,2}(\.\d+)?)$")
+
+
+def _check_quantile(value: str) -> str:
+    match = _QUANTILE_RE.match(value)
+    if match is None or not 0 < float(match.group(1)) < 100:
+        raise ValueError(f"expected a cell quantile like p50, p90 or p99.9, got {value!r}")
+    return value
+
+
+CellQuantile = Annotated[
+    str,
+    AfterValidator(_check_quantile),
+    WithJsonSchema({"type": "string", "pattern": _QUANTILE_RE.pattern, "examples": ["p99"]}),
+]

@@ -1,0 +1,235 @@
+"""Reading scenario files: YAML (duplicate keys refused, YAML 1.2 booleans), validation, and
+problems located at the file, line and column of the value they are about."""
+
+from __future__ import annotations
+
+import re
+import typing
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from sim.scenario.checks import consistency_problems
+from sim.scenario.model import GROWTH_MODELS, Scenario
+from sim.scenario.problems import Problem, ScenarioError, did_you_mean
+from sim.scenario.yaml_text import ScenarioLoader
+
+
+def _node_at(root: yaml.Node | None, loc: tuple[Any, ...]) -> tuple[yaml.Node | None, bool]:
+    """The YAML node at a field path, and whether the last step was found (vs a parent)."""
+    node = root
+    for step in loc:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if str(key_node.value) == str(step):
+                    node = value_node
+                    break
+            else:
+                # an unknown key: point at the key itself when it exists
+                return node, False
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int):
+            if step >= len(node.value):
+                return node, False
+            node = node.value[step]
+        else:
+            return node, False
+    return node, True
+
+
+def _key_node(parent: yaml.Node | None, key: Any) -> yaml.Node | None:
+    if isinstance(parent, yaml.MappingNode):
+        for key_node, _ in parent.value:
+            if str(key_node.value) == str(key):
+                return key_node
+    return None
+
+
+def _path_text(loc: Iterable[Any]) -> str:
+    text = ""
+    for step in loc:
+        if isinstance(step, int):
+            text += f"[{step}]"
+        else:
+            text += ("." if text else "") + str(step)
+    return text
+
+
+def _field_names(model: Any, loc: tuple[Any, ...]) -> list[str]:
+    """Allowed keys of the model reached by a field path (for 'did you mean')."""
+    current: Any = model
+    for step in loc:
+        current = _unwrap(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            if step not in current.model_fields:
+                return []
+            current = current.model_fields[step].annotation
+            continue
+        origin = typing.get_origin(current)
+        args = typing.get_args(current)
+        if origin in (dict, list) and args:
+            current = args[-1]
+        elif origin in (typing.Union, _UnionType) and step in GROWTH_MODELS:
+            current = {m.model_fields["model"].annotation.__args__[0]: m for m in args}.get(step)
+        else:
+            return []
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+_UnionType = type(int | str)
+
+
+def _unwrap(annotation: Any) -> Any:
+    while typing.get_origin(annotation) is Annotated:
+        annotation = typing.get_args(annotation)[0]
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) in (typing.Union, _UnionType) and type(None) in args:
+        rest = [arg for arg in args if arg is not type(None)]
+        if len(rest) == 1:
+            return _unwrap(rest[0])
+    return annotation
+
+
+_DATE_REPR = re.compile(r"datetime\.date\((\d+), (\d+), (\d+)\)")
+
+
+def _date_text(match: re.Match[str]) -> str:
+    year, month, day = (int(part) for part in match.groups())
+    return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _problems_from_validation(
+    error: ValidationError, file: str | None, root: yaml.Node | None
+) -> list[Problem]:
+    problems: list[Problem] = []
+    for detail in error.errors(include_url=False):
+        loc = tuple(detail["loc"])
+        if "[key]" in loc:  # a bad mapping key: the step before "[key]" is the key itself
+            loc = tuple(str(step) for step in loc[: loc.index("[key]")])
+        # pydantic writes a date key as its Python repr; show it as it stands in the file
+        loc = tuple(
+            _DATE_REPR.sub(_date_text, step) if isinstance(step, str) else step for step in loc
+        )
+        # a discriminated union puts the chosen tag into the path; users never wrote it
+        loc = tuple(
+            step
+            for position, step in enumerate(loc)
+            if not (position > 0 and loc[position - 1] == "growth" and step in GROWTH_MODELS)
+        )
+        kind = detail["type"]
+        message = str(detail["msg"]).removeprefix("Value error, ")
+        if kind == "extra_forbidden":
+            allowed = _field_names(Scenario, loc[:-1])
+            message = f"unknown key {loc[-1]!r}{did_you_mean(str(loc[-1]), allowed)}"
+            if allowed:
+                message += f" (allowed: {', '.join(allowed)})"
+        elif kind == "missing":
+            message = "required key is missing"
+        elif kind == "union_tag_invalid":
+            message = (
+                f"unknown growth model {detail['input'].get('model')!r}"
+                f"{did_you_mean(detail['input'].get('model'), GROWTH_MODELS)}; "
+                f"models: {', '.join(GROWTH_MODELS)}"
+            )
+            loc = (*loc, "model")
+        elif kind == "union_tag_not_found":
+            message = f"a growth needs model: one of {', '.join(GROWTH_MODELS)}"
+        elif kind.startswith(("literal_error", "enum")):
+            message = f"got {_short(detail['input'])}; {message[0].lower() + message[1:]}"
+        elif kind != "value_error" and "input" in detail and not isinstance(detail["input"], dict):
+            message = f"got {_short(detail['input'])}: {message}"
+        message = message.replace("Input should be", "must be").replace(
+            "input should be", "must be"
+        )
+        node, found = _node_at(root, loc)
+        if kind == "extra_forbidden" and node is not None:
+            node = _key_node(node, loc[-1]) or node
+        line = column = None
+        if node is not None and (found or kind in ("extra_forbidden", "missing")):
+            line, column = node.start_mark.line + 1, node.start_mark.column + 1
+        problems.append(Problem(_path_text(loc), message, file, line, column))
+    return problems
+
+
+def _locate(problems: list[Problem], file: str | None, root: yaml.Node | None) -> list[Problem]:
+    located = []
+    for problem in problems:
+        loc = tuple(
+            int(step[1:-1]) if step.startswith("[") else step
+            for step in re.findall(r"\[\d+\]|[^.\[\]]+", problem.path)
+        )
+        if "*" in loc:
+            loc = loc[: loc.index("*")]
+        node, _ = _node_at(root, loc)
+        line = column = None
+        if node is not None:
+            line, column = node.start_mark.line + 1, node.start_mark.column + 1
+        located.append(Problem(problem.path, problem.message, file, line, column))
+    return located
+
+
+def parse_scenario(
+    data: Any,
+    *,
+    file: str | None = None,
+    default_name: str | None = None,
+    _root: yaml.Node | None = None,
+) -> Scenario:
+    """Validate a scenario given as plain data (as loaded from YAML); raise ScenarioError."""
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            [Problem("", f"a scenario is a mapping of keys, got {type(data).__name__}", file)]
+        )
+    if default_name and "name" not in data:
+        data = {"name": default_name, **data}
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as error:
+        raise ScenarioError(_problems_from_validation(error, file, _root)) from None
+    problems = consistency_problems(scenario)
+    if problems:
+        raise ScenarioError(_locate(problems, file, _root))
+    return scenario
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file; every problem is reported in one ScenarioError."""
+    path = Path(path)
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError([Problem("", "no such file", file)]) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ScenarioError([Problem("", f"cannot read the file: {error}", file)]) from None
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.load(text, Loader=ScenarioLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        reason = " ".join(part for part in (error.context, error.problem) if part)
+        line = mark.line + 1 if mark else None
+        column = mark.column + 1 if mark else None
+        raise ScenarioError(
+            [Problem("", f"YAML syntax error: {reason}", file, line, column)]
+        ) from None
+    except yaml.YAMLError as error:
+        raise ScenarioError([Problem("", f"YAML error: {error}", file)]) from None
+    if data is None:
+        raise ScenarioError([Problem("", "the file is empty", file)])
+    return parse_scenario(data, file=file, default_name=path.stem.replace(" ", "_"), _root=root)
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of scenario files, for editors."""
+    return Scenario.model_json_schema()

@@ -1,0 +1,370 @@
+"""The scenario's typed models: every parameter declared once, with its type, unit, default
+and description; the JSON Schema (`iotsim schema`) is generated from these declarations."""
+
+from __future__ import annotations
+
+import typing
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field, field_validator, model_validator
+
+from sim.scenario import catalog
+from sim.scenario.fields import (
+    MAX_SITES,
+    MAX_TERMINALS,
+    NAME_RE,
+    CellQuantile,
+    Generation,
+    LifetimeModel,
+    Month,
+    Resolution,
+    ShareSchedule,
+    TargetMetric,
+    TechnologyMix,
+    WhenFull,
+    YearTable,
+)
+from sim.scenario.months import month_index
+from sim.scenario.problems import did_you_mean
+from sim.scenario.technology import ScenarioModel, TechnologyOverride
+
+
+class Region(ScenarioModel):
+    """A part of the country with its share of terminals and of base-station sites."""
+
+    terminal_share: float = Field(ge=0, le=1, description="share of every category's terminals")
+    site_share: float = Field(ge=0, le=1, description="share of every generation's sites")
+
+
+class SiteSchedule(ScenarioModel):
+    """Base-station sites of one generation (counts of sites, not cells)."""
+
+    initial: int = Field(0, ge=0, le=MAX_SITES, description="sites in service at the start")
+    build_per_year: YearTable = Field(0.0, description="new sites per year, spread evenly")
+    retire_per_year: YearTable = Field(0.0, description="retired sites per year, spread evenly")
+
+
+class Carriage(ScenarioModel):
+    """Which generation carries a technology, and on what share of its sites."""
+
+    on: Generation = Field(description="base-station generation carrying the technology")
+    share: ShareSchedule = Field(1.0, description="share of that generation's sites, 0..1")
+
+
+def _default_sites() -> dict[Generation, SiteSchedule]:
+    # China, end of 2022: 10.83 M base stations of which 2.312 M 5G (MIIT 2022 bulletin);
+    # 4G about 6.0 M (MIIT 2021 bulletin: 5.90 M), the rest 2G/3G which carry no new IoT.
+    return {
+        "4G": SiteSchedule(initial=6_000_000),
+        "5G": SiteSchedule(initial=2_312_000, build_per_year=900_000),
+    }
+
+
+def _default_carriage() -> dict[str, Carriage]:
+    return {
+        name: Carriage(on=spec.generation, share=spec.default_site_share)  # type: ignore[arg-type]
+        for name, spec in catalog.TECHNOLOGIES.items()
+    }
+
+
+class Network(ScenarioModel):
+    """Base-station build-out and which technologies it carries."""
+
+    sectors_per_site: int = Field(3, ge=1, le=12, description="cells per site")
+    sites: dict[Generation, SiteSchedule] = Field(
+        default_factory=_default_sites,
+        description="sites per generation; default: China at the end of 2022",
+    )
+    technologies: dict[str, Carriage] = Field(
+        default_factory=_default_carriage,
+        description="technologies carried; default: every catalog technology whose "
+        "generation has sites",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_carriage_on_given_sites(cls, data: Any) -> Any:
+        # with sites for 4G only, the default technologies are the 4G ones
+        if isinstance(data, dict) and "technologies" not in data:
+            sites = data.get("sites")
+            if isinstance(sites, dict):
+                carried = {
+                    name: {"on": spec.generation, "share": spec.default_site_share}
+                    for name, spec in catalog.TECHNOLOGIES.items()
+                    if spec.generation in sites
+                }
+                return {**data, "technologies": carried}
+        return data
+
+
+class Cagr(ScenarioModel):
+    """N(t) = N0 (1 + rate)^t, t in years."""
+
+    model: Literal["cagr"]
+    rate: float = Field(gt=-1, le=10, description="growth per year, 0.18 = 18 %/year")
+
+
+class Logistic(ScenarioModel):
+    """N(t) = K / (1 + (K/N0 - 1) e^(-rate t)), t in years."""
+
+    model: Literal["logistic"]
+    rate: float = Field(gt=0, le=10, description="intrinsic growth rate per year")
+    saturation: float = Field(
+        gt=0, le=MAX_TERMINALS, description="K, the installed base it tends to, terminals"
+    )
+
+
+class Bass(ScenarioModel):
+    """Bass diffusion: N(t) = market F(t + t0), F(t0) = N0 / market."""
+
+    model: Literal["bass"]
+    p: float = Field(gt=0, le=1, description="innovation coefficient per year")
+    q: float = Field(ge=0, le=10, description="imitation coefficient per year")
+    market: float = Field(gt=0, le=MAX_TERMINALS, description="market potential, terminals")
+
+
+class Linear(ScenarioModel):
+    """N(t) = N0 + per_year t, never below 0."""
+
+    model: Literal["linear"]
+    per_year: float = Field(
+        ge=-MAX_TERMINALS,
+        le=MAX_TERMINALS,
+        description="net change of the installed base, terminals/year",
+    )
+
+
+class Targets(ScenarioModel):
+    """Anchor values, log-linear between them, extrapolated at the last segment's rate."""
+
+    model: Literal["targets"]
+    values: dict[Month, float] = Field(
+        min_length=1, description="installed base at dated month ends, terminals"
+    )
+
+    @field_validator("values")
+    @classmethod
+    def _positive_sorted(cls, values: dict[str, float]) -> dict[str, float]:
+        for month, value in values.items():
+            if not 0 < value <= MAX_TERMINALS:
+                raise ValueError(
+                    f"anchor {month} is {value:g}; anchors must be > 0 (log-linear) and at "
+                    f"most {MAX_TERMINALS:.0e}"
+                )
+        return dict(sorted(values.items(), key=lambda kv: month_index(kv[0])))
+
+
+GrowthModel = Annotated[Cagr | Logistic | Bass | Linear | Targets, Field(discriminator="model")]
+GROWTH_MODELS = ("cagr", "logistic", "bass", "linear", "targets")
+
+
+class Traffic(ScenarioModel):
+    """What one terminal sends; used by the access layer."""
+
+    reports_per_day: float = Field(1.0, ge=0, description="uplink reports per terminal per day")
+    payload_bytes: float = Field(100.0, ge=0, description="application payload per report, bytes")
+    synchronized: float = Field(
+        0.0, ge=0, le=1, description="share of reports sent at a common instant (e.g. on the hour)"
+    )
+    busy_hour_share: float = Field(
+        1 / 24, ge=0, le=1, description="share of a day's reports sent in the busy hour"
+    )
+
+
+class Category(ScenarioModel):
+    """A kind of terminal: installed base, growth, lifetime, radio and behaviour."""
+
+    preset: str | None = Field(None, description="catalog preset whose fields are defaults")
+    initial: int = Field(
+        0, ge=0, le=MAX_TERMINALS, description="installed base at the start, terminals"
+    )
+    growth: GrowthModel = Field(
+        default_factory=lambda: Cagr(model="cagr", rate=0.0),
+        description="installed-base (demand) curve",
+    )
+    lifetime_years: float = Field(10.0, gt=0, le=100, description="mean terminal lifetime, years")
+    lifetime: LifetimeModel = Field("exponential", description="lifetime distribution")
+    weibull_shape: float = Field(2.0, gt=0, le=20, description="shape k of a weibull lifetime")
+    technologies: list[str] = Field(min_length=1, description="technologies in preference order")
+    mix: TechnologyMix | None = Field(
+        None, description="shares of new terminals per technology; default: all on the first"
+    )
+    when_full: WhenFull = Field("fallback", description="what a join does when its pool is full")
+    patience_months: float | None = Field(
+        None, gt=0, description="with when_full: wait, months before a waiting terminal gives up"
+    )
+    traffic: Traffic = Field(default_factory=Traffic)
+    regions: dict[str, float] | None = Field(
+        None, description="this category's terminal share per region; default: the regions'"
+    )
+
+    @field_validator("preset")
+    @classmethod
+    def _known_preset(cls, value: str | None) -> str | None:
+        if value is not None and value not in catalog.CATEGORY_PRESETS:
+            raise ValueError(
+                f"unknown preset {value!r}{did_you_mean(value, catalog.CATEGORY_PRESETS)}; "
+                f"presets: {', '.join(catalog.CATEGORY_PRESETS)}"
+            )
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_preset(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("preset") in catalog.CATEGORY_PRESETS:
+            merged = catalog.preset_fields(data["preset"])
+            for key, value in data.items():
+                if key == "traffic" and isinstance(value, dict):
+                    merged["traffic"] = {**merged.get("traffic", {}), **value}
+                elif key == "technologies" and "mix" not in data:
+                    merged[key] = value
+                    merged.pop("mix", None)  # the preset's mix is for its own technologies
+                else:
+                    merged[key] = value
+            return merged
+        return data
+
+    def mix_schedule(self) -> dict[str | None, dict[str, float]]:
+        """The mix as dated steps {YYYY-MM: {tech: share}}; a constant mix is keyed None."""
+        if self.mix is None:
+            return {None: {self.technologies[0]: 1.0}}
+        steps: dict[str | None, dict[str, float]] = {}
+        for key, value in self.mix.items():
+            if isinstance(value, dict):
+                steps[key] = value
+            else:
+                return {None: typing.cast(dict[str, float], self.mix)}
+        return steps
+
+
+class Target(ScenarioModel):
+    """A figure that must be reached (at_least) or not exceeded (at_most) by a date."""
+
+    name: str = Field(description="label in targets.csv")
+    metric: TargetMetric = Field("connected", description="which total is checked")
+    date: Month = Field(description="month whose end-of-month value is checked")
+    at_least: float | None = Field(None, ge=0, le=MAX_TERMINALS, description="required minimum")
+    at_most: float | None = Field(None, ge=0, le=MAX_TERMINALS, description="allowed maximum")
+    category: str | None = Field(None, description="only this category (default: all)")
+    region: str | None = Field(None, description="only this region (default: all)")
+    technology: str | None = Field(None, description="only this technology (default: all)")
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Target:
+        if (self.at_least is None) == (self.at_most is None):
+            raise ValueError("give exactly one of at_least or at_most")
+        return self
+
+
+class OverloadControls(ScenarioModel):
+    """Random-access overload controls applied in every simulated cell."""
+
+    acb_factor: float = Field(
+        1.0, gt=0, le=1, description="access class barring: probability of passing; 1 = off"
+    )
+    acb_time_s: float = Field(4.0, gt=0, le=1024, description="mean barring time, s")
+    backoff_indicator_ms: float | None = Field(
+        None, ge=0, le=960, description="backoff window BI, ms; default: the procedure's 20 ms"
+    )
+    jitter_s: float = Field(
+        0.0,
+        ge=0,
+        le=3600,
+        description="spread synchronised reports uniformly over this many s (0: a burst)",
+    )
+
+
+class AccessSettings(ScenarioModel):
+    """The access layer: random access in representative cells in chosen years."""
+
+    years: list[int] = Field(
+        default_factory=list, description="years simulated (end-of-year state); empty: off"
+    )
+    cells: list[CellQuantile] = Field(
+        default_factory=lambda: ["p50", "p90", "p99"],
+        min_length=1,
+        description="cells by their quantile of devices per cell",
+    )
+    spread_cv: float = Field(
+        1.0,
+        ge=0,
+        le=10,
+        description="coefficient of variation of devices per cell across a region's cells "
+        "(lognormal)",
+    )
+    window_s: float = Field(60.0, gt=0, le=3600, description="busy window simulated, s")
+    burst_s: float = Field(
+        10.0, gt=0, le=600, description="synchronised reports: Beta(3,4) over this many s"
+    )
+    replications: int = Field(3, ge=1, le=1000, description="runs per cell (means reported)")
+    technologies: list[str] | None = Field(
+        None, description="technologies simulated; default: every one a category uses"
+    )
+    controls: OverloadControls = Field(default_factory=OverloadControls)
+
+
+def _default_regions() -> dict[str, Region]:
+    return {"national": Region(terminal_share=1.0, site_share=1.0)}
+
+
+class Scenario(ScenarioModel):
+    """A whole scenario file."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        allow_inf_nan=False,
+        json_schema_extra={"title": "iotsim scenario", "$id": "iotsim-scenario.schema.json"},
+    )
+
+    name: str = Field(
+        "scenario", description="result folder name; default: the file name without .yaml"
+    )
+    start: Month = Field("2023-01", description="first simulated month")
+    end: Month = Field("2030-12", description="last simulated month")
+    seed: int = Field(1, ge=0, description="seed of the run's random generator")
+    resolution: Resolution = Field(
+        "auto", description="terminals per simulated cohort; auto keeps a national run fast"
+    )
+    regions: dict[str, Region] = Field(default_factory=_default_regions, min_length=1)
+    network: Network = Field(default_factory=Network)
+    technologies: dict[str, TechnologyOverride] = Field(default_factory=dict)
+    categories: dict[str, Category] = Field(min_length=1)
+    targets: list[Target] = Field(default_factory=list)
+    access: AccessSettings = Field(default_factory=AccessSettings)
+
+    @field_validator("name")
+    @classmethod
+    def _folder_safe(cls, value: str) -> str:
+        if not NAME_RE.match(value):
+            raise ValueError(
+                f"{value!r} cannot name a result folder: use letters, digits, '.', '_' or '-'"
+            )
+        return value
+
+    # ---- derived views used by the core
+
+    @property
+    def start_index(self) -> int:
+        return month_index(self.start)
+
+    @property
+    def months(self) -> int:
+        """Simulated months, start and end included."""
+        return month_index(self.end) - month_index(self.start) + 1
+
+    def max_devices_per_cell(self, technology: str) -> int:
+        override = self.technologies.get(technology)
+        if override is not None and override.max_devices_per_cell is not None:
+            return override.max_devices_per_cell
+        return catalog.TECHNOLOGIES[technology].max_devices_per_cell
+
+    def category_region_shares(self, category: str) -> dict[str, float]:
+        own = self.categories[category].regions
+        if own is not None:
+            return {region: own.get(region, 0.0) for region in self.regions}
+        return {region: spec.terminal_share for region, spec in self.regions.items()}
+
+
+# the catalog's presets are validated by the same declarations as a scenario's categories
+catalog.check_presets(Category.model_validate)

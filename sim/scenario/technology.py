@@ -1,0 +1,62 @@
+"""The figures of a radio technology: those a scenario may override, and the catalog's full
+description of each technology (validated by the same declarations)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sim.scenario.fields import MAX_TERMINALS, Generation
+
+RandomAccess = Literal["lte-prach", "nb-iot-nprach", "nr-prach"]
+"""The random-access channel family of a technology: which configuration fields apply."""
+
+
+class ScenarioModel(BaseModel):
+    """Base of every scenario model: unknown keys refused, values frozen, no NaN or inf."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class TechnologyOverride(ScenarioModel):
+    """Per-technology figures overriding (or, for a new technology, adding to) the catalog."""
+
+    max_devices_per_cell: int | None = Field(
+        None, ge=1, le=MAX_TERMINALS, description="registration capacity, terminals per cell"
+    )
+    prach_configuration_index: int | None = Field(
+        None, ge=0, le=15, description="LTE family: PRACH configuration index (format 0)"
+    )
+    nprach_periodicity_ms: Literal[40, 80, 160, 240, 320, 640, 1280, 2560] | None = Field(
+        None, description="NB-IoT: time between NPRACH opportunities, ms"
+    )
+    nprach_subcarriers: Literal[12, 24, 36, 48] | None = Field(
+        None, description="NB-IoT: NPRACH subcarriers, one preamble each"
+    )
+    preambles: int | None = Field(
+        None, ge=1, le=64, description="contention preambles per random-access opportunity"
+    )
+    rao_period_ms: float | None = Field(
+        None, gt=0, le=2560, description="time between random-access opportunities, ms"
+    )
+
+
+class TechnologySpec(TechnologyOverride):
+    """A catalog technology: every figure given, each with its source in the data table."""
+
+    label: str = Field(min_length=1, description="name shown to people")
+    generation: Generation = Field(description="base-station generation that carries it")
+    random_access: RandomAccess = Field(description="random-access channel family")
+    default_site_share: float = Field(
+        ge=0, le=1, description="share of the generation's sites carrying it by default"
+    )
+    max_devices_per_cell: int = Field(
+        ge=1, le=MAX_TERMINALS, description="registration capacity, terminals per cell"
+    )
+    preambles: int = Field(
+        ge=1, le=64, description="contention preambles per random-access opportunity"
+    )
+    rao_period_ms: float = Field(
+        gt=0, le=2560, description="time between random-access opportunities, ms"
+    )

@@ -1,0 +1,1 @@
+"""The supply layer: base-station sites per generation, the cells and capacity they give."""
