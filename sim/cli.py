@@ -74,7 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--atol", type=float, default=0.0, help="absolute tolerance (0)")
     compare.add_argument("--check", action="store_true",
                          help="exit 1 if any difference is beyond the tolerance")  # fmt: skip
-    compare.add_argument("--out", type=Path, help="comparison CSV (default: ./comparison.csv)")
+    compare.add_argument(
+        "--out", type=Path, help="comparison CSV (default: results/comparison.csv)"
+    )
 
     sweep = commands.add_parser(
         "sweep", help="run variants of a scenario (overrides x replications)"
@@ -99,7 +101,12 @@ def _parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser("report", help="one self-contained HTML report")
     report.add_argument("folders", type=Path, nargs="+", help="result folders (or a sweep folder)")
-    report.add_argument("--out", type=Path, default=Path("report.html"), help="(report.html)")
+    report.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results") / "report.html",
+        help="HTML file (default: results/report.html)",
+    )
 
     validate = commands.add_parser("validate", help="check scenarios; print every problem")
     validate.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML files")
@@ -283,7 +290,7 @@ def _compare(args: argparse.Namespace) -> int:
         for folder, part in shown.groupby("folder", sort=False):
             print(f"{part['baseline'].iloc[0]}  ->  {folder}")
             print(part[columns].to_string(index=False))
-    out = args.out or Path("comparison.csv")
+    out = args.out or Path("results") / "comparison.csv"
     write_csv(table, out)
     beyond = comparison.beyond_tolerance
     print(f"wrote {out}; {beyond} of {len(table)} differences beyond the tolerance "

@@ -145,8 +145,9 @@ def test_readme_figure_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert (
         len(list((tmp_path / "results" / "china-capacity-crunch" / "figures").glob("*.png"))) >= 5
     )
-    assert len(list((tmp_path / "figures").glob("*.svg"))) == 6
-    assert (tmp_path / "report.html").stat().st_size > 100_000
+    assert len(list((tmp_path / "results" / "storm-figures").glob("*.svg"))) == 6
+    assert (tmp_path / "results" / "report.html").stat().st_size > 100_000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]  # nothing in the root
 
 
 def test_meter_storm_fails_in_dense_urban_nb_iot_and_jitter_prevents_it() -> None:
@@ -184,7 +185,8 @@ def test_readme_access_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         assert main(words[1:]) == 0, " ".join(words)
         ran += 1
     assert ran == 3
-    assert (tmp_path / "access.csv").exists()
+    assert (tmp_path / "results" / "access-30000.csv").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]  # nothing in the root
 
 
 @pytest.mark.slow
@@ -198,7 +200,8 @@ def test_readme_worked_study_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         assert main(words[1:]) == 0, " ".join(words)
     index = pd.read_csv(tmp_path / "results" / "china-capacity-crunch-sweep" / "sweep.csv")
     assert list(index["status"]) == ["complete"] * 3
-    comparison = pd.read_csv(tmp_path / "comparison.csv")
+    comparison = pd.read_csv(tmp_path / "results" / "comparison.csv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results", "scenarios"]
     water = comparison[(comparison["figure"] == "connected_end")
                        & (comparison["key"] == "water_meter 2030-12")].iloc[0]  # fmt: skip
     assert bool(water["significant"])

@@ -116,7 +116,7 @@ def test_compare_flags_no_significance_between_seeds(
     main(["run", str(scenario), "--out", "a", "--quiet", "--replications", "5", "--seed", "1"])
     main(["run", str(scenario), "--out", "b", "--quiet", "--replications", "5", "--seed", "2"])
     assert main(["compare", "a", "b", "--metric", "connected"]) == 0
-    table = pd.read_csv(tmp_path / "comparison.csv")
+    table = pd.read_csv(tmp_path / "results" / "comparison.csv")
     assert set(table["figure"]) == {"connected"}
     row = table[table["key"] == "2024-12"].iloc[0]
     assert row["p_value"] > 0.05
