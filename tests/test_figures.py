@@ -136,3 +136,25 @@ def test_report_in_a_real_browser(folders: list[Path], tmp_path: Path) -> None:
     assert "iotsim report" in title
     pixels = matplotlib.image.imread(shot)
     assert pixels.std() > 0.05  # not a blank page
+
+
+def test_overlaid_access_figures_show_the_same_pool_for_every_folder(
+    folders: list[Path],
+) -> None:
+    """A figure that compares two folders compares the same thing on both sides: the pool
+    that fares worst in any folder, drawn for every folder (not each folder's own worst)."""
+    runs = [read_tables(folder) for folder in folders]
+    own_worst = []
+    for one in runs:
+        access = one.access.assign(pool=one.access["region"] + "/" + one.access["technology"])
+        own_worst.append(access.groupby("pool")["success_probability"].min().idxmin())
+    assert own_worst[0] != own_worst[1]  # the two folders' own worst pools differ
+    figure = plots.access_by_year(runs)
+    try:
+        labels = [line.get_label() for line in figure.axes[0].get_lines()]
+        pools = {label.split(" ")[0] for label in labels if not label.startswith("_")}
+        assert pools == {own_worst[0]}, labels  # the storm's failing pool, for both folders
+        assert sum("jitter" in label for label in labels) == 3  # p50, p90, p99 of the jitter
+        assert own_worst[0] in figure.axes[0].get_title()
+    finally:
+        plots.close(figure)
