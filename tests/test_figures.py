@@ -158,3 +158,38 @@ def test_overlaid_access_figures_show_the_same_pool_for_every_folder(
         assert own_worst[0] in figure.axes[0].get_title()
     finally:
         plots.close(figure)
+
+
+def _read_first(report: Path) -> list[str]:
+    root = ElementTree.fromstring(report.read_text().split("\n", 1)[1])
+    section = root.find(".//section[@id='warnings']")
+    assert section is not None
+    return ["".join(item.itertext()) for item in section.iter("li")]
+
+
+def test_read_first_says_only_what_the_tables_show(tmp_path: Path) -> None:
+    """A run without the access layer, targets or full pools: "Read first" says so, and
+    claims nothing about access success (it used to say "every cell above 90 % access
+    success" for a run in which the access layer did not run)."""
+    folder = run(ROOT / "scenarios" / "minimal.yaml").write(tmp_path / "minimal")
+    report = tmp_path / "report.html"
+    assert main(["report", str(folder), "--out", str(report)]) == 0
+    sentences = _read_first(report)
+    assert sentences == [
+        "minimal: no pool turned terminals away",
+        "minimal: no targets set",
+        "minimal: the access layer was not run (no access.years)",
+    ]
+
+
+def test_read_first_counts_replications(tmp_path: Path) -> None:
+    """With replications, a finding says in how many of them it held."""
+    result = run(ROOT / "scenarios" / "china_capacity_crunch.yaml", replications=2)
+    folder = result.write(tmp_path / "crunch")
+    report = tmp_path / "report.html"
+    assert main(["report", str(folder), "--out", str(report)]) == 0
+    sentences = _read_first(report)
+    full = [s for s in sentences if "is full" in s]
+    assert full, sentences
+    assert all("of 2 replications" in s and "at the earliest" in s for s in full)
+    assert "china-capacity-crunch: all 2 targets met in every replication" in sentences

@@ -6,13 +6,12 @@ import base64
 import html
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pandas as pd
 
 from sim.report import plots
-from sim.results import Tables
-
-ACCESS_FAILURE = 0.9
+from sim.results import ACCESS_FAILURE_THRESHOLD, Tables
 
 
 def _table(frame: pd.DataFrame, caption: str | None = None) -> str:
@@ -31,31 +30,95 @@ def _cell(value: object) -> str:
     return str(value)
 
 
+@dataclass(frozen=True)
+class Finding:
+    """One sentence of "Read first", and whether it is a warning."""
+
+    text: str
+    warning: bool
+
+
+def _replications(table: pd.DataFrame) -> int:
+    return int(table["replication"].nunique()) if "replication" in table.columns else 1
+
+
+def _in_how_many(count: int, replications: int) -> str:
+    return f" in {count} of {replications} replications" if replications > 1 else ""
+
+
+def findings(run: Tables) -> list[Finding]:
+    """What a planner should read first about one result folder: pools that filled, targets
+    missed, simulated cells below 90 % access success, and, where none did, that none did.
+    Every sentence is read off the folder's tables; with replications, it says in how many
+    of them it held."""
+    out: list[Finding] = []
+    network = run.network
+    replications = _replications(network)
+    full = network[pd.to_numeric(network["turned_away"]) > 0]
+    for (region, technology), rows in full.groupby(["region", "technology"], sort=True):
+        when = f"from {rows['date'].min()}"
+        if replications > 1:
+            when = f"{_in_how_many(_replications(rows), replications)}, {when} at the earliest"
+        out.append(Finding(f"pool {region}/{technology} is full {when.strip()}: terminals fell "
+                           "back, waited or were blocked", warning=True))  # fmt: skip
+    if full.empty:
+        out.append(Finding("no pool turned terminals away", warning=False))
+    targets = run.targets
+    if targets.empty:
+        out.append(Finding("no targets set", warning=False))
+    else:
+        met = targets["met"].astype(str).str.lower().isin(["true", "1"])
+        missed = targets[~met]
+        for name, rows in missed.groupby("name", sort=False):
+            row = rows.iloc[0]
+            required = int(float(str(row["required"])))
+            out.append(Finding(f"target {name} missed{_in_how_many(len(rows), replications)} "
+                               f"({row['metric']} {row['bound']} {required:,} at {row['date']})",
+                               warning=True))  # fmt: skip
+        if missed.empty:
+            count = targets["name"].nunique()
+            out.append(Finding(f"{'the' if count == 1 else 'all'} {count} target"
+                               f"{'' if count == 1 else 's'} met"
+                               f"{' in every replication' if replications > 1 else ''}",
+                               warning=False))  # fmt: skip
+    access = run.access
+    if access.empty:
+        out.append(Finding("the access layer was not run (no access.years)", warning=False))
+        return out
+    threshold = f"{ACCESS_FAILURE_THRESHOLD * 100:g} %"
+    success = pd.to_numeric(access["success_probability"], errors="coerce")
+    failing = access[success < ACCESS_FAILURE_THRESHOLD].assign(success=success)
+    for (region, technology, cell), rows in failing.groupby(["region", "technology", "cell"]):
+        worst = rows.loc[rows["success"].idxmin()]
+        when = f"from {rows['year'].min()}"
+        if _replications(access) > 1:
+            count = _in_how_many(_replications(rows), _replications(access))
+            when = f"{count}, {when} at the earliest"
+        out.append(Finding(f"access success below {threshold} in the {cell} {region}/"
+                           f"{technology} cell {when.strip()}; lowest "
+                           f"{worst['success'] * 100:.1f} % in {worst['year']}",
+                           warning=True))  # fmt: skip
+    if failing.empty:
+        cells = access.groupby(["year", "region", "technology", "cell"]).ngroups
+        out.append(Finding(f"all {cells} simulated cells at or above {threshold} access "
+                           "success", warning=False))  # fmt: skip
+    return out
+
+
 def warnings(runs: Sequence[Tables]) -> list[str]:
-    """What a planner should read first: pools that fill, targets missed, failing cells."""
-    found = []
+    """The warnings of "Read first", each prefixed with its scenario's label."""
+    return [f"{label}: {finding.text}"
+            for run, label in zip(runs, plots.labels(runs), strict=True)
+            for finding in findings(run) if finding.warning]  # fmt: skip
+
+
+def _read_first_html(runs: Sequence[Tables]) -> str:
+    items = []
     for run, label in zip(runs, plots.labels(runs), strict=True):
-        network = run.network
-        full = network[pd.to_numeric(network["turned_away"]) > 0]
-        for pool, rows in full.groupby([full["region"], full["technology"]]):
-            found.append(f"{label}: pool {pool[0]}/{pool[1]} is full from {rows['date'].min()} "
-                         "(terminals fell back, waited or were blocked)")  # fmt: skip
-        targets = run.targets
-        if not targets.empty:
-            missed = targets[~targets["met"].astype(str).str.lower().isin(["true", "1"])]
-            for row in missed.drop_duplicates("name").itertuples():
-                found.append(f"{label}: target {row.name} missed ({row.metric} {row.bound} "
-                             f"{int(float(str(row.required))):,} at {row.date})")  # fmt: skip
-        access = run.access
-        if not access.empty:
-            failing = access[pd.to_numeric(access["success_probability"]) < ACCESS_FAILURE]
-            for row in failing.drop_duplicates(
-                ["year", "region", "technology", "cell"]
-            ).itertuples():
-                success = float(str(row.success_probability))
-                where = f"{row.cell} {row.region}/{row.technology} cell in {row.year}"
-                found.append(f"{label}: access success {success:.1%} in the {where}")
-    return found
+        for finding in findings(run):
+            css = ' class="warning"' if finding.warning else ""
+            items.append(f"<li{css}>{html.escape(label)}: {html.escape(finding.text)}</li>")
+    return "<ul>" + "".join(items) + "</ul>"
 
 
 def _figure_html(name: str, runs: Sequence[Tables]) -> str:
@@ -97,12 +160,8 @@ def build_report(runs: Sequence[Tables], comparison: pd.DataFrame | None = None)
             summary = summary[summary["replication"] == summary["replication"].min()]
         columns[label] = summary.set_index("metric")["value"]
     key_table = pd.DataFrame(columns).reset_index(names="figure")
-    found = warnings(runs)
-    warning_html = ("<ul>" + "".join(f"<li>{html.escape(w)}</li>" for w in found) + "</ul>"
-                    if found else "<p>None: no pool filled, every target met, every cell "
-                    "above 90 % access success.</p>")  # fmt: skip
     sections = [
-        '<section id="warnings"><h2>Read first</h2>' + warning_html + "</section>",
+        '<section id="warnings"><h2>Read first</h2>' + _read_first_html(runs) + "</section>",
         '<section id="provenance"><h2>Scenarios and provenance</h2>'
         + _table(provenance)
         + "</section>",
@@ -123,7 +182,7 @@ def build_report(runs: Sequence[Tables], comparison: pd.DataFrame | None = None)
         "table{border-collapse:collapse;font-size:0.85em;margin:1em 0}"
         "th,td{border:1px solid #ccc;padding:0.2em 0.5em;text-align:right}"
         "th{background:#eee}td:first-child{text-align:left}"
-        "#warnings li{color:#a00}figure{margin:1em 0}img{max-width:100%}"
+        "#warnings li.warning{color:#a00}figure{margin:1em 0}img{max-width:100%}"
     )
     return (
         "<!DOCTYPE html>\n"
