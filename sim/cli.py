@@ -24,7 +24,7 @@ from sim.access import PROCEDURE_PARAMETERS, Procedure, run_experiment
 from sim.access.reference import TRAFFIC_CASES, tr37868_reference
 from sim.api import run
 from sim.engine import build_plan
-from sim.results import Tables, read_tables, write_csv, write_text
+from sim.results import Result, Tables, read_tables, write_csv, write_text
 from sim.scenario import Problem, ScenarioError, json_schema, load_scenario
 from sim.scenario.catalog import lte_prach_timing
 from sim.study.compare import FIGURES, FolderError, compare_folders, folder_figures, load_folder
@@ -257,13 +257,41 @@ def _run(args: argparse.Namespace) -> int:
         print(f"error: cannot write the result folder {out}: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if not args.quiet:
-        keys = ["connected_end", "demand_end", "blocked_total"]
-        if result.replications == 1:  # text figures have no mean over replications
-            keys += ["first_full_date", "targets_met"]
-        mean = " (mean)" if result.replications > 1 else ""
-        lines = [f"  {key + mean:<23} {result.figure(key) or '-'}" for key in keys]
+        lines = [f"  {name:<27} {value}" for name, value in _key_figures(result)]
         print(f"{scenario.name}: wrote {out}/ in {result.wall_time_s:.2f} s\n" + "\n".join(lines))
     return EXIT_OK
+
+
+_COUNT_FIGURES = ("connected_end", "demand_end", "blocked_total")
+_TEXT_FIGURES = ("first_full_date", "first_full_pool", "targets_met")
+_ACCESS_FIGURES = ("first_access_failure_year", "first_access_failure_pool")
+
+
+def _key_figures(result: Result) -> list[tuple[str, str]]:
+    """The figures `run` prints, as in summary.csv: counts (with replications, their mean)
+    and the text figures (with replications, the range seen); the first access failure
+    where the access layer ran."""
+    summary = result.summary
+    keys = [*_TEXT_FIGURES]
+    if (summary["metric"] == "access_hottest_cell").any():
+        keys += _ACCESS_FIGURES
+    figures = []
+    for key in _COUNT_FIGURES:
+        name = key + (" (mean)" if result.replications > 1 else "")
+        figures.append((name, result.figure(key) or "-"))
+    for key in keys:
+        values = summary.loc[summary["metric"] == key, "value"].astype(str).tolist()
+        figures.append((key, _seen(values)))
+    return figures
+
+
+def _seen(values: list[str]) -> str:
+    """One text for a figure over replications: the value, or the range seen ('-': none)."""
+    present = sorted({value for value in values if value})
+    if not present:
+        return "-"
+    text = present[0] if len(present) == 1 else f"{present[0]}..{present[-1]}"
+    return text + (" (not in every replication)" if "" in values else "")
 
 
 def _compare(args: argparse.Namespace) -> int:

@@ -205,3 +205,35 @@ def test_readme_worked_study_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     water = comparison[(comparison["figure"] == "connected_end")
                        & (comparison["key"] == "water_meter 2030-12")].iloc[0]  # fmt: skip
     assert bool(water["significant"])
+
+
+def test_run_prints_the_first_access_failure(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The meter storm's headline is an access failure: `run` prints it with the other key
+    figures (year and pool, as in summary.csv)."""
+    path = ROOT / "scenarios" / "china_meter_storm.yaml"
+    assert main(["run", str(path), "--out", str(tmp_path / "storm")]) == 0
+    summary = pd.read_csv(tmp_path / "storm" / "summary.csv", dtype=str, keep_default_na=False)
+    figures = dict(zip(summary["metric"], summary["value"], strict=True))
+    lines = capsys.readouterr().out.splitlines()
+    year, pool = figures["first_access_failure_year"], figures["first_access_failure_pool"]
+    assert year  # the storm fails
+    assert pool
+    assert any(line.split() == ["first_access_failure_year", year] for line in lines), lines
+    assert any(line.split() == ["first_access_failure_pool", pool] for line in lines), lines
+
+
+def test_run_with_replications_prints_text_figures_as_ranges(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Text figures have no mean: with replications `run` prints the range seen."""
+    path = ROOT / "scenarios" / "china_capacity_crunch.yaml"
+    out = tmp_path / "crunch"
+    assert main(["run", str(path), "--out", str(out), "--replications", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    summary = pd.read_csv(out / "summary.csv", dtype=str, keep_default_na=False)
+    dates = sorted(set(summary.loc[summary["metric"] == "first_full_date", "value"]))
+    shown = next(line.split()[1] for line in lines if line.split()[0] == "first_full_date")
+    assert shown == (dates[0] if len(dates) == 1 else f"{dates[0]}..{dates[-1]}")
+    assert any(line.split()[:1] == ["first_full_pool"] for line in lines), lines
