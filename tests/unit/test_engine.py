@@ -235,3 +235,30 @@ def test_shares_are_made_exact() -> None:
         }
     )
     assert int(result.figure("initial_connected")) == 10**10
+
+
+def test_waiting_terminals_take_freed_capacity_before_new_arrivals() -> None:
+    """The queue discipline: capacity that frees up (a terminal's lifetime ends) goes to the
+    terminals waiting for the pool, first come first served, before any new arrival; so
+    while a queue stands, arrivals of another category that may not wait are all blocked."""
+    data = two_technology_scenario("wait", initial=1000, lifetime_years=1)
+    data["network"]["technologies"] = {"nb-iot": {"on": "4G"}}
+    data["categories"]["meter"]["technologies"] = ["nb-iot"]
+    data["categories"]["meter"]["mix"] = {"nb-iot": 1.0}
+    data["categories"]["alarm"] = {
+        "initial": 0,
+        "growth": {"model": "linear", "per_year": 1200},
+        "lifetime_years": 1,
+        "technologies": ["nb-iot"],
+        "when_full": "drop",
+    }
+    result = run(data)
+    table = result.connections.set_index(["date", "category"])
+    meters = table.xs("meter", level="category")
+    alarms = table.xs("alarm", level="category")
+    queued = meters["waiting"] > 0
+    assert queued.iloc[1:].all()  # meters queue from the first month on
+    freed = meters["joined"].iloc[1:].sum()
+    assert freed > 500  # departures freed room: it all went to waiting meters
+    assert alarms["joined"].iloc[1:].sum() == 0
+    assert alarms["blocked"].iloc[1:].sum() > 1000  # every alarm arrival was turned away
