@@ -49,7 +49,11 @@ def labels(runs: Sequence[Tables]) -> list[str]:
 
 
 def _title(what: str, runs: Sequence[Tables]) -> str:
-    return f"{what} — {', '.join(labels(runs))}"
+    """What the figure shows and for which scenarios; on two lines when one would not fit
+    the figure's width."""
+    names = ", ".join(labels(runs))
+    joiner = "\n" if len(what) + len(names) > 85 else " — "
+    return f"{what}{joiner}{names}"
 
 
 def _band(table: pd.DataFrame, by: list[str], value: str) -> pd.DataFrame:
@@ -268,7 +272,7 @@ def access_by_year(runs: Sequence[Tables]) -> Figure:
         axis.set_xlabel("year")
         axis.legend(fontsize=8)
     axes[0].set_title(
-        _title(f"Random access in {pool} cells (the pool that fares worst); 90 % line", runs)
+        _title(f"Random access in {pool} cells (the pool faring worst); 90 % line", runs)
     )
     return figure
 
