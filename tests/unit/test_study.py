@@ -38,11 +38,12 @@ def test_intervals_are_the_student_t_interval_by_hand(tmp_path: Path) -> None:
     assert len(values) == 3
     assert list(summary["replication"].unique()) == [0, 1, 2]
     mean, s = values.mean(), values.std(ddof=1)
-    half = 4.303 * s / math.sqrt(3)  # t(0.975, 2) from the table
+    assert s > 0  # replications differ, so the interval has a width to check
+    half = 4.302653 * s / math.sqrt(3)  # t(0.975, 2), exact to the six decimals given
     row = pd.read_csv(out / "summary_ci.csv").set_index("metric").loc["connected_end"]
     assert row["value_mean"] == pytest.approx(mean, abs=1e-6)
-    assert row["value_ci_low"] == pytest.approx(mean - half, abs=1e-5)
-    assert row["value_ci_high"] == pytest.approx(mean + half, abs=1e-5)
+    assert row["value_ci_high"] - row["value_mean"] == pytest.approx(half, rel=1e-6)
+    assert row["value_mean"] - row["value_ci_low"] == pytest.approx(half, rel=1e-6)
     assert row["replications"] == 3
     ci = pd.read_csv(out / "connections_ci.csv")
     assert {"connected_mean", "connected_ci_low", "connected_ci_high"} <= set(ci.columns)
@@ -135,16 +136,34 @@ def test_compare_says_what_cannot_be_aligned(
     assert main(["compare", str(a), str(tmp_path)]) == 2  # not a result folder
 
 
-def test_welch_p_values_match_published_values() -> None:
-    """Two-sided Student t tail probabilities from tables: t = 2.228, df = 10 -> 0.05;
-    t = 2.0, df = 10 -> 0.0734 (SciPy: 0.073388)."""
-    from sim.stats import t_two_sided_p
+def test_welch_test_matches_published_results() -> None:
+    """Welch's t-test as published: R's t.test (ts1 vs ts2: t = -1.8325, df = 17.9,
+    p = 0.08356) and Wikipedia's "Welch's t-test" example 1 (t = -2.46, p = 0.021).
+    welch_test gives t of second minus first, so the signs flip."""
+    ts1 = [11.0, 9, 10, 11, 10, 12, 9, 11, 12, 9]
+    ts2 = [11.0, 13, 10, 13, 12, 9, 11, 12, 12, 11]
+    t, p = welch_test(ts1, ts2)
+    assert t == pytest.approx(1.8325, abs=5e-5)
+    assert p == pytest.approx(0.08356, abs=5e-6)
+    a1 = [27.5, 21.0, 19.0, 23.6, 17.0, 17.9, 16.9, 20.1, 21.9, 22.6, 23.1, 19.6, 19.0, 21.7, 21.4]
+    a2 = [27.1, 22.0, 20.8, 23.4, 23.4, 23.5, 25.8, 22.0, 24.8, 20.2, 21.9, 22.1, 22.9, 20.5, 24.4]
+    t, p = welch_test(a1, a2)
+    assert t == pytest.approx(2.46, abs=5e-3)
+    assert p == pytest.approx(0.021, abs=5e-4)
+    assert welch_test(a2, a1)[0] == pytest.approx(-t, rel=1e-12)
 
-    assert t_two_sided_p(2.228, 10) == pytest.approx(0.05, abs=2e-4)
-    assert t_two_sided_p(2.0, 10) == pytest.approx(0.073388, abs=1e-6)
-    t, p = welch_test([1.0, 2.0, 3.0], [1.0, 2.0, 3.0])
-    assert (t, p) == (0.0, 1.0)
-    assert math.isnan(welch_test([1.0], [2.0, 3.0])[1])
+
+def test_welch_test_edge_cases() -> None:
+    """Fewer than two values: NaN; no spread: p = 1 for equal means, 0 for different ones;
+    NaNs are left out."""
+    assert welch_test([1.0, 2.0, 3.0], [1.0, 2.0, 3.0]) == (0.0, 1.0)
+    assert all(math.isnan(v) for v in welch_test([1.0], [2.0, 3.0]))
+    assert all(math.isnan(v) for v in welch_test([1.0, 2.0], [math.nan, 3.0]))
+    assert welch_test([4.0, 4.0], [4.0, 4.0, 4.0]) == (0.0, 1.0)
+    assert welch_test([4.0, 4.0], [5.0, 5.0]) == (math.inf, 0.0)
+    assert welch_test([5.0, 5.0], [4.0, 4.0]) == (-math.inf, 0.0)
+    with_nan = welch_test([1.0, 2.0, 3.0, math.nan], [2.0, 4.0, 6.0])
+    assert with_nan == pytest.approx(welch_test([1.0, 2.0, 3.0], [2.0, 4.0, 6.0]), rel=1e-12)
 
 
 def test_sweep_variants_are_validated_with_their_path() -> None:
