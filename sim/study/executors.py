@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import ctypes
 import itertools
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -39,9 +46,58 @@ class SerialExecutor(Executor):
                 yield index, _failure(error)
 
 
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+PARENT_POLL_S = 1.0
+"""How often (s) a worker checks, as a fallback, that its parent is still there."""
+
+
+def end_with_parent(parent: int | None) -> None:
+    """Initializer of a worker process: end the worker as soon as its parent is gone.
+
+    Without it, workers of a study whose process is SIGKILLed wait for work for good.  On
+    Linux the kernel kills the worker when the parent ends (PR_SET_PDEATHSIG); everywhere a
+    daemon thread also polls `os.getppid()`, which changes when the parent dies and the
+    worker is re-parented.  `parent` is the pid the parent must have (None: whatever it is
+    now, for a fork server that ends with iotsim in turn).
+    """
+    _arm_death_signal()
+    expected = os.getppid() if parent is None else parent
+    # the parent may have died between the fork and the prctl call, before the signal was
+    # armed: then we are already someone else's child
+    if os.getppid() != expected:
+        os._exit(1)
+    watch = threading.Thread(target=_watch_parent, args=(expected,), daemon=True,
+                             name="iotsim-watch-parent")  # fmt: skip
+    watch.start()
+
+
+def _arm_death_signal() -> None:
+    """Linux: have the kernel SIGKILL this process when its parent ends.
+
+    Strictly, when the parent's thread that started it ends: here the thread that runs the
+    study, which outlives the pool (`executor_for` closes it in that thread).
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):  # then the poll alone must do
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(ctypes.c_int(_PR_SET_PDEATHSIG), ctypes.c_ulong(signal.SIGKILL))
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_S)
+    os._exit(1)  # no clean-up to do: the results had nowhere to go
+
+
 class ProcessExecutor(Executor):
     def __init__(self, jobs: int) -> None:
-        self.pool = ProcessPoolExecutor(max_workers=jobs)
+        context = multiprocessing.get_context()
+        # workers are children of this process, except under a fork server (the default
+        # from Python 3.14 on Linux), whose workers are its children; it ends with us
+        parent = None if context.get_start_method() == "forkserver" else os.getpid()
+        self.pool = ProcessPoolExecutor(
+            max_workers=jobs, mp_context=context, initializer=end_with_parent, initargs=(parent,)
+        )
         self.window = 2 * jobs
 
     def run(self, function: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[
@@ -70,7 +126,13 @@ class ProcessExecutor(Executor):
 
 
 class DaskExecutor(Executor):
-    """A Dask distributed cluster: `tcp://host:8786`, or `local:N` for a LocalCluster."""
+    """A Dask distributed cluster: `tcp://host:8786`, or `local:N` for a LocalCluster.
+
+    A LocalCluster's scheduler and nannies run in this process; each worker process
+    watches a pipe from it and exits when the pipe closes, SIGKILL included (Dask's
+    `AsyncProcess`), and `distributed.worker.daemon` (default true) ends them at a normal
+    exit; so nothing outlives iotsim (tests/unit/test_workers.py checks it).
+    """
 
     def __init__(self, scheduler: str) -> None:
         try:

@@ -1,0 +1,141 @@
+"""Worker processes of a study: they end with the iotsim process that started them."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIO = ROOT / "scenarios" / "china_miit_2027.yaml"  # about 2 s a replication
+
+pytestmark = pytest.mark.skipif(
+    not Path("/proc/self/task").is_dir(), reason="finds child processes through Linux /proc"
+)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):  # the task or the process ended meanwhile
+            found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        children = _children(todo.pop())
+        found += children
+        todo += children
+    return found
+
+
+def _start_time(pid: int) -> str | None:
+    """The process's start time (field 22 of /proc/<pid>/stat), None once it is gone or a
+    zombie: with the pid it tells a process apart from a later one that reuses its pid."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return None if fields[0] in "ZX" else fields[19]
+
+
+def _workers_after_kill(args: list[str], workers: int, cwd: Path) -> list[str]:
+    """Start `iotsim ARGS`, wait until it has `workers` child processes, SIGKILL it, and
+    return the command lines of those still alive 10 s later (then kill them)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen([sys.executable, "-m", "sim", *args, "--quiet"], cwd=cwd, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    seen: dict[int, str | None] = {}
+    try:
+        deadline = time.monotonic() + 60
+        while len(seen) < workers and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+            seen = {pid: _start_time(pid) for pid in _descendants(process.pid)}
+        assert len(seen) >= workers, f"the study never had {workers} worker processes"
+        time.sleep(0.5)  # workers that are still starting up
+        seen = {pid: _start_time(pid) for pid in _descendants(process.pid)}
+    finally:
+        process.kill()
+        process.wait()
+    deadline = time.monotonic() + 10
+    alive = list(seen)
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.1)
+        alive = [pid for pid in alive if _start_time(pid) == seen[pid]]
+    left = []
+    for pid in alive:  # orphans: say what they were, and do not leave them running
+        command = Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+        left.append(f"{pid}: {command[:100]}")
+        os.kill(pid, signal.SIGKILL)
+    return left
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", str(SCENARIO), "--replications", "4", "--jobs", "2"],
+        ["sweep", str(SCENARIO), "--set", "seed=1,2", "--replications", "2", "--jobs", "2"],
+    ],
+    ids=["run", "sweep"],
+)
+def test_worker_processes_end_when_iotsim_is_killed(tmp_path: Path, args: list[str]) -> None:
+    assert _workers_after_kill([*args, "--out", str(tmp_path / "out")], 2, tmp_path) == []
+
+
+def test_dask_local_cluster_ends_when_iotsim_is_killed(tmp_path: Path) -> None:
+    args = ["run", str(SCENARIO), "--replications", "4", "--scheduler", "local:2"]
+    assert _workers_after_kill([*args, "--out", str(tmp_path / "out")], 2, tmp_path) == []
+
+
+def _python(code: str) -> list[str]:
+    return [sys.executable, "-c", code]
+
+
+def test_a_worker_whose_parent_is_already_gone_ends_at_once() -> None:
+    """The race: the parent died between the fork and the initializer, so the worker's
+    parent is no longer the one expected; the initializer ends it."""
+    code = "import os; from sim.study.executors import end_with_parent; " \
+           "end_with_parent(os.getppid() + 1); print('lived on')"  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        _python(code), env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 1
+    assert "lived on" not in done.stdout
+
+
+def test_without_the_death_signal_the_poll_ends_an_orphan() -> None:
+    """The portable fallback alone (as on macOS, no prctl): a worker whose parent is
+    SIGKILLed notices its new parent and ends within a poll interval or two."""
+    worker = ("import os, time; parent = os.getppid(); import sim.study.executors as e; "
+              "e._arm_death_signal = lambda: None; "  # no prctl: only the poll is left
+              "e.end_with_parent(parent); print('armed', flush=True); time.sleep(60)")  # fmt: skip
+    parent = ("import subprocess, sys, time; "
+              f"child = subprocess.Popen({_python(worker)!r}); "
+              "print(child.pid, flush=True); time.sleep(60)")  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with subprocess.Popen(_python(parent), env=env, stdout=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stdout is not None
+            child = int(process.stdout.readline())
+            started = _start_time(child)
+            assert process.stdout.readline().strip() == "armed"  # the worker shares the pipe
+            assert started is not None
+            assert _start_time(child) == started  # alive while its parent is
+        finally:
+            process.kill()
+    deadline = time.monotonic() + 5
+    while _start_time(child) == started and time.monotonic() < deadline:
+        time.sleep(0.1)
+    alive = _start_time(child) == started
+    if alive:
+        os.kill(child, signal.SIGKILL)
+    assert not alive
