@@ -28,6 +28,7 @@ from sim.results import Tables, read_tables, write_csv, write_text
 from sim.scenario import Problem, ScenarioError, json_schema, load_scenario
 from sim.scenario.catalog import lte_prach_timing
 from sim.study.compare import FIGURES, FolderError, compare_folders, folder_figures, load_folder
+from sim.study.executors import executor_notes
 from sim.study.sweeps import parse_override, run_sweep, variants
 from sim.version import __version__
 
@@ -164,6 +165,12 @@ def _study_options(parser: argparse.ArgumentParser) -> None:
                         "cluster of N workers (needs the dask extra)")  # fmt: skip
 
 
+def _study_notes(args: argparse.Namespace, runs: int) -> None:
+    """Say so where the study runs otherwise than its options ask (`runs` tasks)."""
+    for note in executor_notes(args.jobs, args.scheduler, runs):
+        print(f"note: {note}", file=sys.stderr)
+
+
 def _scheduler(text: str) -> str:
     """local:N (N >= 1) or a scheduler address like tcp://host:8786."""
     if text.startswith("local:"):
@@ -223,6 +230,7 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
+    _study_notes(args, args.replications)
     bar = None
     progress: Callable[[int], None] | None = None
     study = args.replications > 1 or args.scheduler
@@ -320,6 +328,7 @@ def _sweep(args: argparse.Namespace) -> int:
         print(f"note: {out} also holds {', '.join(stale)} from another sweep; they are not "
               "in this sweep.csv", file=sys.stderr)  # fmt: skip
     total = len(variant_list) * args.replications
+    _study_notes(args, total)
     bar = None
     progress: Callable[[int], None] | None = None
     if not args.quiet and sys.stderr.isatty():

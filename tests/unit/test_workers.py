@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from sim import run
+from sim.cli import main
+from sim.study.executors import available_cpus
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "scenarios" / "china_miit_2027.yaml"  # about 2 s a replication
@@ -86,6 +93,7 @@ def _workers_after_kill(args: list[str], workers: int, cwd: Path) -> list[str]:
     ],
     ids=["run", "sweep"],
 )
+@pytest.mark.skipif(available_cpus() < 2, reason="one CPU: the runs go in the iotsim process")
 def test_worker_processes_end_when_iotsim_is_killed(tmp_path: Path, args: list[str]) -> None:
     assert _workers_after_kill([*args, "--out", str(tmp_path / "out")], 2, tmp_path) == []
 
@@ -139,3 +147,85 @@ def test_without_the_death_signal_the_poll_ends_an_orphan() -> None:
     if alive:
         os.kill(child, signal.SIGKILL)
     assert not alive
+
+
+TINY: dict[str, Any] = {
+    "name": "tiny",
+    "end": "2024-12",
+    "resolution": 200,
+    "categories": {"meter": {"preset": "water_meter", "initial": 200_000,
+                             "growth": {"model": "cagr", "rate": 0.2}}},
+}  # fmt: skip
+
+
+def _pid(_task: object) -> int:
+    return os.getpid()
+
+
+def test_the_process_pool_is_no_bigger_than_the_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--jobs 8 on 2 CPUs starts 2 processes for 3 tasks; for one task, none at all."""
+    import sim.study.executors as executors
+
+    sizes: list[int] = []
+
+    class Recorded(ProcessPoolExecutor):
+        def __init__(self, max_workers: int, **kwargs: Any) -> None:
+            sizes.append(max_workers)
+            super().__init__(min(max_workers, 2), **kwargs)  # never fork more here
+
+    monkeypatch.setattr(executors, "ProcessPoolExecutor", Recorded)
+    monkeypatch.setattr(executors, "available_cpus", lambda: 2)
+    with executors.executor_for(jobs=8) as executor:
+        pids = dict(executor.run(_pid, ["a", "b", "c"]))
+    assert sizes == [2]
+    assert sorted(pids) == [0, 1, 2]
+    assert os.getpid() not in pids.values()
+    sizes.clear()
+    with executors.executor_for(jobs=8) as executor:
+        assert dict(executor.run(_pid, ["a"])) == {0: os.getpid()}  # ran here: no pool
+    assert sizes == []
+
+
+def test_a_local_dask_cluster_is_no_bigger_than_the_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dask.distributed
+
+    import sim.study.executors as executors
+
+    sizes: list[int] = []
+
+    class Recorded(dask.distributed.LocalCluster):  # type: ignore[misc]
+        def __init__(self, n_workers: int, **kwargs: Any) -> None:
+            sizes.append(n_workers)
+            super().__init__(n_workers=n_workers, **kwargs)
+
+    monkeypatch.setattr(dask.distributed, "LocalCluster", Recorded)
+    monkeypatch.setattr(executors, "available_cpus", lambda: 2)
+    result = run(TINY, replications=3, scheduler="local:6")
+    assert sizes == [2]
+    assert result.replications == 3
+
+
+def test_jobs_beyond_the_work_are_reduced_with_a_note(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The note says what was asked and what is used; the bytes do not change."""
+    import sim.study.executors as executors
+
+    monkeypatch.setattr(executors, "available_cpus", lambda: 2)
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(json.dumps(TINY))
+    study = ["run", str(scenario), "--replications", "3", "--quiet"]
+    assert main([*study, "--jobs", "8", "--out", str(tmp_path / "j8")]) == 0
+    err = capsys.readouterr().err
+    assert "note: --jobs 8 reduced to 2" in err
+    assert "3 runs, 2 CPUs" in err
+    assert main([*study, "--out", str(tmp_path / "j1")]) == 0
+    assert "note:" not in capsys.readouterr().err
+    for table in sorted((tmp_path / "j1").glob("*.csv")):
+        assert (tmp_path / "j8" / table.name).read_bytes() == table.read_bytes(), table.name
+    one = ["run", str(scenario), "--quiet", "--jobs", "4", "--out", str(tmp_path / "one")]
+    assert main(one) == 0
+    assert "note: --jobs 4 reduced to 1 (1 run, 2 CPUs)" in capsys.readouterr().err
+    sweep = ["sweep", str(scenario), "--set", "seed=1,2", "--jobs", "3", "--quiet"]
+    assert main([*sweep, "--out", str(tmp_path / "sweep")]) == 0
+    assert "note: --jobs 3 reduced to 2 (2 runs, 2 CPUs)" in capsys.readouterr().err
