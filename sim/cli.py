@@ -314,7 +314,8 @@ def _sweep(args: argparse.Namespace) -> int:
         overrides = [parse_override(text) for text in args.overrides]
         variant_list = variants(scenario, overrides, zipped=args.zip)
     except ScenarioError as error:
-        _report(error, "nothing was run", Path("--set") if args.overrides else args.scenario)
+        # the problem names the option or the field path; the file is the swept scenario
+        _report(error, "nothing was run", args.scenario)
         return EXIT_BAD_INPUT
     out = args.out or Path("results") / f"{scenario.name}-sweep"
     blocker = next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None)

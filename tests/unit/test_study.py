@@ -303,3 +303,26 @@ def test_compare_reads_names_as_text_and_keeps_horizons_apart(tmp_path: Path) ->
     assert not table["key"].str.contains("2025-06").any()
     assert not (table["figure"] == "connected_end").any()
     assert (table["key"] == "2024-12").any()  # the year end both have
+
+
+def test_sweep_option_errors_name_the_option_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bad --set or --zip is reported as 'FILE: --set: ...' (not '--set: --set: ...'),
+    with the bad text and what is expected; nothing is run or written."""
+    scenario = write_yaml(tmp_path / "s.yaml", TINY)
+    out = ["--out", str(tmp_path / "o")]
+    assert main(["sweep", str(scenario), "--set", "no-equals-sign", *out]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {scenario}: --set: expected PATH=V1,V2,..., got 'no-equals-sign'" in err
+    assert "--set: --set" not in err
+    zipped = ["--set", "seed=1,2", "--set", "resolution=100,200,300", "--zip"]
+    assert main(["sweep", str(scenario), *zipped, *out]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {scenario}: --zip: needs equally many values (seed: 2, resolution: 3)" in err
+    assert main(["sweep", str(scenario), "--set", "categories.meter.growth.rate=0.1,-5", *out]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {scenario}: categories.meter.growth.rate: got -5" in err
+    assert "(variant categories.meter.growth.rate=-5)" in err
+    assert not (tmp_path / "o").exists()
+
