@@ -167,7 +167,12 @@ def _study_options(parser: argparse.ArgumentParser) -> None:
 
 def _study_notes(args: argparse.Namespace, runs: int) -> None:
     """Say so where the study runs otherwise than its options ask (`runs` tasks)."""
-    for note in executor_notes(args.jobs, args.scheduler, runs):
+    scheduler = args.scheduler
+    if args.command == "run" and args.replications == 1 and scheduler:
+        print(f"note: --scheduler {scheduler} is not used for a single run, which runs "
+              "here (a cluster is for --replications R > 1)", file=sys.stderr)  # fmt: skip
+        scheduler = None
+    for note in executor_notes(args.jobs, scheduler, runs):
         print(f"note: {note}", file=sys.stderr)
 
 
@@ -233,7 +238,7 @@ def _run(args: argparse.Namespace) -> int:
     _study_notes(args, args.replications)
     bar = None
     progress: Callable[[int], None] | None = None
-    study = args.replications > 1 or args.scheduler
+    study = args.replications > 1  # a single run goes month by month, here
     if not args.quiet and sys.stderr.isatty():
         total, unit = (args.replications, "replication") if study else (scenario.months, "month")
         bar = tqdm(total=total, unit=unit, desc=scenario.name, leave=False)

@@ -326,3 +326,17 @@ def test_sweep_option_errors_name_the_option_once(
     assert "(variant categories.meter.growth.rate=-5)" in err
     assert not (tmp_path / "o").exists()
 
+
+def test_a_scheduler_for_a_single_run_is_noted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One replication runs in this process: --scheduler is not used, and the run says so."""
+    scenario = write_yaml(tmp_path / "s.yaml", TINY)
+    args = ["run", str(scenario), "--scheduler", "local:2", "--quiet"]
+    assert main([*args, "--out", str(tmp_path / "o")]) == 0
+    err = capsys.readouterr().err
+    assert "note: --scheduler local:2 is not used for a single run" in err
+    assert main(["run", str(scenario), "--quiet", "--out", str(tmp_path / "plain")]) == 0
+    assert "note:" not in capsys.readouterr().err
+    for table in sorted((tmp_path / "plain").glob("*.csv")):
+        assert (tmp_path / "o" / table.name).read_bytes() == table.read_bytes(), table.name
