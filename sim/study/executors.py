@@ -11,6 +11,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -195,6 +196,7 @@ class DaskExecutor(Executor):
             ) from None
         self.cluster: Any = None
         self.client: Any = None
+        self.scratch: tempfile.TemporaryDirectory[str] | None = None
         self.local_workers = 0
         if scheduler.startswith("local:"):
             self.local_workers = int(scheduler.removeprefix("local:"))
@@ -206,12 +208,21 @@ class DaskExecutor(Executor):
                 raise ScenarioError([Problem("--scheduler", message)]) from None
 
     def _start_local_cluster(self, tasks: int) -> None:
-        """The LocalCluster, for the first run: no more workers than tasks or CPUs."""
+        """The LocalCluster, for the first run: no more workers than tasks or CPUs, and its
+        scratch space in a temporary folder of ours."""
+        import dask
         from dask.distributed import Client, LocalCluster
 
         workers = worker_count(self.local_workers, tasks)
-        self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                    dashboard_address=None)  # fmt: skip
+        # Dask's dask-scratch-space/ (worker folders, and lock files that outlive even a
+        # clean close) would stay in the temporary folder; this one goes with the study
+        self.scratch = tempfile.TemporaryDirectory(prefix="iotsim-dask-",
+                                                   ignore_cleanup_errors=True)  # fmt: skip
+        # the scheduler has no local_directory of its own: it reads Dask's configuration
+        with dask.config.set({"temporary-directory": self.scratch.name}):
+            self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                        dashboard_address=None,
+                                        local_directory=self.scratch.name)  # fmt: skip
         self.client = Client(self.cluster)
 
     def run(self, function: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[
@@ -219,6 +230,8 @@ class DaskExecutor(Executor):
     ]:  # fmt: skip
         from dask.distributed import as_completed as dask_completed
 
+        if not tasks:  # e.g. a resumed sweep with every variant complete: no cluster
+            return
         if self.client is None:
             self._start_local_cluster(len(tasks))
         queue = iter(enumerate(tasks))
@@ -247,6 +260,8 @@ class DaskExecutor(Executor):
             self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+        if self.scratch is not None:
+            self.scratch.cleanup()
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -229,3 +230,48 @@ def test_jobs_beyond_the_work_are_reduced_with_a_note(
     sweep = ["sweep", str(scenario), "--set", "seed=1,2", "--jobs", "3", "--quiet"]
     assert main([*sweep, "--out", str(tmp_path / "sweep")]) == 0
     assert "note: --jobs 3 reduced to 2 (2 runs, 2 CPUs)" in capsys.readouterr().err
+
+
+def _leftovers(*folders: Path) -> list[str]:
+    return sorted(str(p.relative_to(p.parents[1])) for f in folders for p in f.iterdir())
+
+
+def test_a_local_dask_cluster_leaves_no_scratch_space(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dask's dask-scratch-space/ (worker folders and lock files, which outlive even a clean
+    close) goes to a temporary folder that is removed when the study ends."""
+    import dask
+
+    work, temp = tmp_path / "work", tmp_path / "temp"
+    work.mkdir()
+    temp.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    with dask.config.set({"temporary-directory": None}):
+        result = run(TINY, replications=2, scheduler="local:2")
+    assert result.replications == 2
+    assert _leftovers(work, temp) == []
+
+
+def test_a_remote_dask_scheduler_leaves_nothing_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a cluster of its own (`tcp://...`), iotsim writes nothing to the working
+    folder or the temporary folder."""
+    import dask
+    from dask.distributed import LocalCluster
+
+    work, temp, cluster_space = tmp_path / "work", tmp_path / "temp", tmp_path / "cluster"
+    for folder in (work, temp, cluster_space):
+        folder.mkdir()
+    with dask.config.set({"temporary-directory": str(cluster_space)}):
+        cluster = LocalCluster(n_workers=1, processes=False, dashboard_address=None)
+    try:
+        monkeypatch.chdir(work)
+        monkeypatch.setattr(tempfile, "tempdir", str(temp))
+        result = run(TINY, replications=2, scheduler=cluster.scheduler_address)
+    finally:
+        cluster.close()
+    assert result.replications == 2
+    assert _leftovers(work, temp) == []
