@@ -220,9 +220,14 @@ class DaskExecutor(Executor):
                                                    ignore_cleanup_errors=True)  # fmt: skip
         # the scheduler has no local_directory of its own: it reads Dask's configuration
         with dask.config.set({"temporary-directory": self.scratch.name}):
-            self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                        dashboard_address=None,
-                                        local_directory=self.scratch.name)  # fmt: skip
+            self.cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True,
+                dashboard_address=None, local_directory=self.scratch.name,
+                # even without a dashboard the scheduler serves HTTP, on port 8787 unless
+                # told otherwise, and warns when another cluster has that port: any free
+                # port on this machine will do
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+            )  # fmt: skip
         self.client = Client(self.cluster)
 
     def run(self, function: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[

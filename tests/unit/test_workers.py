@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -58,7 +59,9 @@ def _start_time(pid: int) -> str | None:
 def _workers_after_kill(args: list[str], workers: int, cwd: Path) -> list[str]:
     """Start `iotsim ARGS`, wait until it has `workers` child processes, SIGKILL it, and
     return the command lines of those still alive 10 s later (then kill them)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # a killed study cannot remove its temporary folders: keep them in the test's folder
+    (cwd / "temp").mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(cwd / "temp")}
     process = subprocess.Popen([sys.executable, "-m", "sim", *args, "--quiet"], cwd=cwd, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     seen: dict[int, str | None] = {}
@@ -266,7 +269,8 @@ def test_a_remote_dask_scheduler_leaves_nothing_behind(
     for folder in (work, temp, cluster_space):
         folder.mkdir()
     with dask.config.set({"temporary-directory": str(cluster_space)}):
-        cluster = LocalCluster(n_workers=1, processes=False, dashboard_address=None)
+        cluster = LocalCluster(n_workers=1, processes=False, dashboard_address=None,
+                               scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})  # fmt: skip
     try:
         monkeypatch.chdir(work)
         monkeypatch.setattr(tempfile, "tempdir", str(temp))
@@ -275,3 +279,16 @@ def test_a_remote_dask_scheduler_leaves_nothing_behind(
         cluster.close()
     assert result.replications == 2
     assert _leftovers(work, temp) == []
+
+
+def test_a_local_dask_cluster_does_not_need_the_dashboard_port(tmp_path: Path) -> None:
+    """Dask's scheduler opens an HTTP server on port 8787 unless told otherwise, and warns
+    (an error under pytest) when something else has the port: a local cluster takes a
+    free port instead, and iotsim prints no warning."""
+    with socket.socket() as holder:
+        with contextlib.suppress(OSError):  # someone else has it already: the same case
+            holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            holder.bind(("", 8787))
+            holder.listen()
+        result = run(TINY, replications=2, scheduler="local:1")
+    assert result.replications == 2
