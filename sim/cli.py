@@ -159,10 +159,10 @@ def _study_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--replications", type=_positive_int, default=1,
                         help="independent replications (SeedSequence(seed).spawn(R))")  # fmt: skip
     parser.add_argument("--jobs", type=_positive_int, default=1,
-                        help="local worker processes")  # fmt: skip
+                        help="local worker processes (never more than runs or CPUs)")  # fmt: skip
     parser.add_argument("--scheduler", metavar="ADDRESS", type=_scheduler,
-                        help="a Dask scheduler (tcp://host:8786) or local:N for a local "
-                        "cluster of N workers (needs the dask extra)")  # fmt: skip
+                        help="a Dask scheduler (tcp://host:8786; also tls, ws, wss, ucx) "
+                        "or local:N for a local cluster of N workers (the dask extra)")  # fmt: skip
 
 
 def _study_notes(args: argparse.Namespace, runs: int) -> None:
@@ -176,22 +176,44 @@ def _study_notes(args: argparse.Namespace, runs: int) -> None:
         print(f"note: {note}", file=sys.stderr)
 
 
+_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
+"""Dask's network transports (its inproc:// does not leave one process)."""
+
+
 def _scheduler(text: str) -> str:
-    """local:N (N >= 1) or a scheduler address like tcp://host:8786."""
+    """local:N (N >= 1) or a Dask scheduler address like tcp://host:8786."""
     if text.startswith("local:"):
         count = text.removeprefix("local:")
-        if not count.isdigit() or int(count) < 1:
-            raise argparse.ArgumentTypeError(f"local:N needs N >= 1 workers, got {text!r}")
+        if not (count.isascii() and count.isdigit()) or int(count) < 1:
+            raise argparse.ArgumentTypeError(
+                f"local:N needs a whole number N >= 1 of workers, got {text!r}"
+            )
         return text
-    if "://" not in text or not text.split("://", 1)[1]:
+    scheme, separator, rest = text.partition("://")
+    if not separator or not rest:
         raise argparse.ArgumentTypeError(
             f"expected local:N or an address like tcp://host:8786, got {text!r}"
+        )
+    if scheme not in _SCHEMES:
+        raise argparse.ArgumentTypeError(
+            f"unknown scheme {scheme!r} in {text!r}: use {', '.join(_SCHEMES)} "
+            "(as in tcp://host:8786) or local:N"
+        )
+    after_host = rest.rsplit("]", 1)[-1]  # the port follows an [IPv6] host
+    port = after_host.rsplit(":", 1)[1] if ":" in after_host else ""
+    if not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(
+            f"bad port {port!r} in {text!r}: a whole number 1..65535, as in tcp://host:8786"
         )
     return text
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    """A whole number >= 1 (the message names the value, not this function)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text}")
     return value

@@ -206,6 +206,9 @@ class DaskExecutor(Executor):
             except (OSError, TimeoutError) as error:
                 message = f"cannot reach the Dask scheduler {scheduler}: {error}"
                 raise ScenarioError([Problem("--scheduler", message)]) from None
+            except ValueError as error:  # an unknown scheme, a port that is no number
+                message = f"not a Dask scheduler address: {scheduler}: {error}"
+                raise ScenarioError([Problem("--scheduler", message)]) from None
 
     def _start_local_cluster(self, tasks: int) -> None:
         """The LocalCluster, for the first run: no more workers than tasks or CPUs, and its

@@ -340,3 +340,36 @@ def test_a_scheduler_for_a_single_run_is_noted(
     assert "note:" not in capsys.readouterr().err
     for table in sorted((tmp_path / "plain").glob("*.csv")):
         assert (tmp_path / "o" / table.name).read_bytes() == table.read_bytes(), table.name
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--jobs", "abc", "--jobs: must be a whole number >= 1, got abc"),
+        ("--replications", "2.5", "--replications: must be a whole number >= 1, got 2.5"),
+        ("--scheduler", "local:²", "local:N needs a whole number N >= 1 of workers, got 'local:²'"),
+        ("--scheduler", "http://host:8786", "unknown scheme 'http' in 'http://host:8786'"),
+        ("--scheduler", "tcp://host:port", "bad port 'port' in 'tcp://host:port'"),
+        ("--scheduler", "tcp://host", "bad port '' in 'tcp://host'"),
+    ],
+)
+def test_bad_study_options_say_what_is_allowed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str, value: str, message: str
+) -> None:
+    """A clear message (no traceback, no Python function names), exit 2, nothing run."""
+    scenario = write_yaml(tmp_path / "s.yaml", TINY)
+    args = ["run", str(scenario), "--replications", "2", option, value]
+    with pytest.raises(SystemExit) as raised:
+        main([*args, "--out", str(tmp_path / "o")])
+    assert raised.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "_positive_int" not in err
+    assert "_scheduler" not in err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("address", ["foo://host:8786", "tcp://host:port"])
+def test_an_unusable_scheduler_address_is_bad_input_for_the_api(address: str) -> None:
+    with pytest.raises(ScenarioError, match="--scheduler"):
+        run(TINY, replications=2, scheduler=address)
