@@ -199,7 +199,11 @@ class DaskExecutor(Executor):
         self.scratch: tempfile.TemporaryDirectory[str] | None = None
         self.local_workers = 0
         if scheduler.startswith("local:"):
-            self.local_workers = int(scheduler.removeprefix("local:"))
+            count = scheduler.removeprefix("local:")
+            if not (count.isascii() and count.isdigit()) or int(count) < 1:
+                message = f"local:N needs a whole number N >= 1 of workers, got {scheduler!r}"
+                raise ScenarioError([Problem("--scheduler", message)])
+            self.local_workers = int(count)
         else:
             try:
                 self.client = Client(scheduler, timeout=10)

@@ -373,3 +373,16 @@ def test_bad_study_options_say_what_is_allowed(
 def test_an_unusable_scheduler_address_is_bad_input_for_the_api(address: str) -> None:
     with pytest.raises(ScenarioError, match="--scheduler"):
         run(TINY, replications=2, scheduler=address)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"jobs": 0}, r"jobs: got 0; a whole number >= 1"),
+        ({"scheduler": "local:x"}, r"--scheduler: local:N needs a whole number N >= 1"),
+        ({"scheduler": "local:0"}, r"--scheduler: local:N needs a whole number N >= 1"),
+    ],
+)
+def test_the_api_refuses_bad_study_options(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(ScenarioError, match=message):
+        run(TINY, replications=2, **options)
