@@ -18,6 +18,20 @@ def t_quantile_975(df: float) -> float:
     return float(stats.t.ppf(0.975, df))
 
 
+def t_quantiles_975(df: ArrayLike) -> np.ndarray:
+    """t(0.975, df) for an array of degrees of freedom in one call (NaN where df < 1).
+
+    One vectorised call, not one per value: SciPy's per-call overhead adds up to seconds
+    over the thousands of keys and figures of an interval table.
+    """
+    degrees = np.asarray(df, dtype=float)
+    out = np.full(degrees.shape, math.nan)
+    usable = degrees >= 1
+    if usable.any():
+        out[usable] = stats.t.ppf(0.975, degrees[usable])
+    return out
+
+
 def _finite(values: ArrayLike) -> np.ndarray:
     data = np.asarray(values, dtype=float)
     return data[~np.isnan(data)]

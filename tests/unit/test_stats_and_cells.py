@@ -10,6 +10,7 @@ import pytest
 
 from sim import parse_scenario, run
 from sim.access.hot_cells import cell_population, procedure_for
+from sim.results.intervals import KEYS, interval_table
 from sim.scenario.catalog import lte_prach_timing
 from sim.stats import mean_ci, t_quantile_975
 
@@ -123,3 +124,33 @@ def test_access_layer_does_not_change_the_growth_results() -> None:
     with_access = run(SMALL)
     assert with_access.connections.equals(without.connections)
     assert without.access.empty
+
+
+def test_interval_tables_ask_for_t_quantiles_once_not_per_cell(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A connections table has thousands of keys x figures; asking SciPy for t(0.975, df)
+    cell by cell took seconds (a table lookup did not): one vectorised call per table."""
+    import sim.stats
+
+    meters = {"water_meter": {"preset": "water_meter", "initial": 1000}}
+    result = run(parse_scenario({"categories": meters, "end": "2024-12"}), replications=3)
+    calls: list[int] = []
+    real = sim.stats.stats.t.ppf
+
+    def counted(q: float, df: object) -> object:
+        calls.append(np.size(df))
+        return real(q, df)
+
+    monkeypatch.setattr(sim.stats.stats.t, "ppf", counted)
+    table = interval_table("connections", result.connections)
+    assert len(table) * 6 > 50  # many cells...
+    assert len(calls) <= 1  # ...one call
+    # the same numbers as cell by cell
+    row = result.connections.groupby(KEYS["connections"]).get_group(
+        tuple(table.loc[0, KEYS["connections"]])
+    )
+    mean, low, high = mean_ci(row["connected"])
+    assert table.loc[0, "connected_mean"] == pytest.approx(mean, abs=1e-6)
+    assert table.loc[0, "connected_ci_low"] == pytest.approx(low, abs=1e-6)
+    assert table.loc[0, "connected_ci_high"] == pytest.approx(high, abs=1e-6)
