@@ -58,7 +58,7 @@ def _start_time(pid: int) -> str | None:
 
 def _workers_after_kill(args: list[str], workers: int, cwd: Path) -> list[str]:
     """Start `iotsim ARGS`, wait until it has `workers` child processes, SIGKILL it, and
-    return the command lines of those still alive 10 s later (then kill them)."""
+    return the command lines of those still alive 5 s later (then kill them)."""
     # a killed study cannot remove its temporary folders: keep them in the test's folder
     (cwd / "temp").mkdir()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(cwd / "temp")}
@@ -76,7 +76,7 @@ def _workers_after_kill(args: list[str], workers: int, cwd: Path) -> list[str]:
     finally:
         process.kill()
         process.wait()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 5
     alive = list(seen)
     while alive and time.monotonic() < deadline:
         time.sleep(0.1)
