@@ -24,8 +24,10 @@ def run(
 
     `seed` overrides the scenario's seed.  With `replications` > 1 the replications use
     the children of SeedSequence(seed).spawn(replications), run on `jobs` local processes
-    or a Dask `scheduler`, and the result has a `replication` column and intervals; the
-    bytes written do not depend on where they ran.  `progress(n)` is called after each
+    (never more than replications or CPUs) or a Dask `scheduler` (`tcp://host:8786`, or
+    `local:N` for a local cluster), and the result has a `replication` column and
+    intervals; the bytes written do not depend on where they ran.  A single run runs in
+    this process (`jobs` and `scheduler` are not used).  `progress(n)` is called after each
     month (one run) or each finished replication.  Raises `ScenarioError` for bad input.
     """
     if isinstance(scenario, str | Path):
@@ -37,6 +39,8 @@ def run(
         raise ScenarioError([Problem("seed", f"got {used_seed}; a seed is a whole number >= 0")])
     if replications < 1:
         raise ScenarioError([Problem("replications", f"got {replications}; at least 1")])
+    if jobs < 1:
+        raise ScenarioError([Problem("jobs", f"got {jobs}; a whole number >= 1 of processes")])
     if replications == 1:  # the same bytes wherever a single run would have run
         return simulate_replication(scenario, used_seed, progress=progress)
     build_plan(scenario)  # refuse what cannot run before starting any worker

@@ -28,6 +28,7 @@ from sim.results import Result, Tables, read_tables, write_csv, write_text
 from sim.scenario import Problem, ScenarioError, json_schema, load_scenario
 from sim.scenario.catalog import lte_prach_timing
 from sim.study.compare import FIGURES, FolderError, compare_folders, folder_figures, load_folder
+from sim.study.executors import executor_notes
 from sim.study.sweeps import parse_override, run_sweep, variants
 from sim.version import __version__
 
@@ -158,28 +159,61 @@ def _study_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--replications", type=_positive_int, default=1,
                         help="independent replications (SeedSequence(seed).spawn(R))")  # fmt: skip
     parser.add_argument("--jobs", type=_positive_int, default=1,
-                        help="local worker processes")  # fmt: skip
+                        help="local worker processes (never more than runs or CPUs)")  # fmt: skip
     parser.add_argument("--scheduler", metavar="ADDRESS", type=_scheduler,
-                        help="a Dask scheduler (tcp://host:8786) or local:N for a local "
-                        "cluster of N workers (needs the dask extra)")  # fmt: skip
+                        help="a Dask scheduler (tcp://host:8786; also tls, ws, wss, ucx) "
+                        "or local:N for a local cluster of N workers (the dask extra)")  # fmt: skip
+
+
+def _study_notes(args: argparse.Namespace, runs: int) -> None:
+    """Say so where the study runs otherwise than its options ask (`runs` tasks)."""
+    scheduler = args.scheduler
+    if args.command == "run" and args.replications == 1 and scheduler:
+        print(f"note: --scheduler {scheduler} is not used for a single run, which runs "
+              "here (a cluster is for --replications R > 1)", file=sys.stderr)  # fmt: skip
+        scheduler = None
+    for note in executor_notes(args.jobs, scheduler, runs):
+        print(f"note: {note}", file=sys.stderr)
+
+
+_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
+"""Dask's network transports (its inproc:// does not leave one process)."""
 
 
 def _scheduler(text: str) -> str:
-    """local:N (N >= 1) or a scheduler address like tcp://host:8786."""
+    """local:N (N >= 1) or a Dask scheduler address like tcp://host:8786."""
     if text.startswith("local:"):
         count = text.removeprefix("local:")
-        if not count.isdigit() or int(count) < 1:
-            raise argparse.ArgumentTypeError(f"local:N needs N >= 1 workers, got {text!r}")
+        if not (count.isascii() and count.isdigit()) or int(count) < 1:
+            raise argparse.ArgumentTypeError(
+                f"local:N needs a whole number N >= 1 of workers, got {text!r}"
+            )
         return text
-    if "://" not in text or not text.split("://", 1)[1]:
+    scheme, separator, rest = text.partition("://")
+    if not separator or not rest:
         raise argparse.ArgumentTypeError(
             f"expected local:N or an address like tcp://host:8786, got {text!r}"
+        )
+    if scheme not in _SCHEMES:
+        raise argparse.ArgumentTypeError(
+            f"unknown scheme {scheme!r} in {text!r}: use {', '.join(_SCHEMES)} "
+            "(as in tcp://host:8786) or local:N"
+        )
+    after_host = rest.rsplit("]", 1)[-1]  # the port follows an [IPv6] host
+    port = after_host.rsplit(":", 1)[1] if ":" in after_host else ""
+    if not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(
+            f"bad port {port!r} in {text!r}: a whole number 1..65535, as in tcp://host:8786"
         )
     return text
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    """A whole number >= 1 (the message names the value, not this function)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text}")
     return value
@@ -223,9 +257,10 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
+    _study_notes(args, args.replications)
     bar = None
     progress: Callable[[int], None] | None = None
-    study = args.replications > 1 or args.scheduler
+    study = args.replications > 1  # a single run goes month by month, here
     if not args.quiet and sys.stderr.isatty():
         total, unit = (args.replications, "replication") if study else (scenario.months, "month")
         bar = tqdm(total=total, unit=unit, desc=scenario.name, leave=False)
@@ -334,7 +369,8 @@ def _sweep(args: argparse.Namespace) -> int:
         overrides = [parse_override(text) for text in args.overrides]
         variant_list = variants(scenario, overrides, zipped=args.zip)
     except ScenarioError as error:
-        _report(error, "nothing was run", Path("--set") if args.overrides else args.scenario)
+        # the problem names the option or the field path; the file is the swept scenario
+        _report(error, "nothing was run", args.scenario)
         return EXIT_BAD_INPUT
     out = args.out or Path("results") / f"{scenario.name}-sweep"
     blocker = next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None)
@@ -348,6 +384,7 @@ def _sweep(args: argparse.Namespace) -> int:
         print(f"note: {out} also holds {', '.join(stale)} from another sweep; they are not "
               "in this sweep.csv", file=sys.stderr)  # fmt: skip
     total = len(variant_list) * args.replications
+    _study_notes(args, total)
     bar = None
     progress: Callable[[int], None] | None = None
     if not args.quiet and sys.stderr.isatty():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.stats import t_quantile_975
+from sim.stats import t_quantiles_975
 
 KEYS = {
     "connections": ["date", "region", "category", "technology"],
@@ -42,7 +42,7 @@ def interval_table(name: str, combined: pd.DataFrame) -> pd.DataFrame:
     ]
     grouped = table.groupby(keys, sort=False, dropna=False)[figures]
     mean, std, count = grouped.mean(), grouped.std(ddof=1), grouped.count()
-    t = count.map(lambda n: t_quantile_975(n - 1) if n > 1 else np.nan)
+    t = pd.DataFrame(t_quantiles_975(count - 1), index=count.index, columns=count.columns)
     half = pd.DataFrame(t * std / np.sqrt(count))
     out = pd.DataFrame(index=mean.index)
     for figure in figures:

@@ -10,25 +10,34 @@ import pytest
 
 from sim import parse_scenario, run
 from sim.access.hot_cells import cell_population, procedure_for
+from sim.results.intervals import KEYS, interval_table
 from sim.scenario.catalog import lte_prach_timing
 from sim.stats import mean_ci, t_quantile_975
 
 
-def test_t_quantiles_match_the_tables() -> None:
-    assert t_quantile_975(1) == 12.706
-    assert t_quantile_975(9) == 2.262
-    assert t_quantile_975(60) == pytest.approx(2.000, abs=1e-3)  # table value
-    assert t_quantile_975(120) == pytest.approx(1.980, abs=1e-3)
+def test_t_quantiles_are_exact_not_rounded_table_values() -> None:
+    """t(0.975, df) to six decimals (exact quantiles, not a short table's three decimals:
+    4.303 for df = 2 is 3.5e-4 off); large df tend to the normal quantile."""
+    assert t_quantile_975(1) == pytest.approx(12.706205, abs=1e-6)
+    assert t_quantile_975(2) == pytest.approx(4.302653, abs=1e-6)
+    assert t_quantile_975(9) == pytest.approx(2.262157, abs=1e-6)
+    assert t_quantile_975(40) == pytest.approx(2.021075, abs=1e-6)
+    assert t_quantile_975(120) == pytest.approx(1.979930, abs=1e-6)
     assert t_quantile_975(10**6) == pytest.approx(NormalDist().inv_cdf(0.975), abs=1e-5)
+    with pytest.raises(ValueError, match="degrees of freedom"):
+        t_quantile_975(0)
 
 
 def test_mean_ci_by_hand() -> None:
-    """Values 1, 2, 3: mean 2, s = 1, half-width t(0.975, 2) / sqrt(3) = 4.303 / 1.732."""
+    """Values 1, 2, 3: mean 2, s = 1, half-width t(0.975, 2) / sqrt(3) = 4.302653 / 1.732."""
     mean, low, high = mean_ci([1.0, 2.0, 3.0])
     assert mean == 2.0
-    assert high - mean == pytest.approx(4.303 / math.sqrt(3), rel=1e-9)
+    assert high - mean == pytest.approx(4.302653 / math.sqrt(3), rel=1e-6)
     assert mean - low == pytest.approx(high - mean, rel=1e-12)
     assert mean_ci([5.0]) == (5.0, 5.0, 5.0)
+    assert mean_ci([5.0, math.nan]) == (5.0, 5.0, 5.0)  # NaNs are ignored
+    assert mean_ci([4.0, 4.0, 4.0]) == (4.0, 4.0, 4.0)  # no spread: no width
+    assert all(math.isnan(v) for v in mean_ci([]))
 
 
 def test_cell_population_is_the_lognormal_quantile() -> None:
@@ -115,3 +124,33 @@ def test_access_layer_does_not_change_the_growth_results() -> None:
     with_access = run(SMALL)
     assert with_access.connections.equals(without.connections)
     assert without.access.empty
+
+
+def test_interval_tables_ask_for_t_quantiles_once_not_per_cell(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A connections table has thousands of keys x figures; asking SciPy for t(0.975, df)
+    cell by cell took seconds (a table lookup did not): one vectorised call per table."""
+    import sim.stats
+
+    meters = {"water_meter": {"preset": "water_meter", "initial": 1000}}
+    result = run(parse_scenario({"categories": meters, "end": "2024-12"}), replications=3)
+    calls: list[int] = []
+    real = sim.stats.stats.t.ppf
+
+    def counted(q: float, df: object) -> object:
+        calls.append(np.size(df))
+        return real(q, df)
+
+    monkeypatch.setattr(sim.stats.stats.t, "ppf", counted)
+    table = interval_table("connections", result.connections)
+    assert len(table) * 6 > 50  # many cells...
+    assert len(calls) <= 1  # ...one call
+    # the same numbers as cell by cell
+    row = result.connections.groupby(KEYS["connections"]).get_group(
+        tuple(table.loc[0, KEYS["connections"]])
+    )
+    mean, low, high = mean_ci(row["connected"])
+    assert table.loc[0, "connected_mean"] == pytest.approx(mean, abs=1e-6)
+    assert table.loc[0, "connected_ci_low"] == pytest.approx(low, abs=1e-6)
+    assert table.loc[0, "connected_ci_high"] == pytest.approx(high, abs=1e-6)

@@ -38,11 +38,12 @@ def test_intervals_are_the_student_t_interval_by_hand(tmp_path: Path) -> None:
     assert len(values) == 3
     assert list(summary["replication"].unique()) == [0, 1, 2]
     mean, s = values.mean(), values.std(ddof=1)
-    half = 4.303 * s / math.sqrt(3)  # t(0.975, 2) from the table
+    assert s > 0  # replications differ, so the interval has a width to check
+    half = 4.302653 * s / math.sqrt(3)  # t(0.975, 2), exact to the six decimals given
     row = pd.read_csv(out / "summary_ci.csv").set_index("metric").loc["connected_end"]
     assert row["value_mean"] == pytest.approx(mean, abs=1e-6)
-    assert row["value_ci_low"] == pytest.approx(mean - half, abs=1e-5)
-    assert row["value_ci_high"] == pytest.approx(mean + half, abs=1e-5)
+    assert row["value_ci_high"] - row["value_mean"] == pytest.approx(half, rel=1e-6)
+    assert row["value_mean"] - row["value_ci_low"] == pytest.approx(half, rel=1e-6)
     assert row["replications"] == 3
     ci = pd.read_csv(out / "connections_ci.csv")
     assert {"connected_mean", "connected_ci_low", "connected_ci_high"} <= set(ci.columns)
@@ -135,16 +136,34 @@ def test_compare_says_what_cannot_be_aligned(
     assert main(["compare", str(a), str(tmp_path)]) == 2  # not a result folder
 
 
-def test_welch_p_values_match_published_values() -> None:
-    """Two-sided Student t tail probabilities from tables: t = 2.228, df = 10 -> 0.05;
-    t = 2.0, df = 10 -> 0.0734 (SciPy: 0.073388)."""
-    from sim.stats import t_two_sided_p
+def test_welch_test_matches_published_results() -> None:
+    """Welch's t-test as published: R's t.test (ts1 vs ts2: t = -1.8325, df = 17.9,
+    p = 0.08356) and Wikipedia's "Welch's t-test" example 1 (t = -2.46, p = 0.021).
+    welch_test gives t of second minus first, so the signs flip."""
+    ts1 = [11.0, 9, 10, 11, 10, 12, 9, 11, 12, 9]
+    ts2 = [11.0, 13, 10, 13, 12, 9, 11, 12, 12, 11]
+    t, p = welch_test(ts1, ts2)
+    assert t == pytest.approx(1.8325, abs=5e-5)
+    assert p == pytest.approx(0.08356, abs=5e-6)
+    a1 = [27.5, 21.0, 19.0, 23.6, 17.0, 17.9, 16.9, 20.1, 21.9, 22.6, 23.1, 19.6, 19.0, 21.7, 21.4]
+    a2 = [27.1, 22.0, 20.8, 23.4, 23.4, 23.5, 25.8, 22.0, 24.8, 20.2, 21.9, 22.1, 22.9, 20.5, 24.4]
+    t, p = welch_test(a1, a2)
+    assert t == pytest.approx(2.46, abs=5e-3)
+    assert p == pytest.approx(0.021, abs=5e-4)
+    assert welch_test(a2, a1)[0] == pytest.approx(-t, rel=1e-12)
 
-    assert t_two_sided_p(2.228, 10) == pytest.approx(0.05, abs=2e-4)
-    assert t_two_sided_p(2.0, 10) == pytest.approx(0.073388, abs=1e-6)
-    t, p = welch_test([1.0, 2.0, 3.0], [1.0, 2.0, 3.0])
-    assert (t, p) == (0.0, 1.0)
-    assert math.isnan(welch_test([1.0], [2.0, 3.0])[1])
+
+def test_welch_test_edge_cases() -> None:
+    """Fewer than two values: NaN; no spread: p = 1 for equal means, 0 for different ones;
+    NaNs are left out."""
+    assert welch_test([1.0, 2.0, 3.0], [1.0, 2.0, 3.0]) == (0.0, 1.0)
+    assert all(math.isnan(v) for v in welch_test([1.0], [2.0, 3.0]))
+    assert all(math.isnan(v) for v in welch_test([1.0, 2.0], [math.nan, 3.0]))
+    assert welch_test([4.0, 4.0], [4.0, 4.0, 4.0]) == (0.0, 1.0)
+    assert welch_test([4.0, 4.0], [5.0, 5.0]) == (math.inf, 0.0)
+    assert welch_test([5.0, 5.0], [4.0, 4.0]) == (-math.inf, 0.0)
+    with_nan = welch_test([1.0, 2.0, 3.0, math.nan], [2.0, 4.0, 6.0])
+    assert with_nan == pytest.approx(welch_test([1.0, 2.0, 3.0], [2.0, 4.0, 6.0]), rel=1e-12)
 
 
 def test_sweep_variants_are_validated_with_their_path() -> None:
@@ -284,3 +303,86 @@ def test_compare_reads_names_as_text_and_keeps_horizons_apart(tmp_path: Path) ->
     assert not table["key"].str.contains("2025-06").any()
     assert not (table["figure"] == "connected_end").any()
     assert (table["key"] == "2024-12").any()  # the year end both have
+
+
+def test_sweep_option_errors_name_the_option_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bad --set or --zip is reported as 'FILE: --set: ...' (not '--set: --set: ...'),
+    with the bad text and what is expected; nothing is run or written."""
+    scenario = write_yaml(tmp_path / "s.yaml", TINY)
+    out = ["--out", str(tmp_path / "o")]
+    assert main(["sweep", str(scenario), "--set", "no-equals-sign", *out]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {scenario}: --set: expected PATH=V1,V2,..., got 'no-equals-sign'" in err
+    assert "--set: --set" not in err
+    zipped = ["--set", "seed=1,2", "--set", "resolution=100,200,300", "--zip"]
+    assert main(["sweep", str(scenario), *zipped, *out]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {scenario}: --zip: needs equally many values (seed: 2, resolution: 3)" in err
+    assert main(["sweep", str(scenario), "--set", "categories.meter.growth.rate=0.1,-5", *out]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {scenario}: categories.meter.growth.rate: got -5" in err
+    assert "(variant categories.meter.growth.rate=-5)" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_scheduler_for_a_single_run_is_noted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One replication runs in this process: --scheduler is not used, and the run says so."""
+    scenario = write_yaml(tmp_path / "s.yaml", TINY)
+    args = ["run", str(scenario), "--scheduler", "local:2", "--quiet"]
+    assert main([*args, "--out", str(tmp_path / "o")]) == 0
+    err = capsys.readouterr().err
+    assert "note: --scheduler local:2 is not used for a single run" in err
+    assert main(["run", str(scenario), "--quiet", "--out", str(tmp_path / "plain")]) == 0
+    assert "note:" not in capsys.readouterr().err
+    for table in sorted((tmp_path / "plain").glob("*.csv")):
+        assert (tmp_path / "o" / table.name).read_bytes() == table.read_bytes(), table.name
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--jobs", "abc", "--jobs: must be a whole number >= 1, got abc"),
+        ("--replications", "2.5", "--replications: must be a whole number >= 1, got 2.5"),
+        ("--scheduler", "local:²", "local:N needs a whole number N >= 1 of workers, got 'local:²'"),
+        ("--scheduler", "http://host:8786", "unknown scheme 'http' in 'http://host:8786'"),
+        ("--scheduler", "tcp://host:port", "bad port 'port' in 'tcp://host:port'"),
+        ("--scheduler", "tcp://host", "bad port '' in 'tcp://host'"),
+    ],
+)
+def test_bad_study_options_say_what_is_allowed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str, value: str, message: str
+) -> None:
+    """A clear message (no traceback, no Python function names), exit 2, nothing run."""
+    scenario = write_yaml(tmp_path / "s.yaml", TINY)
+    args = ["run", str(scenario), "--replications", "2", option, value]
+    with pytest.raises(SystemExit) as raised:
+        main([*args, "--out", str(tmp_path / "o")])
+    assert raised.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "_positive_int" not in err
+    assert "_scheduler" not in err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("address", ["foo://host:8786", "tcp://host:port"])
+def test_an_unusable_scheduler_address_is_bad_input_for_the_api(address: str) -> None:
+    with pytest.raises(ScenarioError, match="--scheduler"):
+        run(TINY, replications=2, scheduler=address)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"jobs": 0}, r"jobs: got 0; a whole number >= 1"),
+        ({"scheduler": "local:x"}, r"--scheduler: local:N needs a whole number N >= 1"),
+        ({"scheduler": "local:0"}, r"--scheduler: local:N needs a whole number N >= 1"),
+    ],
+)
+def test_the_api_refuses_bad_study_options(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(ScenarioError, match=message):
+        run(TINY, replications=2, **options)
