@@ -89,11 +89,11 @@ def findings(run: Tables) -> list[Finding]:
     success = pd.to_numeric(access["success_probability"], errors="coerce")
     failing = access[success < ACCESS_FAILURE_THRESHOLD].assign(success=success)
     for (region, technology, cell), rows in failing.groupby(["region", "technology", "cell"]):
-        worst = rows.loc[rows["success"].idxmin()]
+        worst = rows.sort_values("success", kind="stable").iloc[0]
         when = f"from {rows['year'].min()}"
         if _replications(access) > 1:
-            count = _in_how_many(_replications(rows), _replications(access))
-            when = f"{count}, {when} at the earliest"
+            held = _in_how_many(_replications(rows), _replications(access))
+            when = f"{held}, {when} at the earliest"
         out.append(Finding(f"access success below {threshold} in the {cell} {region}/"
                            f"{technology} cell {when.strip()}; lowest "
                            f"{worst['success'] * 100:.1f} % in {worst['year']}",
