@@ -67,8 +67,12 @@ class AccessOutcome:
     preamble_transmissions: int
     collided_transmissions: int
     collided_preambles: int
+    """Preambles chosen by two or more terminals in the same RAO, over every RAO."""
     opportunities_in_period: int
-    """RAOs in the traffic period (the denominator of collisions per opportunity)."""
+    """RAOs in the traffic period."""
+    opportunities: int
+    """RAOs from the first of the traffic period to the later of its last and the last one a
+    terminal used: the RAOs `collided_preambles` were counted over."""
     preambles: int
 
     @property
@@ -84,7 +88,8 @@ def simulate_cell(
 ) -> AccessOutcome:
     """Run the random-access procedure for terminals that become ready at `arrivals_ms`.
 
-    `period_s` is the traffic period, used to normalise collisions per opportunity.
+    `period_s` is the traffic period: collisions per opportunity are counted over its RAOs,
+    and over the RAOs after it up to the last one used when retries or barring run past it.
     """
     return _Cell(np.asarray(arrivals_ms, dtype=float), procedure, rng, period_s).run()
 
@@ -145,6 +150,7 @@ class _Cell:
         # a retry ready e ms after its RAO lands ceil(e / period) RAOs later at the earliest
         self.block = max(1, math.ceil(earliest_retry / p.rao_period_ms - 1e-9))
         self.current = -1
+        self.last_used = -1  # the last RAO in which a terminal sent a preamble
         self._schedule(np.arange(n), first_rao)
 
     def _next_rao(self, times: FloatArray) -> IntArray:
@@ -227,6 +233,7 @@ class _Cell:
         n = len(devices)
         if n == 0:
             return
+        self.last_used = max(self.last_used, int(raos.max()))
         t = self._rao_time(raos)
         k = self.transmissions[devices] + 1
         self.transmissions[devices] = k
@@ -346,6 +353,7 @@ class _Cell:
             collided_transmissions=self.counts["collided_transmissions"],
             collided_preambles=self.counts["collided_preambles"],
             opportunities_in_period=self.period_raos,
+            opportunities=max(self.period_raos, self.last_used + 1),
             preambles=self.p.preambles,
         )
 

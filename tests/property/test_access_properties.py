@@ -54,6 +54,25 @@ def test_every_terminal_ends_once_and_delays_respect_the_procedure(
     assert outcome.preamble_transmissions == outcome.transmissions.sum()
 
 
+@settings(max_examples=60, deadline=None)
+@given(procedure=procedures, devices=st.integers(0, 3000),
+       window_s=st.sampled_from([0.0001, 0.001, 0.1, 1, 10]),
+       seed=st.integers(0, 2**32 - 1))  # fmt: skip
+def test_collision_probabilities_are_probabilities(
+    procedure: Procedure, devices: int, window_s: float, seed: int
+) -> None:
+    """Collisions per opportunity count the same opportunities above and below the line:
+    the collided preambles of every RAO a terminal used over all the preambles of those
+    RAOs (at least the traffic period's), so each probability lies in [0, 1]."""
+    rng = np.random.default_rng(seed)
+    outcome = simulate_cell(beta_arrivals(devices, window_s, rng), procedure, rng, window_s)
+    assert outcome.opportunities >= outcome.opportunities_in_period
+    assert outcome.collided_preambles <= outcome.preambles * outcome.opportunities
+    for name, value in metrics(outcome).items():
+        if name.startswith("collision_probability") and not math.isnan(value):
+            assert 0 <= value <= 1, (name, value)
+
+
 @settings(max_examples=25, deadline=None)
 @given(procedure=procedures.filter(lambda p: p.acb_factor == 1.0),
        acb_time_s=st.sampled_from([0.01, 1.0, 16.0]), devices=st.integers(1, 2000),

@@ -86,6 +86,30 @@ def test_grants_are_limited_per_opportunity() -> None:
     assert sorted(outcome.delay_ms[outcome.success]) == [15 + i // 3 for i in range(15)]
 
 
+def test_collisions_per_opportunity_count_every_opportunity_they_could_happen_in() -> None:
+    """Terminals all ready at 0 with a 1 ms traffic period (less than one RAO): their first
+    preambles go in RAO 0, the retries of the collided ones in RAO 2 (t + 1 + 2 + 5 ms, no
+    backoff).  Numerator and denominator cover RAOs 0..2: collided preambles / (54 x 3)."""
+    procedure = IDEAL.replace(max_preamble_transmissions=2, backoff_indicator_ms=0)
+    outcome = simulate_cell(np.zeros(200), procedure, np.random.default_rng(4), 0.001)
+    assert outcome.opportunities_in_period == 0
+    assert outcome.opportunities == 3
+    assert outcome.collided_preambles > 54  # both RAOs had collisions
+    probability = metrics(outcome)["collision_probability_per_opportunity"]
+    assert probability == outcome.collided_preambles / (54 * 3)
+    assert probability <= 1
+
+
+def test_collisions_per_opportunity_use_the_traffic_period_when_it_holds_everything() -> None:
+    """The TR 37.868 definition: collisions over the opportunities of the period (10 s = 2,000
+    RAOs of 5 ms), when every attempt lies within it."""
+    rng = np.random.default_rng(5)
+    outcome = simulate_cell(uniform_arrivals(500, 9, rng), Procedure(), rng, 10)
+    assert outcome.opportunities == outcome.opportunities_in_period == 2000
+    expected = outcome.collided_preambles / (54 * 2000)
+    assert metrics(outcome)["collision_probability_per_opportunity"] == expected
+
+
 def test_harq_loss_adds_round_trips() -> None:
     """Certain HARQ loss on every transmission but the last allowed: Msg3 and Msg4 each
     take 5 transmissions, adding 4 x 8 + 4 x 5 ms to the 15 ms minimum."""

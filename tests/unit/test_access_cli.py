@@ -74,3 +74,15 @@ def test_prach_configuration_index_sets_the_opportunity_period(tmp_path: Path) -
         runs[index] = pd.read_csv(out).set_index("metric")["mean"]
     name = "collision_probability_per_transmission"
     assert runs[3][name] > 1.5 * runs[6][name]
+
+
+def test_collision_probability_per_opportunity_is_a_probability(tmp_path: Path) -> None:
+    """1,000 terminals within 1 ms collide for many RAOs after the window: the probability
+    stays in [0, 1] (it was 33.6 when all collisions were divided by the window's RAOs)."""
+    out = tmp_path / "m.csv"
+    options = ["--devices", "1000", "--window", "0.001", "--replications", "3"]
+    assert main(["access", *options, "--out", str(out)]) == 0
+    table = pd.read_csv(out).set_index("metric")
+    row = table.loc["collision_probability_per_opportunity"]
+    assert 0 < row["mean"] <= 1
+    assert row["ci_high"] <= 1
