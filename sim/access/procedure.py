@@ -5,18 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Literal
 
+from sim.access.parameters import Parameter
+
 
 @dataclass(frozen=True)
 class Procedure:
     """Parameters of the random-access procedure; defaults: the TR 37.868 evaluation setup
-    (3GPP TR 37.868 v11.0.0, Table 6.1.1-1, as in ``shared/data/tr37868_setup.csv``)."""
+    (3GPP TR 37.868 v11.0.0, Table 6.1.1-1, as in ``sim/access/data/tr37868_setup.csv``).
+    Each is declared in `PARAMETERS` with its unit, meaning and allowed values."""
 
     preambles: int = 54
-    """Contention preambles per RAO (64 minus 10 for contention-free access)."""
     rao_period_ms: float = 5.0
-    """Time between RAOs (PRACH configuration index 6: subframes 1 and 6)."""
     rao_offset_ms: float = 1.0
-    """Time of the first RAO in each period."""
     grants_per_subframe: int = 3
     rar_window_ms: int = 5
     max_preamble_transmissions: int = 10
@@ -32,34 +32,21 @@ class Procedure:
     detection: Literal["tr37868", "certain"] = "tr37868"
     collisions: Literal["undetected", "contention"] = "undetected"
     acb_factor: float = 1.0
-    """Access class barring: probability of passing the check; 1 = no barring."""
     acb_time_s: float = 4.0
-    """Mean barring time, s (ac-BarringTime)."""
 
     def __post_init__(self) -> None:
-        checks = {
-            "preambles": self.preambles >= 1,
-            "rao_period_ms": self.rao_period_ms > 0,
-            "rao_offset_ms": 0 <= self.rao_offset_ms < self.rao_period_ms,
-            "grants_per_subframe": self.grants_per_subframe >= 1,
-            "rar_window_ms": self.rar_window_ms >= 1,
-            "max_preamble_transmissions": self.max_preamble_transmissions >= 1,
-            "backoff_indicator_ms": self.backoff_indicator_ms >= 0,
-            "max_msg3_msg4_transmissions": self.max_msg3_msg4_transmissions >= 1,
-            "harq_retransmission_probability": 0 <= self.harq_retransmission_probability < 1,
-            "acb_factor": 0 < self.acb_factor <= 1,
-            "acb_time_s": self.acb_time_s > 0,
-            "detection": self.detection in ("tr37868", "certain"),
-            "collisions": self.collisions in ("undetected", "contention"),
-        }
-        for name in ("preamble_processing_ms", "rar_processing_ms",
-                     "connection_request_processing_ms", "contention_resolution_timer_ms",
-                     "rtt_msg3_ms", "rtt_msg4_ms"):  # fmt: skip
-            checks[name] = getattr(self, name) >= 0
-        bad = [name for name, ok in checks.items() if not ok]
-        if bad:
-            values = ", ".join(f"{name}={getattr(self, name)!r}" for name in bad)
-            raise ValueError(f"invalid random-access parameters: {values}")
+        problems = [
+            f"{name}={getattr(self, name)!r} (must be {parameter.allowed})"
+            for name, parameter in PARAMETERS.items()
+            if not parameter.accepts(getattr(self, name))
+        ]
+        if not problems and self.rao_offset_ms >= self.rao_period_ms:
+            problems.append(
+                f"rao_offset_ms={self.rao_offset_ms!r} "
+                f"(must be less than rao_period_ms={self.rao_period_ms!r})"
+            )
+        if problems:
+            raise ValueError("invalid random-access parameters: " + "; ".join(problems))
 
     @property
     def grants_per_rao(self) -> int:
@@ -76,5 +63,52 @@ class Procedure:
         values.update(changes)
         return Procedure(**values)  # type: ignore[arg-type]
 
+
+_MS = 10_000.0
+"""Upper bound of the processing delays, timers and round trips, ms: far beyond any 3GPP
+value, and small enough that no time overflows."""
+
+PARAMETERS: dict[str, Parameter] = {
+    parameter.name: parameter
+    for parameter in (
+        Parameter("preambles", int, "contention preambles per RAO (3GPP: 64 preambles per "
+                  "RAO, less those kept for contention-free access)", 1, 64),
+        Parameter("rao_period_ms", float, "time between random-access opportunities (RAOs), "
+                  "ms", 0, 2560, low_open=True),
+        Parameter("rao_offset_ms", float, "time of the first RAO in each period, ms (less "
+                  "than the period)", 0, 2560, high_open=True),
+        Parameter("grants_per_subframe", int, "uplink grants the random-access responses "
+                  "(RARs) of one subframe carry", 1, 1000),
+        Parameter("rar_window_ms", int, "RAR window, ms: grants go out in its subframes, and "
+                  "a terminal without one retries after it", 1, 2560),
+        Parameter("max_preamble_transmissions", int, "preamble transmissions before a "
+                  "terminal gives up (preambleTransMax)", 1, 200),
+        Parameter("backoff_indicator_ms", float, "backoff indicator BI: a failed attempt waits "
+                  "uniformly in [0, BI] ms (TS 36.321: at most 960)", 0, 960),
+        Parameter("preamble_processing_ms", int, "preamble processing delay, ms", 0, _MS),
+        Parameter("rar_processing_ms", int, "RAR processing delay, ms", 0, _MS),
+        Parameter("connection_request_processing_ms", int, "connection request (Msg3) "
+                  "processing delay, ms", 0, _MS),
+        Parameter("contention_resolution_timer_ms", int, "contention-resolution timer, ms",
+                  0, _MS),
+        Parameter("max_msg3_msg4_transmissions", int, "HARQ transmissions of Msg3 and of "
+                  "Msg4", 1, 100),
+        Parameter("harq_retransmission_probability", float, "probability that one HARQ "
+                  "transmission of Msg3 or Msg4 fails", 0, 1, high_open=True),
+        Parameter("rtt_msg3_ms", int, "HARQ round-trip time of Msg3, ms", 0, _MS),
+        Parameter("rtt_msg4_ms", int, "HARQ round-trip time of Msg4, ms", 0, _MS),
+        Parameter("detection", str, "preamble detection: tr37868, the k-th transmission of a "
+                  "lone preamble is heard with probability 1 - e^-k; certain, always",
+                  choices=("tr37868", "certain")),
+        Parameter("collisions", str, "collided preambles: undetected, lost for all their "
+                  "terminals; contention, heard as one and resolved at Msg4",
+                  choices=("undetected", "contention")),
+        Parameter("acb_factor", float, "access class barring: probability of passing the "
+                  "check; 1 = no barring", 0, 1, low_open=True),
+        Parameter("acb_time_s", float, "mean barring time, s (ac-BarringTime)", 0, 1024,
+                  low_open=True),
+    )
+}  # fmt: skip
+"""Every parameter of `Procedure`, in field order."""
 
 PROCEDURE_PARAMETERS = tuple(f.name for f in fields(Procedure))

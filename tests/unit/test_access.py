@@ -77,13 +77,17 @@ def test_a_retry_waits_for_the_rar_window_and_the_backoff() -> None:
 
 
 def test_grants_are_limited_per_opportunity() -> None:
-    """20 terminals with distinct preambles in one RAO: only 3 x 5 = 15 get a grant."""
-    procedure = IDEAL.replace(grants_per_subframe=3, preambles=10_000,
-                              max_preamble_transmissions=1)  # fmt: skip
-    outcome = simulate_cell(np.zeros(20), procedure, np.random.default_rng(3), 0.005)
-    assert outcome.success.sum() == 15
-    # the RAR of the i-th grant comes in subframe i // 3: delays 15..19 ms, three each
-    assert sorted(outcome.delay_ms[outcome.success]) == [15 + i // 3 for i in range(15)]
+    """40 terminals in one RAO of 64 preambles, one attempt each, an ideal receiver: of
+    those alone on their preamble only 3 x 5 = 15 get a grant, the i-th in subframe i // 3
+    of the RAR window (delays 15..19 ms, three each)."""
+    procedure = IDEAL.replace(grants_per_subframe=3, preambles=64, max_preamble_transmissions=1)
+    for seed in range(5):
+        outcome = simulate_cell(np.zeros(40), procedure, np.random.default_rng(seed), 0.005)
+        alone = int((~outcome.collided).sum())
+        granted = min(alone, 15)
+        assert alone > 0
+        assert outcome.success.sum() == granted
+        assert sorted(outcome.delay_ms[outcome.success]) == [15 + i // 3 for i in range(granted)]
 
 
 def test_collisions_per_opportunity_count_every_opportunity_they_could_happen_in() -> None:
