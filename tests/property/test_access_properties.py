@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.access import Procedure, metrics, simulate_cell
+from sim.access import Experiment, Procedure, metrics, simulate_cell
 from sim.access.arrivals import beta_arrivals
 
 procedures = st.builds(
@@ -111,3 +111,20 @@ def test_more_terminals_in_the_same_window_never_raise_the_success_probability(
     fewer, more = success(base), success(base + extra)
     se = math.hypot(fewer.std(ddof=1), more.std(ddof=1)) / 2
     assert more.mean() <= fewer.mean() + 3 * se + 1e-9
+
+
+@settings(max_examples=200, deadline=None)
+@given(delays=st.lists(st.integers(15, 300) | st.sampled_from([15.5, 20.25]), min_size=1,
+                       max_size=400),
+       q=st.sampled_from([0.95, 0.5, 0.05, 0.99]) | st.floats(0, 1),
+       within=st.floats(0, 320))  # fmt: skip
+def test_the_pooled_histogram_gives_numpys_quantile_and_shares(
+    delays: list[float], q: float, within: float
+) -> None:
+    """The pooled delays are kept as a histogram: its quantile is numpy's inverted_cdf of
+    the delays themselves, exactly, and so are the shares at or below a delay."""
+    pooled = np.array(delays, dtype=float)
+    values, counts = np.unique(pooled, return_counts=True)
+    experiment = Experiment([], values, counts)
+    assert experiment.delay_quantile(q) == np.quantile(pooled, q, method="inverted_cdf")
+    assert experiment.share_within(within) == (pooled <= within).mean()

@@ -9,6 +9,7 @@ import pytest
 
 from sim.access import Procedure, metrics, run_experiment, simulate_cell
 from sim.access.arrivals import uniform_arrivals
+from sim.access.experiment import MAX_DEVICES
 
 IDEAL = Procedure(
     detection="certain",
@@ -159,3 +160,23 @@ def test_a_timer_shorter_than_msg4_fails_every_terminal() -> None:
 def test_barring_needs_a_positive_barring_time() -> None:
     with pytest.raises(ValueError, match="acb_time_s"):
         Procedure(acb_factor=0.5, acb_time_s=0.0)
+
+
+def test_an_experiment_refuses_more_terminals_than_its_memory_allows() -> None:
+    with pytest.raises(ValueError, match=f"devices={MAX_DEVICES + 1} .*{MAX_DEVICES:,}"):
+        run_experiment(MAX_DEVICES + 1, "beta", 10, Procedure(), 1, seed=1)
+    with pytest.raises(ValueError, match=r"traffic='poisson' .*one of beta, uniform"):
+        run_experiment(10, "poisson", 10, Procedure(), 1, seed=1)
+
+
+def test_pooled_delays_are_a_histogram_that_does_not_grow_with_the_replications() -> None:
+    """Replication r uses child r of the seed, so the first runs of a longer experiment are
+    the runs of a shorter one; the pooled delays are kept as distinct values and counts."""
+    few = run_experiment(2000, "beta", 10, Procedure(), 2, seed=3)
+    many = run_experiment(2000, "beta", 10, Procedure(), 12, seed=3)
+    assert many.runs[:2] == few.runs
+    successes = sum(round(run["access_success_probability"] * 2000) for run in many.runs)
+    assert many.successes == successes
+    assert len(many.delay_ms) < 500 < successes  # whole-ms delays: a few hundred values
+    assert (np.diff(many.delay_ms) > 0).all()
+    assert few.delay_count.sum() < many.delay_count.sum()
