@@ -38,7 +38,7 @@ class Parameter:
             if self.kind is int and not (self.low_open or self.high_open):
                 return f"{noun} from {_shown(low)} to {_shown(high)}"
             left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
-            return f"{noun} in {left}{_shown(low)}, {_shown(high)}{right}"
+            return f"{noun} in {left}{_shown(low, False)}, {_shown(high, False)}{right}"
         if low is not None:
             return f"{noun} {'>' if self.low_open else '>='} {_shown(low)}"
         if high is not None:
@@ -79,8 +79,8 @@ class Parameter:
         return value
 
 
-def _shown(number: float) -> str:
-    """A bound as a person writes it: 64, 0.5, 1,000,000."""
+def _shown(number: float, grouped: bool = True) -> str:
+    """A bound as a person writes it: 64, 0.5, 1,000,000 (no commas inside an interval)."""
     if float(number).is_integer():
-        return f"{int(number):,}"
+        return f"{int(number):,}" if grouped else str(int(number))
     return f"{number:g}"

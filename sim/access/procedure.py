@@ -112,3 +112,8 @@ PARAMETERS: dict[str, Parameter] = {
 """Every parameter of `Procedure`, in field order."""
 
 PROCEDURE_PARAMETERS = tuple(f.name for f in fields(Procedure))
+
+PRACH_CONFIGURATION_INDEX = Parameter(
+    "prach_configuration_index", int, "LTE PRACH configuration index (preamble format 0, "
+    "TS 36.211 Table 5.7.1-2): sets the RAO period and offset", 0, 15)  # fmt: skip
+"""Not a field: a shorthand for the RAO period and offset of an LTE cell."""
