@@ -127,7 +127,8 @@ def _parser() -> argparse.ArgumentParser:
 
     def declared(parameter: Parameter, default: object, more: str = "") -> str:
         """--help text of a declared parameter (argparse %-formats help: escape %)."""
-        text = f"{parameter.meaning} (default {default}{more}; {parameter.allowed})"
+        given = "" if default is None else f"default {default}{more}; "  # None: in `meaning`
+        text = f"{parameter.meaning} ({given}{parameter.allowed})"
         return text.replace("%", "%%")
 
     experiment = EXPERIMENT_PARAMETERS
@@ -148,7 +149,7 @@ def _parser() -> argparse.ArgumentParser:
                         "10,000 / 30,000 terminals) and print it beside the reference")  # fmt: skip
     procedure = access.add_argument_group("random-access procedure (defaults: TR 37.868)")
     procedure.add_argument("--prach-configuration-index", metavar="0..15",
-                           help=declared(PRACH_CONFIGURATION_INDEX, "none"))  # fmt: skip
+                           help=declared(PRACH_CONFIGURATION_INDEX, None))  # fmt: skip
     defaults = Procedure()
     for name, parameter in PARAMETERS.items():
         metavar = "{" + ",".join(parameter.choices) + "}" if parameter.choices else (

@@ -19,6 +19,10 @@ class Procedure:
     rao_offset_ms: float = 1.0
     grants_per_subframe: int = 3
     rar_window_ms: int = 5
+    grants_per_rao: int | None = None
+    """None: grants_per_subframe x rar_window_ms (see `effective_grants_per_rao`)."""
+    no_grant_wait_ms: float | None = None
+    """None: 1 + preamble_processing_ms + rar_window_ms (see `effective_no_grant_wait_ms`)."""
     max_preamble_transmissions: int = 10
     backoff_indicator_ms: float = 20.0
     preamble_processing_ms: int = 2
@@ -49,8 +53,21 @@ class Procedure:
             raise ValueError("invalid random-access parameters: " + "; ".join(problems))
 
     @property
-    def grants_per_rao(self) -> int:
+    def effective_grants_per_rao(self) -> int:
+        """Grants an RAO's detected preambles can get: `grants_per_rao`, by default a RAR in
+        every subframe of the RAR window, grants_per_subframe x rar_window_ms."""
+        if self.grants_per_rao is not None:
+            return self.grants_per_rao
         return self.grants_per_subframe * self.rar_window_ms
+
+    @property
+    def effective_no_grant_wait_ms(self) -> float:
+        """From an RAO to when a terminal that got no grant starts its backoff, ms:
+        `no_grant_wait_ms`, by default the end of the RAR window, 1 + preamble_processing_ms
+        + rar_window_ms (the window opens after the preamble and its processing)."""
+        if self.no_grant_wait_ms is not None:
+            return self.no_grant_wait_ms
+        return 1 + self.preamble_processing_ms + self.rar_window_ms
 
     @property
     def minimum_delay_ms(self) -> int:
@@ -79,8 +96,16 @@ PARAMETERS: dict[str, Parameter] = {
                   "than the period)", 0, 2560, high_open=True),
         Parameter("grants_per_subframe", int, "uplink grants the random-access responses "
                   "(RARs) of one subframe carry", 1, 1000),
-        Parameter("rar_window_ms", int, "RAR window, ms: grants go out in its subframes, and "
-                  "a terminal without one retries after it", 1, 2560),
+        Parameter("rar_window_ms", int, "RAR window, ms (subframes): sets the defaults of "
+                  "grants_per_rao and no_grant_wait_ms", 1, 2560),
+        Parameter("grants_per_rao", int, "uplink grants per RAO, given in subframe order "
+                  "from the first RAR subframe (default: grants_per_subframe x "
+                  "rar_window_ms; more than 64 cannot be used: an RAO has at most 64 "
+                  "preambles)", 1, 64, optional=True),
+        Parameter("no_grant_wait_ms", float, "from an RAO to the backoff of a terminal that "
+                  "got no grant, ms (default: 1 + preamble_processing_ms + rar_window_ms, "
+                  "the end of the RAR window; at least the 1 ms preamble)", 1, _MS,
+                  optional=True),
         Parameter("max_preamble_transmissions", int, "preamble transmissions before a "
                   "terminal gives up (preambleTransMax)", 1, 200),
         Parameter("backoff_indicator_ms", float, "backoff indicator BI: a failed attempt waits "

@@ -115,6 +115,63 @@ def test_collisions_per_opportunity_use_the_traffic_period_when_it_holds_everyth
     assert metrics(outcome)["collision_probability_per_opportunity"] == expected
 
 
+def test_grants_per_rao_and_the_no_grant_wait_follow_the_rar_window_by_default() -> None:
+    """Defaults: a RAR in every subframe of the window (3 x 5 = 15 grants per RAO), and a
+    terminal without a grant retries after the window (1 + 2 + 5 = 8 ms after its RAO);
+    each can also be given on its own."""
+    assert (Procedure().effective_grants_per_rao, Procedure().effective_no_grant_wait_ms) == (15, 8)
+    wide = Procedure(rar_window_ms=10)
+    assert (wide.effective_grants_per_rao, wide.effective_no_grant_wait_ms) == (30, 13)
+    explicit = Procedure(grants_per_rao=7, no_grant_wait_ms=13.5)
+    assert (explicit.effective_grants_per_rao, explicit.effective_no_grant_wait_ms) == (7, 13.5)
+    assert explicit.rar_window_ms == 5
+
+
+@pytest.mark.parametrize(
+    ("tied", "explicit"),
+    [
+        ({}, {"grants_per_rao": 15, "no_grant_wait_ms": 8}),
+        ({"rar_window_ms": 10, "rao_period_ms": 10.0},
+         {"grants_per_rao": 30, "no_grant_wait_ms": 13, "rao_period_ms": 10.0}),
+    ],
+)  # fmt: skip
+def test_giving_the_defaults_explicitly_changes_nothing(
+    tied: dict[str, object], explicit: dict[str, object]
+) -> None:
+    """Same seed, the same grants and wait given through the window or explicitly: the
+    same runs, figure for figure.  (A rar_window_ms of 10 with explicit grants and wait is
+    the RAR window of 10 subframes, so the grants' subframes agree too.)"""
+    window = {"rar_window_ms": tied.get("rar_window_ms", 5)}
+    first = run_experiment(3000, "beta", 2, Procedure().replace(**tied), 2, seed=9)
+    second = run_experiment(3000, "beta", 2, Procedure().replace(**window, **explicit), 2, seed=9)
+    assert first.runs == second.runs
+    assert (first.delay_ms == second.delay_ms).all()
+
+
+def test_grants_per_rao_limits_the_grants_whatever_the_window() -> None:
+    """As test_grants_are_limited_per_opportunity, with 7 grants per RAO given explicitly."""
+    procedure = IDEAL.replace(grants_per_subframe=3, preambles=64, max_preamble_transmissions=1,
+                              grants_per_rao=7)  # fmt: skip
+    for seed in range(3):
+        outcome = simulate_cell(np.zeros(40), procedure, np.random.default_rng(seed), 0.005)
+        granted = min(int((~outcome.collided).sum()), 7)
+        assert outcome.success.sum() == granted
+        assert sorted(outcome.delay_ms[outcome.success]) == [15 + i // 3 for i in range(granted)]
+
+
+def test_a_terminal_without_a_grant_waits_the_no_grant_wait() -> None:
+    """No backoff: a terminal whose first preamble is missed retries at the first RAO at or
+    after t + 13 ms, three RAOs (15 ms) later: delays 15, 30, 45 ... ms."""
+    procedure = Procedure(backoff_indicator_ms=0, harq_retransmission_probability=0.0,
+                          no_grant_wait_ms=13)  # fmt: skip
+    delays = set()
+    for seed in range(40):
+        outcome = simulate_cell(np.zeros(1), procedure, np.random.default_rng(seed), 1)
+        delays.add((int(outcome.transmissions[0]), float(outcome.delay_ms[0])))
+    assert {(1, 15.0), (2, 30.0)} <= delays
+    assert all(delay == 15 + 15 * (k - 1) for k, delay in delays)
+
+
 def test_harq_loss_adds_round_trips() -> None:
     """Certain HARQ loss on every transmission but the last allowed: Msg3 and Msg4 each
     take 5 transmissions, adding 4 x 8 + 4 x 5 ms to the 15 ms minimum."""
