@@ -56,6 +56,9 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
 
+_MAX_BLOCK = 4096
+"""RAOs processed together at most: arrays of up to 4096 x 64 preambles (2 MiB each)."""
+
 
 @dataclass(frozen=True)
 class AccessOutcome:
@@ -151,8 +154,10 @@ class _Cell:
         )
         if p.acb_factor < 1.0:
             earliest_retry = min(earliest_retry, 0.7 * p.acb_time_s * 1000.0)
-        # a retry ready e ms after its RAO lands ceil(e / period) RAOs later at the earliest
-        self.block = max(1, math.ceil(earliest_retry / p.rao_period_ms - 1e-9))
+        # a retry ready e ms after its RAO lands ceil(e / period) RAOs later at the earliest;
+        # a shorter block is as exact, so it is capped to bound the arrays of a block
+        spans = math.ceil(earliest_retry / p.rao_period_ms - 1e-9)
+        self.block = max(1, min(spans, _MAX_BLOCK))
         self.current = -1
         self.last_used = -1  # the last RAO in which a terminal sent a preamble
         self._schedule(np.arange(n), first_rao)

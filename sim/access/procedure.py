@@ -91,7 +91,8 @@ PARAMETERS: dict[str, Parameter] = {
         Parameter("preambles", int, "contention preambles per RAO (3GPP: 64 preambles per "
                   "RAO, less those kept for contention-free access)", 1, 64),
         Parameter("rao_period_ms", float, "time between random-access opportunities (RAOs), "
-                  "ms", 0, 2560, low_open=True),
+                  "ms (from NR's shortest slots to NB-IoT's longest NPRACH period)", 0.01,
+                  2560),
         Parameter("rao_offset_ms", float, "time of the first RAO in each period, ms (less "
                   "than the period)", 0, 2560, high_open=True),
         Parameter("grants_per_subframe", int, "uplink grants the random-access responses "

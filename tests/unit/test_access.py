@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -237,3 +238,22 @@ def test_pooled_delays_are_a_histogram_that_does_not_grow_with_the_replications(
     assert len(many.delay_ms) < 500 < successes  # whole-ms delays: a few hundred values
     assert (np.diff(many.delay_ms) > 0).all()
     assert few.delay_count.sum() < many.delay_count.sum()
+
+
+def test_short_periods_and_long_waits_keep_memory_small() -> None:
+    """Terminals come back no sooner than the no-grant wait, so RAOs are processed in blocks
+    that span it; 10 s at a 0.01 ms period would make blocks of a million RAOs (arrays of
+    54 million preambles).  Blocks are capped: the same outcome, bounded memory."""
+    procedure = Procedure(rao_period_ms=0.01, rao_offset_ms=0.0, no_grant_wait_ms=10_000,
+                          contention_resolution_timer_ms=10_000)  # fmt: skip
+    rng = np.random.default_rng(6)
+    tracemalloc.start()
+    outcome = simulate_cell(uniform_arrivals(200, 1, rng), procedure, rng, 1)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert outcome.success.mean() > 0.9
+    assert peak < 50 * 2**20, f"{peak / 2**20:.0f} MiB"
+    with pytest.raises(
+        ValueError, match=r"rao_period_ms=0\.001 \(must be a number in \[0\.01, 2560\]"
+    ):
+        Procedure(rao_period_ms=0.001, rao_offset_ms=0.0)
