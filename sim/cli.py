@@ -7,6 +7,7 @@ path and what is wrong; nothing is written).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import math
@@ -27,7 +28,7 @@ from sim.access.procedure import PARAMETERS, PRACH_CONFIGURATION_INDEX
 from sim.access.reference import TRAFFIC_CASES, tr37868_reference
 from sim.api import run
 from sim.engine import build_plan
-from sim.results import Tables, read_tables, write_csv, write_text
+from sim.results import Tables, atomic_file, csv_bytes, read_tables, write_csv, write_text
 from sim.scenario import Problem, ScenarioError, json_schema, load_scenario
 from sim.scenario.catalog import lte_prach_timing
 from sim.study.compare import FIGURES, FolderError, compare_folders, folder_figures, load_folder
@@ -456,34 +457,100 @@ def _access(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    if args.tr37868:
-        return _access_reference(args, procedure, given)
+    files = [(option, path) for option, path in (("--out", args.out), ("--cdf", args.cdf))
+             if path is not None]  # fmt: skip
+    refusal = _access_files_refusal(files)
+    if args.tr37868 and args.cdf is not None:
+        refusal = "--cdf does not apply to --tr37868 (--out writes its table)"
+    if refusal:
+        print(f"error: {refusal}; nothing was run", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        if args.tr37868:
+            tables = {"--out": _access_reference(procedure, given)}
+        else:
+            tables = _access_experiment(procedure, given)
+        return _access_write([(option, path, tables[option]) for option, path in files])
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written", file=sys.stderr)
+        return 130
+
+
+def _access_experiment(
+    procedure: Procedure, given: dict[str, typing.Any]
+) -> dict[str, pd.DataFrame]:
+    """One experiment: prints its metrics; the tables of --out and --cdf."""
     traffic = given.get("traffic", "beta")
     window = given.get("window_s", 10.0 if traffic == "beta" else 60.0)
     devices, replications, seed = (given.get("devices", 10000), given.get("replications", 10),
                                    given.get("seed", 1))  # fmt: skip
     experiment = run_experiment(devices, traffic, window, procedure, replications, seed)
+    summary = experiment.summary()
     columns = ["metric", "mean", "ci_low", "ci_high", "replications"]
-    table = pd.DataFrame(experiment.summary(), columns=columns)
+    table = pd.DataFrame(summary, columns=columns)
     print(f"{devices} terminals, {traffic} over {window:g} s, "
           f"{replications} replications, seed {seed}")  # fmt: skip
-    for metric, mean, low, high, _ in experiment.summary():
+    for metric, mean, low, high, _ in summary:
         # one replication, or the pooled p95, has no interval: show none
         interval = "" if replications < 2 or math.isnan(low) else f"   [{low:.6g}, {high:.6g}]"
         print(f"  {metric:<40} {mean:>12.6g}{interval}")
-    if args.out:
-        write_csv(table.round(8), args.out)
-    if args.cdf:
-        delays, shares = experiment.cdf()
-        write_csv(pd.DataFrame({"delay_ms": delays, "share": shares.round(8)}), args.cdf)
+    delays, shares = experiment.cdf()
+    return {"--out": table.round(8),
+            "--cdf": pd.DataFrame({"delay_ms": delays, "share": shares.round(8)})}  # fmt: skip
+
+
+def _access_files_refusal(files: list[tuple[str, Path]]) -> str | None:
+    """Why the output files cannot be written, found before anything runs; None if they
+    look writable (a full disk still shows only when writing)."""
+    if len(files) == 2 and files[0][1].resolve() == files[1][1].resolve():
+        return f"--out and --cdf are the same file ({files[0][1]})"
+    for option, path in files:
+        if path.is_dir():
+            return f"{option} {path}: is a folder; give a file name, e.g. {path / 'access.csv'}"
+        blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+        if blocker is not None:
+            return f"{option} {path}: {blocker} is a file, not a folder"
+        existing = next(p for p in path.parents if p.exists())
+        if not os.access(existing, os.W_OK | os.X_OK):
+            return f"{option} {path}: cannot write in {existing} (permission denied)"
+    return None
+
+
+def _access_write(files: list[tuple[str, Path, pd.DataFrame]]) -> int:
+    """Write the CSVs all or none: each is atomic (a temporary file renamed into place), and
+    each later one is written inside the write of the one before, so an error in any leaves
+    every file as it was (and no folder made for them)."""
+    made = {p for _, path, _ in files for p in path.parents if not p.exists()}
+    writing = [""]  # the file being written, for the message
+
+    def write(rest: list[tuple[str, Path, pd.DataFrame]]) -> None:
+        (option, path, table), later = rest[0], rest[1:]
+
+        def fill(temporary: Path) -> None:
+            temporary.write_bytes(csv_bytes(table))
+            if later:
+                write(later)
+                writing[0] = f"{option} {path}"
+
+        writing[0] = f"{option} {path}"
+        atomic_file(path, fill)
+
+    try:
+        if files:
+            write(files)
+    except OSError as error:
+        for folder in sorted(made, key=lambda p: len(p.parts), reverse=True):
+            with contextlib.suppress(OSError):  # not empty, or gone: leave it
+                folder.rmdir()
+        reason = error.strerror or str(error)
+        print(f"error: cannot write {writing[0]}: {reason}; nothing was written", file=sys.stderr)
+        return EXIT_BAD_INPUT
     return EXIT_OK
 
 
-def _access_reference(
-    args: argparse.Namespace, procedure: Procedure, given: dict[str, typing.Any]
-) -> int:
-    """The TR 37.868 table: ours beside the reference (the reference's replication counts
-    unless --replications is given)."""
+def _access_reference(procedure: Procedure, given: dict[str, typing.Any]) -> pd.DataFrame:
+    """The TR 37.868 table: prints ours beside the reference (the reference's replication
+    counts unless --replications is given); the table of --out."""
     rows: list[dict[str, typing.Any]] = []
     cases: dict[tuple[str, int], list[dict[typing.Hashable, typing.Any]]] = {}
     for record in tr37868_reference().to_dict("records"):
@@ -510,9 +577,7 @@ def _access_reference(
                  "ci_low": low, "ci_high": high, "replications": replications,
                  "reference": reference, "reference_ci95": _or_zero(record["ci95"])}
             )  # fmt: skip
-    if args.out:
-        write_csv(pd.DataFrame(rows).round(8), args.out)
-    return EXIT_OK
+    return pd.DataFrame(rows).round(8)
 
 
 def _or_zero(value: typing.Any) -> float:
