@@ -460,8 +460,13 @@ def _access(args: argparse.Namespace) -> int:
     files = [(option, path) for option, path in (("--out", args.out), ("--cdf", args.cdf))
              if path is not None]  # fmt: skip
     refusal = _access_files_refusal(files)
-    if args.tr37868 and args.cdf is not None:
-        refusal = "--cdf does not apply to --tr37868 (--out writes its table)"
+    if args.tr37868:  # the reference's own cases: these would be ignored
+        ignored = [_option(name) for name in ("devices", "traffic", "window_s") if name in given]
+        if ignored:
+            refusal = (f"{', '.join(ignored)} does not apply to --tr37868 (it runs the "
+                       "reference table's own cases)")  # fmt: skip
+        elif args.cdf is not None:
+            refusal = "--cdf does not apply to --tr37868 (--out writes its table)"
     if refusal:
         print(f"error: {refusal}; nothing was run", file=sys.stderr)
         return EXIT_BAD_INPUT

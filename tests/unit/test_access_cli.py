@@ -205,3 +205,18 @@ def test_no_interval_is_printed_where_there_is_none(
     pooled = next(line for line in lines if "pooled_p95" in line)
     assert "[" not in pooled
     assert all(("[" in line) == (replications != "1") for line in lines if line != pooled)
+
+
+@pytest.mark.parametrize(
+    "options", [["--devices", "500"], ["--traffic", "uniform"], ["--window", "5"]]
+)
+def test_the_reference_table_refuses_options_it_would_ignore(
+    options: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--tr37868 runs the reference's own cases: a --devices, --traffic or --window would
+    be silently ignored, so it is refused, saying why."""
+    assert _run(["access", "--tr37868", "--replications", "1", *options]) == 2
+    captured = capsys.readouterr()
+    assert f"{options[0]} does not apply to --tr37868" in captured.err
+    assert len(captured.err.strip().splitlines()) == 1
+    assert captured.out == ""
