@@ -277,7 +277,8 @@ class _Cell:
             if len(contenders):
                 first_msg3 = self._first_msg3(t[contenders], rank_all[contenders])
                 self._retry(devices[contenders], first_msg3 + p.contention_resolution_timer_ms)
-        if p.no_grant_wait_ms is None:  # the end of the RAR window, summed as it always was
+        if p.no_grant_wait_ms is None:  # the end of the RAR window, summed term by term as
+            # before, so that default results stay bit-identical
             rar_end = t[failed] + 1 + p.preamble_processing_ms + p.rar_window_ms
         else:
             rar_end = t[failed] + p.no_grant_wait_ms
