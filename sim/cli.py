@@ -7,6 +7,7 @@ path and what is wrong; nothing is written).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import math
@@ -21,10 +22,13 @@ import pandas as pd
 from tqdm import tqdm
 
 from sim.access import PROCEDURE_PARAMETERS, Procedure, run_experiment
+from sim.access.experiment import EXPERIMENT_PARAMETERS
+from sim.access.parameters import Parameter
+from sim.access.procedure import PARAMETERS, PRACH_CONFIGURATION_INDEX
 from sim.access.reference import TRAFFIC_CASES, tr37868_reference
 from sim.api import run
 from sim.engine import build_plan
-from sim.results import Result, Tables, read_tables, write_csv, write_text
+from sim.results import Result, Tables, atomic_file, csv_bytes, read_tables, write_csv, write_text
 from sim.scenario import Problem, ScenarioError, json_schema, load_scenario
 from sim.scenario.catalog import lte_prach_timing
 from sim.study.compare import FIGURES, FolderError, compare_folders, folder_figures, load_folder
@@ -117,41 +121,44 @@ def _parser() -> argparse.ArgumentParser:
     access = commands.add_parser(
         "access",
         help="one random-access experiment in one cell (3GPP TR 37.868 style)",
-        description="Terminals of one cell run the contention-based random-access procedure; "
-        "prints the metrics with 95 %% intervals over the replications.",
+        description="Terminals of one cell run the contention-based random-access procedure "
+        "of 3GPP TR 37.868; prints the metrics with 95 % intervals over the replications.",
     )
-    access.add_argument("--devices", type=_positive_int, default=10000, help="terminals")
-    access.add_argument("--traffic", choices=("beta", "uniform"), default="beta",
-                        help="beta: Beta(3,4) over the window (TR 37.868 model 2); uniform: "
-                        "model 1")  # fmt: skip
-    access.add_argument(
-        "--window",
-        type=_positive_float,
-        default=None,
-        help="traffic window, s (default: 10 for beta, 60 for uniform)",
-    )
-    access.add_argument("--replications", type=_positive_int,
-                        help="runs (default 10; with --tr37868 the reference's)")  # fmt: skip
-    access.add_argument("--seed", type=_non_negative_int, default=1)
-    access.add_argument("--out", type=Path, help="write the metrics as a tidy CSV")
-    access.add_argument("--cdf", type=Path, help="write the access-delay CDF as a CSV")
+    # every value is taken as text and checked in _access against its one declaration in
+    # sim.access, so that a bad value gets one line saying what is allowed
+
+    def declared(parameter: Parameter, default: object, more: str = "") -> str:
+        """--help text of a declared parameter (argparse %-formats help: escape %)."""
+        given = "" if default is None else f"default {default}{more}; "  # None: in `meaning`
+        text = f"{parameter.meaning} ({given}{parameter.allowed})"
+        return text.replace("%", "%%")
+
+    experiment = EXPERIMENT_PARAMETERS
+    access.add_argument("--devices", metavar="N", help=declared(experiment["devices"], 10000))
+    access.add_argument("--traffic", metavar="{beta,uniform}",
+                        help=declared(experiment["traffic"], "beta"))  # fmt: skip
+    access.add_argument("--window", dest="window_s", metavar="S", help=declared(
+        experiment["window_s"], "10 for beta, 60 for uniform"))  # fmt: skip
+    access.add_argument("--replications", metavar="R", help=declared(
+        experiment["replications"], 10, ", with --tr37868 the reference's"))  # fmt: skip
+    access.add_argument("--seed", metavar="N", help=declared(experiment["seed"], 1))
+    access.add_argument("--out", type=Path, metavar="FILE",
+                        help="write the metrics as a tidy CSV")  # fmt: skip
+    access.add_argument("--cdf", type=Path, metavar="FILE",
+                        help="write the access-delay CDF as a CSV")  # fmt: skip
     access.add_argument("--tr37868", action="store_true",
                         help="run the TR 37.868 reference table (both traffic models x 5,000 / "
                         "10,000 / 30,000 terminals) and print it beside the reference")  # fmt: skip
     procedure = access.add_argument_group("random-access procedure (defaults: TR 37.868)")
-    procedure.add_argument("--prach-configuration-index", type=int, choices=range(16),
-                           metavar="0..15", help="LTE PRACH configuration index (format 0, "
-                           "TS 36.211 Table 5.7.1-2): sets the RAO period and offset")  # fmt: skip
-    for name in PROCEDURE_PARAMETERS:
-        default = getattr(Procedure(), name)
-        option = "--" + name.replace("_", "-")
-        if isinstance(default, str):
-            choices = typing.get_args(Procedure.__dataclass_fields__[name].type)
-            procedure.add_argument(option, dest=name, choices=choices or None,
-                                   help=f"(default {default})")  # fmt: skip
-        else:
-            procedure.add_argument(option, dest=name, type=type(default),
-                                   help=f"(default {default})")  # fmt: skip
+    procedure.add_argument("--prach-configuration-index", metavar="0..15",
+                           help=declared(PRACH_CONFIGURATION_INDEX, None))  # fmt: skip
+    defaults = Procedure()
+    for name, parameter in PARAMETERS.items():
+        metavar = "{" + ",".join(parameter.choices) + "}" if parameter.choices else (
+            "MS" if name.endswith("_ms") else "S" if name.endswith("_s") else "N"
+            if parameter.kind is int else "X")  # fmt: skip
+        procedure.add_argument("--" + name.replace("_", "-"), dest=name, metavar=metavar,
+                               help=declared(parameter, getattr(defaults, name)))  # fmt: skip
     return parser
 
 
@@ -483,48 +490,146 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _access(args: argparse.Namespace) -> int:
-    changes = {name: getattr(args, name) for name in PROCEDURE_PARAMETERS
-               if getattr(args, name) is not None}  # fmt: skip
-    if args.prach_configuration_index is not None:
-        period, offset = lte_prach_timing(args.prach_configuration_index)
-        changes.setdefault("rao_period_ms", period)
-        changes.setdefault("rao_offset_ms", offset)
+    def _option(name: str) -> str:
+        """The option of a parameter."""
+        return "--window" if name == "window_s" else "--" + name.replace("_", "-")
+
+    options = [*EXPERIMENT_PARAMETERS.values(), PRACH_CONFIGURATION_INDEX, *PARAMETERS.values()]
+    given: dict[str, typing.Any] = {}
+    for parameter in options:
+        text = getattr(args, parameter.name)
+        if text is None:
+            continue
+        try:
+            given[parameter.name] = parameter.parse(text)
+        except ValueError as error:
+            print(f"error: {_option(parameter.name)} {text}: {error}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    changes = {name: given[name] for name in PROCEDURE_PARAMETERS if name in given}
+    index = given.get("prach_configuration_index")
+    if index is not None:
+        timing = dict(zip(("rao_period_ms", "rao_offset_ms"), lte_prach_timing(index), strict=True))
+        for name, value in timing.items():
+            if name in changes and changes[name] != value:
+                what = "RAO period" if name == "rao_period_ms" else "offset of the first RAO"
+                print(f"error: {_option(name)} {getattr(args, name)} conflicts with "
+                      f"--prach-configuration-index {index}, which sets the {what} to "
+                      f"{value:g} ms; give one or the other", file=sys.stderr)  # fmt: skip
+                return EXIT_BAD_INPUT
+            changes[name] = value
     try:
         procedure = Procedure().replace(**changes)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    if args.tr37868:
-        return _access_reference(args, procedure)
-    window = args.window or (10.0 if args.traffic == "beta" else 60.0)
-    replications = args.replications or 10
-    experiment = run_experiment(args.devices, args.traffic, window, procedure,
-                                replications, args.seed)  # fmt: skip
+    files = [(option, path) for option, path in (("--out", args.out), ("--cdf", args.cdf))
+             if path is not None]  # fmt: skip
+    refusal = _access_files_refusal(files)
+    if args.tr37868:  # the reference's own cases: these would be ignored
+        ignored = [_option(name) for name in ("devices", "traffic", "window_s") if name in given]
+        if ignored:
+            refusal = (f"{', '.join(ignored)} does not apply to --tr37868 (it runs the "
+                       "reference table's own cases)")  # fmt: skip
+        elif args.cdf is not None:
+            refusal = "--cdf does not apply to --tr37868 (--out writes its table)"
+    if refusal:
+        print(f"error: {refusal}; nothing was run", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        if args.tr37868:
+            tables = {"--out": _access_reference(procedure, given)}
+        else:
+            tables = _access_experiment(procedure, given)
+        return _access_write([(option, path, tables[option]) for option, path in files])
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written", file=sys.stderr)
+        return 130
+
+
+def _access_experiment(
+    procedure: Procedure, given: dict[str, typing.Any]
+) -> dict[str, pd.DataFrame]:
+    """One experiment: prints its metrics; the tables of --out and --cdf."""
+    traffic = given.get("traffic", "beta")
+    window = given.get("window_s", 10.0 if traffic == "beta" else 60.0)
+    devices, replications, seed = (given.get("devices", 10000), given.get("replications", 10),
+                                   given.get("seed", 1))  # fmt: skip
+    experiment = run_experiment(devices, traffic, window, procedure, replications, seed)
+    summary = experiment.summary()
     columns = ["metric", "mean", "ci_low", "ci_high", "replications"]
-    table = pd.DataFrame(experiment.summary(), columns=columns)
-    print(f"{args.devices} terminals, {args.traffic} over {window:g} s, "
-          f"{replications} replications, seed {args.seed}")  # fmt: skip
-    for row in table.itertuples():
-        print(f"  {row.metric:<40} {row.mean:>12.6g}   [{row.ci_low:.6g}, {row.ci_high:.6g}]")
-    if args.out:
-        write_csv(table.round(8), args.out)
-    if args.cdf:
-        delays, shares = experiment.cdf()
-        write_csv(pd.DataFrame({"delay_ms": delays, "share": shares.round(8)}), args.cdf)
+    table = pd.DataFrame(summary, columns=columns)
+    print(f"{devices} terminals, {traffic} over {window:g} s, "
+          f"{replications} replications, seed {seed}")  # fmt: skip
+    for metric, mean, low, high, _ in summary:
+        # one replication, or the pooled p95, has no interval: show none
+        interval = "" if replications < 2 or math.isnan(low) else f"   [{low:.6g}, {high:.6g}]"
+        print(f"  {metric:<40} {mean:>12.6g}{interval}")
+    delays, shares = experiment.cdf()
+    return {"--out": table.round(8),
+            "--cdf": pd.DataFrame({"delay_ms": delays, "share": shares.round(8)})}  # fmt: skip
+
+
+def _access_files_refusal(files: list[tuple[str, Path]]) -> str | None:
+    """Why the output files cannot be written, found before anything runs; None if they
+    look writable (a full disk still shows only when writing)."""
+    if len(files) == 2 and files[0][1].resolve() == files[1][1].resolve():
+        return f"--out and --cdf are the same file ({files[0][1]})"
+    for option, path in files:
+        if path.is_dir():
+            return f"{option} {path}: is a folder; give a file name, e.g. {path / 'access.csv'}"
+        blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+        if blocker is not None:
+            return f"{option} {path}: {blocker} is a file, not a folder"
+        existing = next(p for p in path.parents if p.exists())
+        if not os.access(existing, os.W_OK | os.X_OK):
+            return f"{option} {path}: cannot write in {existing} (permission denied)"
+    return None
+
+
+def _access_write(files: list[tuple[str, Path, pd.DataFrame]]) -> int:
+    """Write the CSVs all or none: each is atomic (a temporary file renamed into place), and
+    each later one is written inside the write of the one before, so an error in any leaves
+    every file as it was (and no folder made for them)."""
+    made = {p for _, path, _ in files for p in path.parents if not p.exists()}
+    writing = [""]  # the file being written, for the message
+
+    def write(rest: list[tuple[str, Path, pd.DataFrame]]) -> None:
+        (option, path, table), later = rest[0], rest[1:]
+
+        def fill(temporary: Path) -> None:
+            temporary.write_bytes(csv_bytes(table))
+            if later:
+                write(later)
+                writing[0] = f"{option} {path}"
+
+        writing[0] = f"{option} {path}"
+        atomic_file(path, fill)
+
+    try:
+        if files:
+            write(files)
+    except OSError as error:
+        for folder in sorted(made, key=lambda p: len(p.parts), reverse=True):
+            with contextlib.suppress(OSError):  # not empty, or gone: leave it
+                folder.rmdir()
+        reason = error.strerror or str(error)
+        print(f"error: cannot write {writing[0]}: {reason}; nothing was written", file=sys.stderr)
+        return EXIT_BAD_INPUT
     return EXIT_OK
 
 
-def _access_reference(args: argparse.Namespace, procedure: Procedure) -> int:
-    """The TR 37.868 table: ours beside the reference (the reference's replication counts
-    unless --replications is given)."""
+def _access_reference(procedure: Procedure, given: dict[str, typing.Any]) -> pd.DataFrame:
+    """The TR 37.868 table: prints ours beside the reference (the reference's replication
+    counts unless --replications is given); the table of --out."""
     rows: list[dict[str, typing.Any]] = []
     cases: dict[tuple[str, int], list[dict[typing.Hashable, typing.Any]]] = {}
     for record in tr37868_reference().to_dict("records"):
         cases.setdefault((str(record["traffic_model"]), int(record["devices"])), []).append(record)
+    seed = given.get("seed", 1)
     for (model, devices), records in cases.items():
         traffic, window = TRAFFIC_CASES[model]
-        replications = args.replications or int(records[0]["replications"])
-        experiment = run_experiment(devices, traffic, window, procedure, replications, args.seed)
+        replications = given.get("replications", int(records[0]["replications"]))
+        experiment = run_experiment(devices, traffic, window, procedure, replications, seed)
         summary = {row[0]: row for row in experiment.summary()}
         print(f"{model}, {devices} terminals, {replications} replications")
         for record in records:
@@ -532,17 +637,17 @@ def _access_reference(args: argparse.Namespace, procedure: Procedure) -> int:
             # the reference's p95 is of all its replications' delays pooled
             pooled = "pooled_p95_access_delay_ms" if metric == "p95_access_delay_ms" else metric
             _, mean, low, high, _ = summary[pooled]
-            reference, ci95 = float(record["value"]), _or_zero(record["ci95"])
-            print(f"  {metric:<40} {mean:>11.6g} [{low:.6g}, {high:.6g}]"
-                  f"   reference {reference:.6g} ± {ci95:.3g}")  # fmt: skip
+            reference, ci95 = float(record["value"]), float(record["ci95"])
+            # where there is no interval (one replication, a pooled p95), none is shown
+            ours = "" if replications < 2 or math.isnan(low) else f"[{low:.6g}, {high:.6g}]"
+            theirs = "" if math.isnan(ci95) else f" ± {ci95:.3g}"
+            print(f"  {metric:<40} {mean:>11.6g} {ours:<22}   reference {reference:.6g}{theirs}")
             rows.append(
                 {"traffic_model": model, "devices": devices, "metric": metric, "mean": mean,
                  "ci_low": low, "ci_high": high, "replications": replications,
-                 "reference": reference, "reference_ci95": ci95}
+                 "reference": reference, "reference_ci95": _or_zero(record["ci95"])}
             )  # fmt: skip
-    if args.out:
-        write_csv(pd.DataFrame(rows).round(8), args.out)
-    return EXIT_OK
+    return pd.DataFrame(rows).round(8)
 
 
 def _or_zero(value: typing.Any) -> float:

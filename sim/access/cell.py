@@ -7,25 +7,29 @@ opportunity (RAO), then goes through the four messages of the procedure:
    by two or more terminals in the same RAO is not detected (all of them fail this attempt);
    a preamble chosen by one terminal is detected with probability 1 - e^(-k) on its k-th
    transmission (``detection="tr37868"``; ``"certain"`` for an ideal receiver).
-2. **Msg2**: at most ``grants_per_subframe x rar_window_ms`` detected preambles get an uplink
-   grant (random order; 3 per subframe over the 5-subframe window by default), the rest
-   fail this attempt.  The i-th grant goes out in subframe i // grants_per_subframe of the
-   window.
+2. **Msg2**: at most ``grants_per_rao`` detected preambles get an uplink grant (random
+   order), the rest fail this attempt.  The i-th grant goes out in subframe
+   i // grants_per_subframe of the RAR window.  By default ``grants_per_rao`` is
+   ``grants_per_subframe x rar_window_ms``: 3 per subframe over the 5-subframe window, 15.
 3. **Msg3/Msg4** with HARQ: each transmission fails with ``harq_retransmission_probability``
    and is repeated after the round-trip time (8 ms / 5 ms) up to
    ``max_msg3_msg4_transmissions`` times; if either runs out, the terminal notices when the
    contention-resolution timer (48 ms from its last Msg3) expires.
-4. A failed attempt is retried after a backoff uniform in [0, BI] ms at the next RAO: after
-   the RAR window (t + 1 + 2 + 5 ms) for a preamble that got no grant, after the
-   contention-resolution timer otherwise.  After ``max_preamble_transmissions`` failed
-   attempts the terminal gives up.
+4. A failed attempt is retried after a backoff uniform in [0, BI] ms at the next RAO:
+   ``no_grant_wait_ms`` after its RAO for a preamble that got no grant (by default the end
+   of the RAR window, t + 1 + 2 + 5 ms), after the contention-resolution timer otherwise.
+   After ``max_preamble_transmissions`` failed attempts the terminal gives up.
 
 With all defaults the minimum access delay (first preamble to Msg4) is
 1 + 2 + 1 + 5 + 1 + 4 + 1 = 15 ms.  These are the semantics of the public LTE-A
 random-access simulator of Leyva-Mayorga, Tello-Oquendo et al. (IEEE TWC 2017) whose
-figures are the reference table; ``collisions="contention"`` offers the other common
-reading of the TR (collided preambles are detected as one, get a grant, and all their
-terminals fail at contention resolution).
+figures are the reference table, as long as the grants per RAO and the no-grant wait are
+the ones it ties to its RAO period (``grants_per_subframe x rao_period_ms`` and
+1 + ``preamble_processing_ms`` + ``rao_period_ms``): at the TR 37.868 period of 5 ms the
+defaults are; at another period give ``rar_window_ms`` = the period (README, "Access
+layer", says exactly when the two agree).  ``collisions="contention"`` offers the other
+common reading of the TR (collided preambles are detected as one, get a grant, and all
+their terminals fail at contention resolution).
 
 Access class barring (``acb_factor`` < 1) is checked once per report before the first
 preamble: a barred terminal waits (0.7 + 0.6 U) x ``acb_time_s`` and checks again.  The
@@ -52,6 +56,9 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
 
+_MAX_BLOCK = 4096
+"""RAOs processed together at most: arrays of up to 4096 x 64 preambles (2 MiB each)."""
+
 
 @dataclass(frozen=True)
 class AccessOutcome:
@@ -67,8 +74,12 @@ class AccessOutcome:
     preamble_transmissions: int
     collided_transmissions: int
     collided_preambles: int
+    """Preambles chosen by two or more terminals in the same RAO, over every RAO."""
     opportunities_in_period: int
-    """RAOs in the traffic period (the denominator of collisions per opportunity)."""
+    """RAOs in the traffic period."""
+    opportunities: int
+    """RAOs from the first of the traffic period to the later of its last and the last one a
+    terminal used: the RAOs `collided_preambles` were counted over."""
     preambles: int
 
     @property
@@ -84,7 +95,8 @@ def simulate_cell(
 ) -> AccessOutcome:
     """Run the random-access procedure for terminals that become ready at `arrivals_ms`.
 
-    `period_s` is the traffic period, used to normalise collisions per opportunity.
+    `period_s` is the traffic period: collisions per opportunity are counted over its RAOs,
+    and over the RAOs after it up to the last one used when retries or barring run past it.
     """
     return _Cell(np.asarray(arrivals_ms, dtype=float), procedure, rng, period_s).run()
 
@@ -137,14 +149,17 @@ class _Cell:
         # contention-resolution timer from its first Msg3 (Msg3/Msg4 lost, or a collision
         # in contention mode), or after the shortest barring time
         earliest_retry: float = min(
-            1 + p.preamble_processing_ms + p.rar_window_ms,
+            p.effective_no_grant_wait_ms,
             2 + p.preamble_processing_ms + p.rar_processing_ms + p.contention_resolution_timer_ms,
         )
         if p.acb_factor < 1.0:
             earliest_retry = min(earliest_retry, 0.7 * p.acb_time_s * 1000.0)
-        # a retry ready e ms after its RAO lands ceil(e / period) RAOs later at the earliest
-        self.block = max(1, math.ceil(earliest_retry / p.rao_period_ms - 1e-9))
+        # a retry ready e ms after its RAO lands ceil(e / period) RAOs later at the earliest;
+        # a shorter block is as exact, so it is capped to bound the arrays of a block
+        spans = math.ceil(earliest_retry / p.rao_period_ms - 1e-9)
+        self.block = max(1, min(spans, _MAX_BLOCK))
         self.current = -1
+        self.last_used = -1  # the last RAO in which a terminal sent a preamble
         self._schedule(np.arange(n), first_rao)
 
     def _next_rao(self, times: FloatArray) -> IntArray:
@@ -227,6 +242,7 @@ class _Cell:
         n = len(devices)
         if n == 0:
             return
+        self.last_used = max(self.last_used, int(raos.max()))
         t = self._rao_time(raos)
         k = self.transmissions[devices] + 1
         self.transmissions[devices] = k
@@ -261,7 +277,11 @@ class _Cell:
             if len(contenders):
                 first_msg3 = self._first_msg3(t[contenders], rank_all[contenders])
                 self._retry(devices[contenders], first_msg3 + p.contention_resolution_timer_ms)
-        rar_end = t[failed] + 1 + p.preamble_processing_ms + p.rar_window_ms
+        if p.no_grant_wait_ms is None:  # the end of the RAR window, summed term by term as
+            # before, so that default results stay bit-identical
+            rar_end = t[failed] + 1 + p.preamble_processing_ms + p.rar_window_ms
+        else:
+            rar_end = t[failed] + p.no_grant_wait_ms
         self._retry(devices[failed], rar_end)
         if len(granted):
             self._complete(devices[granted], rank, t[granted])
@@ -274,7 +294,7 @@ class _Cell:
         order = np.lexsort((self.uniform.take(len(candidates)), rao_of))
         sorted_rao = rao_of[order]
         rank = np.arange(len(order)) - np.searchsorted(sorted_rao, sorted_rao, side="left")
-        keep = rank < self.p.grants_per_rao
+        keep = rank < self.p.effective_grants_per_rao
         return candidates[order[keep]], rank[keep]
 
     def _complete(self, devices: IntArray, rank: IntArray, t: FloatArray) -> None:
@@ -346,6 +366,7 @@ class _Cell:
             collided_transmissions=self.counts["collided_transmissions"],
             collided_preambles=self.counts["collided_preambles"],
             opportunities_in_period=self.period_raos,
+            opportunities=max(self.period_raos, self.last_used + 1),
             preambles=self.p.preambles,
         )
 

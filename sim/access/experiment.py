@@ -11,9 +11,11 @@ from numpy.typing import NDArray
 
 from sim.access.arrivals import beta_arrivals, uniform_arrivals
 from sim.access.cell import AccessOutcome, simulate_cell
+from sim.access.parameters import Parameter
 from sim.access.procedure import Procedure
 
 FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
 
 METRICS = (
     "access_success_probability",
@@ -28,7 +30,15 @@ METRICS = (
 
 
 def metrics(outcome: AccessOutcome) -> dict[str, float]:
-    """The key figures of one run; means over successful terminals where it says so."""
+    """The key figures of one run; means over successful terminals where it says so.
+
+    `collision_probability_per_opportunity` is TR 37.868's collision probability: preambles
+    chosen by two or more terminals over all preambles of the same RAOs (an opportunity is
+    one preamble in one RAO, used or not).  The RAOs are those of the traffic period, and
+    the ones after it up to the last a terminal used when retries or barring run past it,
+    so numerator and denominator cover the same opportunities and the figure is never above
+    1.  When every attempt falls in the period (the TR 37.868 cases) it is the TR's figure.
+    """
     success = outcome.success
     delays = outcome.delay_ms[success]
     return {
@@ -41,7 +51,7 @@ def metrics(outcome: AccessOutcome) -> dict[str, float]:
             float(np.quantile(delays, 0.95, method="inverted_cdf")) if success.any() else math.nan
         ),
         "collision_probability_per_opportunity": outcome.collided_preambles
-        / (outcome.preambles * max(outcome.opportunities_in_period, 1)),
+        / (outcome.preambles * max(outcome.opportunities, 1)),
         "collision_probability_per_transmission": (
             outcome.collided_transmissions / outcome.preamble_transmissions
             if outcome.preamble_transmissions
@@ -56,6 +66,26 @@ def metrics(outcome: AccessOutcome) -> dict[str, float]:
 ArrivalModel = Callable[[int, float, np.random.Generator], FloatArray]
 TRAFFIC_MODELS: dict[str, ArrivalModel] = {"uniform": uniform_arrivals, "beta": beta_arrivals}
 
+MAX_DEVICES = 1_000_000
+"""Terminals in one experiment's cell, at most: a run holds about 100 bytes per terminal
+(some 0.2 GB at the cap, 33 times the TR 37.868 overload case), and the replications are
+pooled as a histogram of delays, so an experiment's memory stays bounded."""
+
+EXPERIMENT_PARAMETERS: dict[str, Parameter] = {
+    parameter.name: parameter
+    for parameter in (
+        Parameter("devices", int, "terminals in the cell", 1, MAX_DEVICES),
+        Parameter("traffic", str, "arrivals: beta, Beta(3,4) over the window (TR 37.868 "
+                  "traffic model 2); uniform, uniformly over it (model 1)",
+                  choices=("beta", "uniform")),
+        Parameter("window_s", float, "traffic window, s", 0, 86_400, low_open=True),
+        Parameter("replications", int, "independent runs", 1, 10_000),
+        Parameter("seed", int, "seed: replication r uses child r of "
+                  "SeedSequence(seed).spawn(replications)", 0),
+    )
+}  # fmt: skip
+"""The arguments of `run_experiment` other than the procedure."""
+
 
 @dataclass(frozen=True)
 class Experiment:
@@ -63,8 +93,34 @@ class Experiment:
 
     runs: list[dict[str, float]]
     """Metrics of each replication."""
-    delays_ms: FloatArray
-    """Access delays of every successful terminal, all replications pooled, ms."""
+    delay_ms: FloatArray
+    """The distinct access delays of the successful terminals of all replications, ms,
+    ascending (the pooled delays as a histogram: its size does not grow with the runs)."""
+    delay_count: IntArray
+    """How many successful terminals had each delay."""
+
+    @property
+    def successes(self) -> int:
+        """Successful terminals, all replications."""
+        return int(self.delay_count.sum())
+
+    def delay_quantile(self, q: float) -> float:
+        """The q-quantile of the pooled delays, ms: numpy's ``inverted_cdf`` (the smallest
+        delay with a share of at least q at or below it), worked out on the histogram."""
+        if self.successes == 0:
+            return math.nan
+        index = self.successes * q - 1  # as numpy computes it, so the value is the same
+        position = max(
+            math.floor(index) if index == math.floor(index) else math.floor(index) + 1, 0
+        )
+        cumulative = np.cumsum(self.delay_count)
+        return float(self.delay_ms[np.searchsorted(cumulative, position, side="right")])
+
+    def share_within(self, delay_ms: float) -> float:
+        """Share of the successful terminals (pooled) with a delay of at most `delay_ms`."""
+        if self.successes == 0:
+            return math.nan
+        return float(self.delay_count[self.delay_ms <= delay_ms].sum() / self.successes)
 
     def summary(self) -> list[tuple[str, float, float, float, int]]:
         """(metric, mean, ci_low, ci_high, replications) with 95 % Student-t intervals;
@@ -75,18 +131,13 @@ class Experiment:
         for name in METRICS:
             mean, low, high = mean_ci([run[name] for run in self.runs])
             rows.append((name, mean, low, high, len(self.runs)))
-        pooled = (
-            float(np.quantile(self.delays_ms, 0.95, method="inverted_cdf"))
-            if len(self.delays_ms)
-            else math.nan
-        )
+        pooled = self.delay_quantile(0.95)
         rows.append(("pooled_p95_access_delay_ms", pooled, math.nan, math.nan, len(self.runs)))
         return rows
 
     def cdf(self) -> tuple[FloatArray, FloatArray]:
         """Pooled empirical CDF of the access delay: (delay_ms, share of successes <=)."""
-        values, counts = np.unique(self.delays_ms, return_counts=True)
-        return values, np.cumsum(counts) / max(len(self.delays_ms), 1)
+        return self.delay_ms, np.cumsum(self.delay_count) / max(self.successes, 1)
 
 
 def run_experiment(
@@ -99,12 +150,28 @@ def run_experiment(
 ) -> Experiment:
     """`replications` runs of `devices` terminals arriving by a TR 37.868 traffic model
     (`uniform` or `beta`) over `window_s`; replication r uses child r of
-    SeedSequence(seed).spawn(replications)."""
+    SeedSequence(seed).spawn(replications).  ValueError for arguments outside
+    `EXPERIMENT_PARAMETERS`."""
+    given = {"devices": devices, "traffic": traffic, "window_s": window_s,
+             "replications": replications, "seed": seed}  # fmt: skip
+    problems = [
+        f"{name}={value!r} (must be {EXPERIMENT_PARAMETERS[name].allowed})"
+        for name, value in given.items()
+        if not EXPERIMENT_PARAMETERS[name].accepts(value)
+    ]
+    if problems:
+        raise ValueError("invalid access experiment: " + "; ".join(problems))
     arrivals = TRAFFIC_MODELS[traffic]
-    runs, delays = [], []
+    runs = []
+    values, counts = np.zeros(0), np.zeros(0, dtype=np.int64)
     for child in np.random.SeedSequence(seed).spawn(replications):
         rng = np.random.default_rng(child)
         outcome = simulate_cell(arrivals(devices, window_s, rng), procedure, rng, window_s)
         runs.append(metrics(outcome))
-        delays.append(outcome.delay_ms[outcome.success])
-    return Experiment(runs, np.concatenate(delays) if delays else np.zeros(0))
+        # pool this run's delays into the histogram (exact values: np.unique groups equals)
+        run_values, run_counts = np.unique(outcome.delay_ms[outcome.success], return_counts=True)
+        values, inverse = np.unique(np.concatenate([values, run_values]), return_inverse=True)
+        merged = np.zeros(len(values), dtype=np.int64)
+        np.add.at(merged, inverse, np.concatenate([counts, run_counts]))
+        counts = merged
+    return Experiment(runs, values, counts)

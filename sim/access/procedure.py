@@ -5,20 +5,24 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Literal
 
+from sim.access.parameters import Parameter
+
 
 @dataclass(frozen=True)
 class Procedure:
     """Parameters of the random-access procedure; defaults: the TR 37.868 evaluation setup
-    (3GPP TR 37.868 v11.0.0, Table 6.1.1-1, as in ``shared/data/tr37868_setup.csv``)."""
+    (3GPP TR 37.868 v11.0.0, Table 6.1.1-1, as in ``sim/access/data/tr37868_setup.csv``).
+    Each is declared in `PARAMETERS` with its unit, meaning and allowed values."""
 
     preambles: int = 54
-    """Contention preambles per RAO (64 minus 10 for contention-free access)."""
     rao_period_ms: float = 5.0
-    """Time between RAOs (PRACH configuration index 6: subframes 1 and 6)."""
     rao_offset_ms: float = 1.0
-    """Time of the first RAO in each period."""
     grants_per_subframe: int = 3
     rar_window_ms: int = 5
+    grants_per_rao: int | None = None
+    """None: grants_per_subframe x rar_window_ms (see `effective_grants_per_rao`)."""
+    no_grant_wait_ms: float | None = None
+    """None: 1 + preamble_processing_ms + rar_window_ms (see `effective_no_grant_wait_ms`)."""
     max_preamble_transmissions: int = 10
     backoff_indicator_ms: float = 20.0
     preamble_processing_ms: int = 2
@@ -32,38 +36,38 @@ class Procedure:
     detection: Literal["tr37868", "certain"] = "tr37868"
     collisions: Literal["undetected", "contention"] = "undetected"
     acb_factor: float = 1.0
-    """Access class barring: probability of passing the check; 1 = no barring."""
     acb_time_s: float = 4.0
-    """Mean barring time, s (ac-BarringTime)."""
 
     def __post_init__(self) -> None:
-        checks = {
-            "preambles": self.preambles >= 1,
-            "rao_period_ms": self.rao_period_ms > 0,
-            "rao_offset_ms": 0 <= self.rao_offset_ms < self.rao_period_ms,
-            "grants_per_subframe": self.grants_per_subframe >= 1,
-            "rar_window_ms": self.rar_window_ms >= 1,
-            "max_preamble_transmissions": self.max_preamble_transmissions >= 1,
-            "backoff_indicator_ms": self.backoff_indicator_ms >= 0,
-            "max_msg3_msg4_transmissions": self.max_msg3_msg4_transmissions >= 1,
-            "harq_retransmission_probability": 0 <= self.harq_retransmission_probability < 1,
-            "acb_factor": 0 < self.acb_factor <= 1,
-            "acb_time_s": self.acb_time_s > 0,
-            "detection": self.detection in ("tr37868", "certain"),
-            "collisions": self.collisions in ("undetected", "contention"),
-        }
-        for name in ("preamble_processing_ms", "rar_processing_ms",
-                     "connection_request_processing_ms", "contention_resolution_timer_ms",
-                     "rtt_msg3_ms", "rtt_msg4_ms"):  # fmt: skip
-            checks[name] = getattr(self, name) >= 0
-        bad = [name for name, ok in checks.items() if not ok]
-        if bad:
-            values = ", ".join(f"{name}={getattr(self, name)!r}" for name in bad)
-            raise ValueError(f"invalid random-access parameters: {values}")
+        problems = [
+            f"{name}={getattr(self, name)!r} (must be {parameter.allowed})"
+            for name, parameter in PARAMETERS.items()
+            if not parameter.accepts(getattr(self, name))
+        ]
+        if not problems and self.rao_offset_ms >= self.rao_period_ms:
+            problems.append(
+                f"rao_offset_ms={self.rao_offset_ms!r} "
+                f"(must be less than rao_period_ms={self.rao_period_ms!r})"
+            )
+        if problems:
+            raise ValueError("invalid random-access parameters: " + "; ".join(problems))
 
     @property
-    def grants_per_rao(self) -> int:
+    def effective_grants_per_rao(self) -> int:
+        """Grants an RAO's detected preambles can get: `grants_per_rao`, by default a RAR in
+        every subframe of the RAR window, grants_per_subframe x rar_window_ms."""
+        if self.grants_per_rao is not None:
+            return self.grants_per_rao
         return self.grants_per_subframe * self.rar_window_ms
+
+    @property
+    def effective_no_grant_wait_ms(self) -> float:
+        """From an RAO to when a terminal that got no grant starts its backoff, ms:
+        `no_grant_wait_ms`, by default the end of the RAR window, 1 + preamble_processing_ms
+        + rar_window_ms (the window opens after the preamble and its processing)."""
+        if self.no_grant_wait_ms is not None:
+            return self.no_grant_wait_ms
+        return 1 + self.preamble_processing_ms + self.rar_window_ms
 
     @property
     def minimum_delay_ms(self) -> int:
@@ -77,4 +81,65 @@ class Procedure:
         return Procedure(**values)  # type: ignore[arg-type]
 
 
+_MS = 10_000.0
+"""Upper bound of the processing delays, timers and round trips, ms: far beyond any 3GPP
+value, and small enough that no time overflows."""
+
+PARAMETERS: dict[str, Parameter] = {
+    parameter.name: parameter
+    for parameter in (
+        Parameter("preambles", int, "contention preambles per RAO (3GPP: 64 preambles per "
+                  "RAO, less those kept for contention-free access)", 1, 64),
+        Parameter("rao_period_ms", float, "time between random-access opportunities (RAOs), "
+                  "ms (from NR's shortest slots to NB-IoT's longest NPRACH period)", 0.01,
+                  2560),
+        Parameter("rao_offset_ms", float, "time of the first RAO in each period, ms (less "
+                  "than the period)", 0, 2560, high_open=True),
+        Parameter("grants_per_subframe", int, "uplink grants the random-access responses "
+                  "(RARs) of one subframe carry", 1, 1000),
+        Parameter("rar_window_ms", int, "RAR window, ms (subframes): sets the defaults of "
+                  "grants_per_rao and no_grant_wait_ms", 1, 2560),
+        Parameter("grants_per_rao", int, "uplink grants per RAO, given in subframe order "
+                  "from the first RAR subframe (default: grants_per_subframe x "
+                  "rar_window_ms; more than 64 cannot be used: an RAO has at most 64 "
+                  "preambles)", 1, 64, optional=True),
+        Parameter("no_grant_wait_ms", float, "from an RAO to the backoff of a terminal that "
+                  "got no grant, ms (default: 1 + preamble_processing_ms + rar_window_ms, "
+                  "the end of the RAR window; at least the 1 ms preamble)", 1, _MS,
+                  optional=True),
+        Parameter("max_preamble_transmissions", int, "preamble transmissions before a "
+                  "terminal gives up (preambleTransMax)", 1, 200),
+        Parameter("backoff_indicator_ms", float, "backoff indicator BI: a failed attempt waits "
+                  "uniformly in [0, BI] ms (TS 36.321: at most 960)", 0, 960),
+        Parameter("preamble_processing_ms", int, "preamble processing delay, ms", 0, _MS),
+        Parameter("rar_processing_ms", int, "RAR processing delay, ms", 0, _MS),
+        Parameter("connection_request_processing_ms", int, "connection request (Msg3) "
+                  "processing delay, ms", 0, _MS),
+        Parameter("contention_resolution_timer_ms", int, "contention-resolution timer, ms",
+                  0, _MS),
+        Parameter("max_msg3_msg4_transmissions", int, "HARQ transmissions of Msg3 and of "
+                  "Msg4", 1, 100),
+        Parameter("harq_retransmission_probability", float, "probability that one HARQ "
+                  "transmission of Msg3 or Msg4 fails", 0, 1, high_open=True),
+        Parameter("rtt_msg3_ms", int, "HARQ round-trip time of Msg3, ms", 0, _MS),
+        Parameter("rtt_msg4_ms", int, "HARQ round-trip time of Msg4, ms", 0, _MS),
+        Parameter("detection", str, "preamble detection: tr37868, the k-th transmission of a "
+                  "lone preamble is heard with probability 1 - e^-k; certain, always",
+                  choices=("tr37868", "certain")),
+        Parameter("collisions", str, "collided preambles: undetected, lost for all their "
+                  "terminals; contention, heard as one and resolved at Msg4",
+                  choices=("undetected", "contention")),
+        Parameter("acb_factor", float, "access class barring: probability of passing the "
+                  "check; 1 = no barring", 0, 1, low_open=True),
+        Parameter("acb_time_s", float, "mean barring time, s (ac-BarringTime)", 0, 1024,
+                  low_open=True),
+    )
+}  # fmt: skip
+"""Every parameter of `Procedure`, in field order."""
+
 PROCEDURE_PARAMETERS = tuple(f.name for f in fields(Procedure))
+
+PRACH_CONFIGURATION_INDEX = Parameter(
+    "prach_configuration_index", int, "LTE PRACH configuration index (preamble format 0, "
+    "TS 36.211 Table 5.7.1-2): sets the RAO period and offset", 0, 15)  # fmt: skip
+"""Not a field: a shorthand for the RAO period and offset of an LTE cell."""
