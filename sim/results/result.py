@@ -20,6 +20,7 @@ from sim.scenario import Scenario
 from sim.version import __version__
 
 RESULT_FILES = ("connections.csv", "network.csv", "access.csv", "targets.csv", "summary.csv")
+"""The tables a result folder can hold; access.csv only where the access layer ran."""
 
 
 @dataclass
@@ -87,9 +88,29 @@ def manifest(result: Result, scenario_file: str | Path | None) -> dict[str, Any]
         },
         "started_utc": result.started_utc,
         "wall_time_s": round(result.wall_time_s, 3),
-        "files": [*RESULT_FILES, *(f"{name}_ci.csv" for name in result.intervals)],
+        "files": list(result_files(result)),
         "resolved_scenario": resolved,
     }
+
+
+def result_files(result: Result) -> dict[str, pd.DataFrame]:
+    """The files of a result folder and their tables, in the order written: the tables of
+    RESULT_FILES, then the interval tables.  The access tables only where the access layer
+    ran: a header-only access.csv would claim a measurement that was never made."""
+    access_ran = bool(result.scenario.access.years)
+    tables = {
+        "connections.csv": result.connections,
+        "network.csv": result.network,
+        "access.csv": result.access,
+        "targets.csv": result.targets,
+        "summary.csv": result.summary,
+    }
+    if not access_ran:
+        del tables["access.csv"]
+    for name, table in result.intervals.items():
+        if name != "access" or access_ran:
+            tables[f"{name}_ci.csv"] = table
+    return tables
 
 
 def write_result_folder(
@@ -107,17 +128,8 @@ def write_result_folder(
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     readable(staging, folder=True)
     try:
-        tables = {
-            "connections.csv": result.connections,
-            "network.csv": result.network,
-            "access.csv": result.access,
-            "targets.csv": result.targets,
-            "summary.csv": result.summary,
-        }
-        for name, table in tables.items():
+        for name, table in result_files(result).items():
             (staging / name).write_bytes(csv_bytes(table))
-        for name, table in result.intervals.items():
-            (staging / f"{name}_ci.csv").write_bytes(csv_bytes(table))
         (staging / "manifest.json").write_text(
             json.dumps(manifest(result, scenario_file), indent=2) + "\n", encoding="utf-8"
         )

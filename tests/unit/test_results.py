@@ -10,7 +10,13 @@ import pytest
 
 import sim.results.result
 from sim import run
-from sim.results import CONNECTIONS_COLUMNS, NETWORK_COLUMNS, RESULT_FILES, TARGET_COLUMNS
+from sim.results import (
+    CONNECTIONS_COLUMNS,
+    NETWORK_COLUMNS,
+    RESULT_FILES,
+    TARGET_COLUMNS,
+    read_tables,
+)
 
 SCENARIO = {
     "name": "small",
@@ -43,7 +49,8 @@ def write(tmp_path: Path, name: str, seed: int | None = None) -> Path:
 
 def test_contract_columns_and_whole_counts(tmp_path: Path) -> None:
     out = write(tmp_path, "a")
-    assert sorted(p.name for p in out.iterdir()) == sorted([*RESULT_FILES, "manifest.json"])
+    written = [name for name in RESULT_FILES if name != "access.csv"]  # the access layer is off
+    assert sorted(p.name for p in out.iterdir()) == sorted([*written, "manifest.json"])
     connections = pd.read_csv(out / "connections.csv")
     assert list(connections.columns) == CONNECTIONS_COLUMNS
     for column in CONNECTIONS_COLUMNS[4:]:
@@ -59,7 +66,7 @@ def test_contract_columns_and_whole_counts(tmp_path: Path) -> None:
 
 def test_same_seed_gives_identical_bytes_and_another_seed_differs(tmp_path: Path) -> None:
     first, second, other = write(tmp_path, "a"), write(tmp_path, "b"), write(tmp_path, "c", 99)
-    for name in RESULT_FILES:
+    for name in (name for name in RESULT_FILES if name != "access.csv"):  # access layer off
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
     assert (first / "connections.csv").read_bytes() != (other / "connections.csv").read_bytes()
 
@@ -160,3 +167,21 @@ def test_negative_seed_is_a_scenario_error() -> None:
 
     with pytest.raises(ScenarioError, match="seed"):
         run(SCENARIO, seed=-1)
+
+
+def test_access_csv_only_where_the_access_layer_ran(tmp_path: Path) -> None:
+    """With the access layer off there is no access.csv (nor access_ci.csv), and the
+    manifest does not list one; with it on, both are there."""
+    off = write(tmp_path, "off")
+    assert not (off / "access.csv").exists()
+    assert "access.csv" not in json.loads((off / "manifest.json").read_text())["files"]
+    study = run(SCENARIO, replications=2).write(tmp_path / "study")
+    assert not (study / "access.csv").exists()
+    assert not (study / "access_ci.csv").exists()
+    assert read_tables(off).access.empty  # a reader still gets an (empty) table
+
+    access = {"years": [2024], "cells": ["p50"], "replications": 1, "window_s": 10}
+    on = run({**SCENARIO, "access": access}).write(tmp_path / "on")
+    table = pd.read_csv(on / "access.csv")
+    assert len(table) > 0
+    assert "access.csv" in json.loads((on / "manifest.json").read_text())["files"]
