@@ -7,6 +7,7 @@ path and what is wrong; nothing is written).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import math
@@ -24,7 +25,22 @@ from sim.access import PROCEDURE_PARAMETERS, Procedure, run_experiment
 from sim.access.reference import TRAFFIC_CASES, tr37868_reference
 from sim.api import run
 from sim.engine import build_plan
-from sim.results import Tables, read_tables, write_csv, write_text
+from sim.results import (
+    RESULT_FOLDER,
+    SWEEP_FOLDER,
+    OutputError,
+    Tables,
+    check_file_target,
+    checksum,
+    claim,
+    figures_folder,
+    is_kind,
+    read_tables,
+    staged_folder,
+    write_csv,
+    write_marker,
+    write_text,
+)
 from sim.scenario import Problem, ScenarioError, json_schema, load_scenario
 from sim.scenario.catalog import lte_prach_timing
 from sim.study.compare import FIGURES, FolderError, compare_folders, folder_figures, load_folder
@@ -216,12 +232,10 @@ def _run(args: argparse.Namespace) -> int:
         _report(error, "nothing was run or written")
         return EXIT_BAD_INPUT
     out = args.out if args.out is not None else Path("results") / scenario.name
-    blocker = next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None)
-    if blocker is not None:
-        print(
-            f"error: --out {out}: {blocker} is a file, not a folder; nothing was run",
-            file=sys.stderr,
-        )
+    try:  # refuse a folder iotsim may not replace, before anything runs
+        args.claims.enter_context(claim(out, RESULT_FOLDER))
+    except OutputError as error:
+        print(f"error: --out: {error}; nothing was run", file=sys.stderr)
         return EXIT_BAD_INPUT
     bar = None
     progress: Callable[[int], None] | None = None
@@ -254,7 +268,8 @@ def _run(args: argparse.Namespace) -> int:
     try:
         result.write(out, scenario_file=args.scenario)
     except OSError as error:
-        print(f"error: cannot write the result folder {out}: {error}", file=sys.stderr)
+        message = error if isinstance(error, OutputError) else f"cannot write {out}: {error}"
+        print(f"error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if not args.quiet:
         keys = ["connected_end", "demand_end", "blocked_total"]
@@ -270,6 +285,8 @@ def _compare(args: argparse.Namespace) -> int:
     if len(args.folders) < 2:
         print("error: compare needs at least two result folders", file=sys.stderr)
         return EXIT_BAD_INPUT
+    out = args.out or Path("results") / "comparison.csv"
+    check_file_target(out)  # the default, before reading anything (--out: by _dispatch)
     try:
         folders = [load_folder(path) for path in args.folders]
     except FolderError as error:
@@ -290,7 +307,6 @@ def _compare(args: argparse.Namespace) -> int:
         for folder, part in shown.groupby("folder", sort=False):
             print(f"{part['baseline'].iloc[0]}  ->  {folder}")
             print(part[columns].to_string(index=False))
-    out = args.out or Path("results") / "comparison.csv"
     write_csv(table, out)
     beyond = comparison.beyond_tolerance
     print(f"wrote {out}; {beyond} of {len(table)} differences beyond the tolerance "
@@ -309,10 +325,10 @@ def _sweep(args: argparse.Namespace) -> int:
         _report(error, "nothing was run", Path("--set") if args.overrides else args.scenario)
         return EXIT_BAD_INPUT
     out = args.out or Path("results") / f"{scenario.name}-sweep"
-    blocker = next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None)
-    if blocker is not None:
-        print(f"error: --out {out}: {blocker} is a file, not a folder; nothing was run",
-              file=sys.stderr)  # fmt: skip
+    try:  # refuse a folder that is not a sweep folder, before anything runs
+        args.claims.enter_context(claim(out, SWEEP_FOLDER))
+    except OutputError as error:
+        print(f"error: --out: {error}; nothing was run", file=sys.stderr)
         return EXIT_BAD_INPUT
     names = {v.folder_name for v in variant_list}
     stale = sorted(p.name for p in out.glob("v[0-9][0-9][0-9][0-9]") if p.name not in names)
@@ -350,11 +366,17 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _result_folders(paths: list[Path]) -> list[Path]:
-    """Result folders, a sweep folder standing for its variants (vNNNN) in order."""
+    """Result folders, a sweep folder standing for its variants (vNNNN) in order: those
+    its sweep.json lists and that were written (a failed variant has no folder)."""
     folders = []
     for path in paths:
-        if not (path / "manifest.json").exists() and (path / "sweep.csv").exists():
-            folders += sorted(p for p in path.glob("v[0-9][0-9][0-9][0-9]") if p.is_dir())
+        if path.is_dir() and is_kind(path, SWEEP_FOLDER):
+            variants = [p for p in path.glob("v[0-9][0-9][0-9][0-9]") if p.is_dir()]
+            marker = path / SWEEP_FOLDER.marker
+            if marker.exists():  # an older sweep folder has none: all its vNNNN then
+                listed = json.loads(marker.read_text(encoding="utf-8")).get("variants", [])
+                variants = [p for p in variants if p.name in listed]
+            folders += sorted(variants)
         else:
             folders.append(path)
     return folders
@@ -383,9 +405,19 @@ def _plot(args: argparse.Namespace) -> int:
     if runs is None:
         return EXIT_BAD_INPUT
     out = args.out or _result_folders(args.folders)[0] / "figures"
+    from sim.report.plots import FIGURES as FIGURE_NAMES
     from sim.report.plots import write_figures
 
-    written = write_figures(runs, out, args.format)
+    kind = figures_folder(list(FIGURE_NAMES))
+    # drawn into a staging folder and swapped in whole, like a result folder: a failure
+    # leaves the previous figures (or none), never an empty or half-drawn folder
+    with staged_folder(out, kind) as staging:
+        written = write_figures(runs, staging, args.format)
+        write_marker(staging, kind, {
+            "format": args.format, "sources": [str(run.path) for run in runs],
+            "files": [p.name for p in written],
+            "checksums": {p.name: checksum(p.read_bytes()) for p in written},
+        })  # fmt: skip
     print(f"wrote {len(written)} figures to {out}/: " + ", ".join(p.name for p in written))
     return EXIT_OK
 
@@ -511,9 +543,25 @@ _COMMANDS = {
 }
 
 
+_FILE_OUTPUTS = {"compare": ("out",), "report": ("out",), "access": ("out", "cdf")}
+"""Options of each command that name a file to write (checked before anything runs)."""
+
+
 def _dispatch(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
-    return _COMMANDS[args.command](args)
+    with contextlib.ExitStack() as claims:
+        args.claims = claims  # a command's claims on its output folders, held to its end
+        try:
+            for option in _FILE_OUTPUTS.get(args.command, ()):
+                if getattr(args, option) is not None:
+                    try:
+                        check_file_target(getattr(args, option))
+                    except OutputError as error:
+                        raise OutputError(f"--{option}: {error}; nothing was run") from None
+            return _COMMANDS[args.command](args)
+        except OutputError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return EXIT_BAD_INPUT
 
 
 if __name__ == "__main__":

@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from sim.engine import Trajectory
-from sim.results.files import csv_bytes, readable, swap_into_place
+from sim.results.files import csv_bytes
+from sim.results.folders import RESULT_FOLDER, staged_folder
 from sim.scenario import Scenario
 from sim.version import __version__
 
@@ -67,6 +66,7 @@ def manifest(result: Result, scenario_file: str | Path | None) -> dict[str, Any]
     else:
         digest = hashlib.sha256(json.dumps(resolved, sort_keys=True).encode()).hexdigest()
     return {
+        "kind": RESULT_FOLDER.kind,
         "status": "complete",
         "scenario_name": result.scenario.name,
         "scenario_file": str(scenario_file) if scenario_file is not None else None,
@@ -116,25 +116,16 @@ def result_files(result: Result) -> dict[str, pd.DataFrame]:
 def write_result_folder(
     result: Result, out: str | Path, scenario_file: str | Path | None = None
 ) -> Path:
-    """Write connections/network/targets/summary CSVs and manifest.json into `out`.
+    """Write the result tables (`result_files`) and manifest.json into the folder `out`.
 
-    The folder is built beside `out` under a temporary name and renamed into place, so an
-    error or interruption leaves any previous `out` exactly as it was.
+    `out` must be absent, empty or a result folder (else OutputError, and it is left as it
+    was).  The folder is built beside `out` under a temporary name and swapped into
+    place, so an error or interruption leaves any previous `out` exactly as it was.
     """
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise NotADirectoryError(f"{out} exists and is not a folder")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    readable(staging, folder=True)
-    try:
+    with staged_folder(out, RESULT_FOLDER) as staging:
         for name, table in result_files(result).items():
             (staging / name).write_bytes(csv_bytes(table))
-        (staging / "manifest.json").write_text(
-            json.dumps(manifest(result, scenario_file), indent=2) + "\n", encoding="utf-8"
-        )
-        swap_into_place(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        text = json.dumps(manifest(result, scenario_file), indent=2) + "\n"
+        (staging / "manifest.json").write_text(text, encoding="utf-8")
     return out
