@@ -232,7 +232,7 @@ def _run(args: argparse.Namespace) -> int:
         _report(error, "nothing was run or written")
         return EXIT_BAD_INPUT
     out = args.out if args.out is not None else Path("results") / scenario.name
-    try:  # refuse a folder iotsim may not replace, before anything runs
+    try:  # refuse a folder iotsim may not replace, and hold it until it is written
         args.claims.enter_context(claim(out, RESULT_FOLDER))
     except OutputError as error:
         print(f"error: --out: {error}; nothing was run", file=sys.stderr)
@@ -325,7 +325,7 @@ def _sweep(args: argparse.Namespace) -> int:
         _report(error, "nothing was run", Path("--set") if args.overrides else args.scenario)
         return EXIT_BAD_INPUT
     out = args.out or Path("results") / f"{scenario.name}-sweep"
-    try:  # refuse a folder that is not a sweep folder, before anything runs
+    try:  # refuse a folder that is not a sweep folder, and hold it until the sweep ends
         args.claims.enter_context(claim(out, SWEEP_FOLDER))
     except OutputError as error:
         print(f"error: --out: {error}; nothing was run", file=sys.stderr)

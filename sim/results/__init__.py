@@ -6,6 +6,7 @@ from sim.results.files import csv_bytes, write_csv, write_text
 from sim.results.folders import (
     RESULT_FOLDER,
     SWEEP_FOLDER,
+    FolderBusyError,
     FolderKind,
     OutputError,
     atomic_file,
@@ -41,6 +42,7 @@ __all__ = [
     "RESULT_FOLDER",
     "SWEEP_FOLDER",
     "TARGET_COLUMNS",
+    "FolderBusyError",
     "FolderKind",
     "OutputError",
     "Result",

@@ -1,19 +1,31 @@
-"""Output folders on disk: which folders iotsim may replace, and writing one whole.
+"""Output folders on disk: which folders iotsim may replace, one writer per folder at a
+time, and a swap into place that never leaves the folder missing.
 
-A folder `X` is written as a sibling `.X.tmp-<random>` and swapped into place.  Only an
-absent folder, an empty one, or one of the kind being written (recognised by its manifest:
-a result folder by `manifest.json`, a sweep folder by `sweep.json`, a figures folder by
-`figures.json`) is ever replaced; `claim` checks that before any work starts.
+A folder `X` is written as a sibling `.X.tmp-<random>` and swapped into place; writers of
+`X` take an exclusive `flock` on the sibling `.X.lock` first, from before any work starts
+until the new folder is in place.  Only an absent folder, an empty one, or one of the kind
+being written (recognised by its manifest: a result folder by `manifest.json`, a sweep
+folder by `sweep.json`, a figures folder by `figures.json`) is ever replaced.  Under the
+lock, siblings of that naming left by a killed writer are recovered (a `.X.old-*` put back
+when `X` is missing) or removed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
+import fcntl
+import functools
 import hashlib
 import json
 import os
+import re
 import shutil
+import sys
 import tempfile
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +38,10 @@ class OutputError(OSError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else "output error"
+
+
+class FolderBusyError(OutputError):
+    """Another process (or thread) is writing the same folder."""
 
 
 @dataclass(frozen=True)
@@ -137,36 +153,208 @@ def check_file_target(out: str | Path) -> None:
         raise OutputError(f"{out}: {blocker} is a file, not a folder")
 
 
+# ---- one writer per folder ------------------------------------------------------------
+
+
+@dataclass
+class _Held:
+    thread: int
+    depth: int
+
+
+_HELD: dict[tuple[int, Path], _Held] = {}
+_HELD_GUARD = threading.Lock()
+
+
+def _lock_path(path: Path) -> Path:
+    return path.parent / f".{path.name}.lock"
+
+
+def _holder(fd: int) -> str:
+    """The pid written in a lock file by its holder (it may not have written it yet)."""
+    for _ in range(20):
+        os.lseek(fd, 0, os.SEEK_SET)
+        text = os.read(fd, 64).decode("ascii", "replace").strip()
+        if text.isdigit():
+            return text
+        time.sleep(0.01)
+    return "unknown"
+
+
+def _lock(path: Path) -> int:
+    """Take the folder's lock file (exclusive flock) and return its descriptor, or raise
+    FolderBusyError naming the pid of the process holding it."""
+    lock_path = _lock_path(path)
+    while True:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pid = _holder(fd)
+            os.close(fd)
+            raise FolderBusyError(
+                f"another iotsim process (pid {pid}) is writing {path}; try again when it "
+                "has finished"
+            ) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        # The holder before us unlinks the file before it lets go: if what we locked is no
+        # longer the file at that path, someone else may lock the new one; start again.
+        held = os.fstat(fd)
+        try:
+            current = os.stat(lock_path)
+        except FileNotFoundError:
+            current = None
+        if current is not None and (current.st_dev, current.st_ino) == (held.st_dev, held.st_ino):
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+            return fd
+        os.close(fd)
+
+
+def _unlock(path: Path, fd: int) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(_lock_path(path))  # while still holding it: see _lock
+    os.close(fd)
+
+
 @contextlib.contextmanager
 def claim(out: str | Path, kind: FolderKind) -> Iterator[Path]:
-    """Check that `out` may be written as a folder of `kind` (else OutputError, before
-    anything is created), create its parent folders, and yield its absolute path."""
+    """Hold `out` for writing a folder of `kind`, and yield its absolute path.
+
+    Refuses (OutputError) a folder that may not be replaced, and (FolderBusyError) one that
+    another process is writing.  Under the lock, recovers what a killed writer left
+    behind.  Claims of the same folder nest within one thread.  Creates the parent folders.
+    """
     path = _absolute(out)
-    check_replaceable(out, kind)
+    key = (os.getpid(), path)
+    with _HELD_GUARD:
+        held = _HELD.get(key)
+        if held is not None and held.thread != threading.get_ident():
+            raise FolderBusyError(f"another thread of this process is writing {path}")
+        if held is not None:
+            held.depth += 1
+    if held is not None:
+        try:
+            yield path
+        finally:
+            with _HELD_GUARD:
+                held.depth -= 1
+        return
+    check_replaceable(out, kind)  # before creating anything
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        fd = _lock(path)
+    except OutputError:
+        raise
     except OSError as error:
         raise OutputError(f"cannot write {out}: {_reason(error)}") from error
-    yield path
+    with _HELD_GUARD:
+        _HELD[key] = _Held(threading.get_ident(), 1)
+    try:
+        recover(path)
+        check_replaceable(out, kind)  # again, now that no other iotsim writer can change it
+        yield path
+    finally:
+        with _HELD_GUARD:
+            del _HELD[key]
+        _unlock(path, fd)
+
+
+# ---- what a killed writer leaves behind ----------------------------------------------
+
+
+def _debris_pattern(name: str) -> re.Pattern[str]:
+    # exactly the names tempfile.mkdtemp gives our staging and old folders
+    return re.compile(rf"\.{re.escape(name)}\.(tmp|old)-[a-z0-9_]{{8}}")
+
+
+def recover(out: Path) -> list[Path]:
+    """Put back the previous folder if a writer was killed between the two renames of the
+    fallback swap (`out` missing, `.out.old-*` present), and remove the other staging and
+    old siblings of `out`.  Call only while holding the claim on `out`, so no live writer's
+    staging folder is touched.  Returns what was removed."""
+    pattern = _debris_pattern(out.name)
+    debris = sorted(p for p in out.parent.iterdir() if pattern.fullmatch(p.name))
+    if not os.path.lexists(out):
+        olds = [p for p in debris if ".old-" in p.name and p.is_dir() and not p.is_symlink()]
+        if olds:
+            newest = max(olds, key=lambda p: p.stat().st_mtime)
+            os.rename(newest, out)
+            debris.remove(newest)
+    for path in debris:
+        _remove(path)
+    return debris
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
 
 
 # ---- swapping a finished folder into place -------------------------------------------
 
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+@functools.cache
+def _renameat2() -> Any:
+    """glibc's renameat2 (2.28+), or None where there is none."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        function = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                         ctypes.c_uint]  # fmt: skip
+    function.restype = ctypes.c_int
+    return function
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths in one atomic step (Linux renameat2 RENAME_EXCHANGE).
+    False where the system or the file system cannot; OSError on other failures."""
+    function = _renameat2()
+    if function is None:
+        return False
+    if function(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    number = ctypes.get_errno()
+    if number in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False
+    raise OSError(number, os.strerror(number), str(b))
+
 
 def swap_into_place(staging: Path, out: Path) -> None:
-    """Put the finished folder `staging` at `out`, replacing any folder there: the old one
-    is renamed aside and removed once the new one is in place."""
+    """Put the finished folder `staging` at `out`, replacing any folder there.
+
+    Where renameat2 can exchange the two, `out` names the old folder until the instant it
+    names the new one: it is never missing.  Elsewhere the old folder is renamed aside
+    and kept until the new one is in place (a kill in between leaves it as `.out.old-*`,
+    which the next writer's `recover` puts back).  Either way the old folder is removed
+    only once the new one is in place.
+    """
     if not os.path.lexists(out):
         os.rename(staging, out)
-        return
-    previous = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-    os.rename(out, previous)  # onto the empty folder mkdtemp made: atomic
-    try:
-        os.rename(staging, out)
-    except BaseException:
-        os.rename(previous, out)
-        raise
-    shutil.rmtree(previous, ignore_errors=True)
+        previous = None
+    elif exchange(staging, out):
+        previous = staging  # the staging name now holds the old folder
+    else:
+        previous = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        os.rename(out, previous)  # onto the empty folder mkdtemp made: atomic
+        try:
+            os.rename(staging, out)
+        except BaseException:
+            os.rename(previous, out)
+            raise
+    if previous is not None:
+        shutil.rmtree(previous, ignore_errors=True)
 
 
 def _reason(error: OSError) -> str:

@@ -119,7 +119,8 @@ def write_result_folder(
     """Write the result tables (`result_files`) and manifest.json into the folder `out`.
 
     `out` must be absent, empty or a result folder (else OutputError, and it is left as it
-    was).  The folder is built beside `out` under a temporary name and swapped into
+    was); it is claimed (`sim.results.folders.claim`) so no other iotsim process writes it
+    meanwhile.  The folder is built beside `out` under a temporary name and swapped into
     place, so an error or interruption leaves any previous `out` exactly as it was.
     """
     out = Path(out)

@@ -182,7 +182,7 @@ def run_sweep(
 
     `out` must be absent, empty or a sweep folder (recognised by its sweep.json), and each
     variant's folder in it absent, empty or a result folder; otherwise OutputError before
-    anything runs.
+    anything runs.  The sweep holds `out` (`claim`) until sweep.csv is written.
     """
     with claim(out, SWEEP_FOLDER):
         for variant in variant_list:
