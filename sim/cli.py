@@ -17,37 +17,97 @@ import typing
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-from tqdm import tqdm
-
-from sim.access import PROCEDURE_PARAMETERS, Procedure, run_experiment
-from sim.access.reference import TRAFFIC_CASES, tr37868_reference
-from sim.api import run
-from sim.engine import build_plan
-from sim.results import (
-    RESULT_FOLDER,
-    SWEEP_FOLDER,
-    OutputError,
-    Tables,
-    check_file_target,
-    checksum,
-    claim,
-    figures_folder,
-    is_kind,
-    read_tables,
-    staged_folder,
-    write_csv,
-    write_marker,
-    write_text,
-)
-from sim.scenario import Problem, ScenarioError, json_schema, load_scenario
-from sim.scenario.catalog import lte_prach_timing
-from sim.study.compare import FIGURES, FolderError, compare_folders, folder_figures, load_folder
-from sim.study.sweeps import parse_override, run_sweep, variants
 from sim.version import __version__
 
-EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+if typing.TYPE_CHECKING:  # imported for real by _load_commands, inside main
+    import numpy as np
+    import pandas as pd
+    from tqdm import tqdm
+
+    from sim.access import PROCEDURE_PARAMETERS, Procedure, run_experiment
+    from sim.access.reference import TRAFFIC_CASES, tr37868_reference
+    from sim.api import run
+    from sim.engine import build_plan
+    from sim.results import (
+        RESULT_FOLDER,
+        SWEEP_FOLDER,
+        OutputError,
+        Tables,
+        check_file_target,
+        checksum,
+        claim,
+        figures_folder,
+        is_kind,
+        read_tables,
+        staged_folder,
+        take_written,
+        write_csv,
+        write_marker,
+        write_text,
+    )
+    from sim.scenario import Problem, ScenarioError, json_schema, load_scenario
+    from sim.scenario.catalog import lte_prach_timing
+    from sim.study.compare import (
+        FIGURES,
+        FolderError,
+        compare_folders,
+        folder_figures,
+        load_folder,
+    )
+    from sim.study.sweeps import parse_override, run_sweep, variants
+
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _load_commands() -> None:
+    """Import what the commands use: numpy, pandas, the simulator (most of a second).
+
+    `main` calls this under its interrupt handling, so Ctrl-C while Python is still
+    loading them ends like any other interrupt, and `import sim.cli` stays light.
+    """
+    global np, pd, tqdm, PROCEDURE_PARAMETERS, Procedure, run_experiment, TRAFFIC_CASES  # noqa: PLW0603
+    global tr37868_reference, run, build_plan, RESULT_FOLDER, SWEEP_FOLDER, OutputError  # noqa: PLW0603
+    global Tables, check_file_target, checksum, claim, figures_folder, is_kind  # noqa: PLW0603
+    global read_tables, staged_folder, take_written, write_csv, write_marker  # noqa: PLW0603
+    global write_text, Problem, ScenarioError, json_schema, load_scenario  # noqa: PLW0603
+    global lte_prach_timing, FIGURES, FolderError, compare_folders, folder_figures  # noqa: PLW0603
+    global load_folder  # noqa: PLW0603
+    global parse_override, run_sweep, variants  # noqa: PLW0603
+    import numpy as np
+    import pandas as pd
+    from tqdm import tqdm
+
+    from sim.access import PROCEDURE_PARAMETERS, Procedure, run_experiment
+    from sim.access.reference import TRAFFIC_CASES, tr37868_reference
+    from sim.api import run
+    from sim.engine import build_plan
+    from sim.results import (
+        RESULT_FOLDER,
+        SWEEP_FOLDER,
+        OutputError,
+        Tables,
+        check_file_target,
+        checksum,
+        claim,
+        figures_folder,
+        is_kind,
+        read_tables,
+        staged_folder,
+        take_written,
+        write_csv,
+        write_marker,
+        write_text,
+    )
+    from sim.scenario import Problem, ScenarioError, json_schema, load_scenario
+    from sim.scenario.catalog import lte_prach_timing
+    from sim.study.compare import (
+        FIGURES,
+        FolderError,
+        compare_folders,
+        folder_figures,
+        load_folder,
+    )
+    from sim.study.sweeps import parse_override, run_sweep, variants
 
 
 class _Parser(argparse.ArgumentParser):
@@ -518,12 +578,30 @@ def _or_zero(value: typing.Any) -> float:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `iotsim` console script."""
+    """Entry point of the `iotsim` console script.
+
+    Ctrl-C (SIGINT) at any moment, from loading Python modules to writing, ends with one
+    line and exit code 130; every output is written whole or not at all.
+    """
     try:
+        _load_commands()
         return _dispatch(argv)
+    except KeyboardInterrupt:
+        print(_interrupted(), file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+
+
+def _interrupted() -> str:
+    """What to say after Ctrl-C: what was put in place before it, if anything."""
+    folders = sys.modules.get("sim.results.folders")  # not loaded: nothing was written
+    written = folders.take_written() if folders is not None else []
+    if not written:
+        return "interrupted: nothing was changed"
+    done = ", ".join(str(path) for path in written)
+    return f"interrupted: {done} had been written in full; nothing else was changed"
 
 
 def _schema(_args: argparse.Namespace) -> int:
@@ -549,6 +627,7 @@ _FILE_OUTPUTS = {"compare": ("out",), "report": ("out",), "access": ("out", "cdf
 
 def _dispatch(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
+    take_written()  # start a fresh record of what this command puts in place
     with contextlib.ExitStack() as claims:
         args.claims = claims  # a command's claims on its output folders, held to its end
         try:

@@ -17,6 +17,7 @@ from sim.results.folders import (
     figures_folder,
     is_kind,
     staged_folder,
+    take_written,
     write_marker,
 )
 from sim.results.intervals import KEYS, interval_table, with_replication
@@ -63,6 +64,7 @@ __all__ = [
     "result_files",
     "staged_folder",
     "summary_table",
+    "take_written",
     "targets_table",
     "with_replication",
     "write_csv",

@@ -22,6 +22,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -151,6 +152,42 @@ def check_file_target(out: str | Path) -> None:
     blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
     if blocker is not None:
         raise OutputError(f"{out}: {blocker} is a file, not a folder")
+
+
+# ---- what this process has put in place (for the message after an interrupt) ----------
+
+_written: list[Path] = []
+"""Outputs put in place since `take_written` was last called.  The command line reports
+them when interrupted, so it never says "nothing was changed" when something was."""
+
+
+def record_written(path: str | Path) -> None:
+    _written.append(Path(path))
+
+
+def take_written() -> list[Path]:
+    """The outputs put in place since the last call (and forget them)."""
+    taken = list(_written)
+    _written.clear()
+    return taken
+
+
+@contextlib.contextmanager
+def uninterrupted() -> Iterator[None]:
+    """Hold back SIGINT (Ctrl-C) for a few system calls that must happen together; an
+    interrupt that arrives meanwhile is delivered as soon as they are done."""
+    main_thread = threading.current_thread() is threading.main_thread()
+    if not main_thread or signal.getsignal(signal.SIGINT) is None:
+        yield  # only the main thread gets signals; None: a handler Python did not set
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda number, _frame: received.append(number))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received:
+            signal.raise_signal(signal.SIGINT)
 
 
 # ---- one writer per folder ------------------------------------------------------------
@@ -340,19 +377,21 @@ def swap_into_place(staging: Path, out: Path) -> None:
     which the next writer's `recover` puts back).  Either way the old folder is removed
     only once the new one is in place.
     """
-    if not os.path.lexists(out):
-        os.rename(staging, out)
-        previous = None
-    elif exchange(staging, out):
-        previous = staging  # the staging name now holds the old folder
-    else:
-        previous = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-        os.rename(out, previous)  # onto the empty folder mkdtemp made: atomic
-        try:
+    with uninterrupted():
+        if not os.path.lexists(out):
             os.rename(staging, out)
-        except BaseException:
-            os.rename(previous, out)
-            raise
+            previous = None
+        elif exchange(staging, out):
+            previous = staging  # the staging name now holds the old folder
+        else:
+            previous = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.rename(out, previous)  # onto the empty folder mkdtemp made: atomic
+            try:
+                os.rename(staging, out)
+            except BaseException:
+                os.rename(previous, out)
+                raise
+        record_written(out)
     if previous is not None:
         shutil.rmtree(previous, ignore_errors=True)
 
@@ -378,6 +417,7 @@ def staged_folder(out: str | Path, kind: FolderKind) -> Iterator[Path]:
             raise OutputError(f"cannot write {out}: {_reason(error)}") from error
         try:
             yield staging
+            _forget_written_under(staging)  # files put in place inside it are not outputs
             swap_into_place(staging, path)
         except OSError as error:
             shutil.rmtree(staging, ignore_errors=True)
@@ -386,6 +426,12 @@ def staged_folder(out: str | Path, kind: FolderKind) -> Iterator[Path]:
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
+        finally:
+            _forget_written_under(staging)
+
+
+def _forget_written_under(folder: Path) -> None:
+    _written[:] = [p for p in _written if not p.is_relative_to(folder)]
 
 
 def atomic_file(path: str | Path, write: Callable[[Path], object]) -> Path:
@@ -405,7 +451,9 @@ def atomic_file(path: str | Path, write: Callable[[Path], object]) -> Path:
     try:
         write(temporary)
         readable(temporary)
-        os.replace(temporary, path)
+        with uninterrupted():
+            os.replace(temporary, path)
+            record_written(path)
     except OSError as error:
         temporary.unlink(missing_ok=True)
         reason = _reason(error).replace(str(temporary), str(path))

@@ -1,5 +1,5 @@
 """Writers of result folders under stress: readers polling during rewrites, writers killed
-at chosen moments, and two writers of one folder.
+or interrupted at chosen moments, and two writers of one folder.
 
 The moments are chosen, not timed: a child process runs the real command line with one
 function wrapped to print a marker and wait, and the test acts when it reads the marker.
@@ -312,3 +312,53 @@ def test_the_lock_is_taken_on_the_file_at_its_path(
         finally:
             os.close(probe)
     assert not lock.exists()  # released: removed by its holder
+
+
+# ---- item: Ctrl-C at any moment ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("moment", ["import", "simulate", "write"])
+def test_an_interrupt_ends_with_one_line_and_changes_nothing(
+    tmp_path: Path, previous: Path, moment: str
+) -> None:
+    before = snapshot(previous)
+    scenario = write_yaml(tmp_path / "s.yaml", TINY)
+    child = start_child(tmp_path, moment, ["run", str(scenario), "--out", str(previous)])
+    wait_for(child, {"import": "importing", "simulate": "simulating", "write": "writing"}[moment])
+    child.send_signal(signal.SIGINT)
+    code, err = finish(child)
+    assert code == 130, err
+    assert err.strip().splitlines() == [err.strip()], err  # one line
+    assert err.startswith("interrupted"), err
+    assert "Traceback" not in err
+    assert snapshot(previous) == before
+    assert siblings(previous) == []  # no staging folder, no lock file
+
+
+def test_an_interrupt_held_back_for_a_swap_comes_after_it() -> None:
+    done = []
+
+    def swap() -> None:
+        with folders.uninterrupted():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # the signal has arrived, and waits
+            done.append("swapped")
+
+    with pytest.raises(KeyboardInterrupt):
+        swap()
+    assert done == ["swapped"]
+
+
+def test_importing_sim_and_its_command_line_loads_nothing_heavy() -> None:
+    code = (
+        "import json, sys; import sim, sim.cli; "
+        "heavy = {'numpy', 'pandas', 'simpy', 'pydantic', 'yaml', 'tqdm', 'matplotlib'}; "
+        "print(json.dumps(sorted(heavy & set(sys.modules)))); "
+        "print(sim.__version__, sim.run.__name__, sim.Scenario.__name__)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, check=True)  # fmt: skip
+    loaded, names = done.stdout.splitlines()
+    assert json.loads(loaded) == []
+    assert names.split()[1:] == ["run", "Scenario"]  # the lazy exports still work
