@@ -32,6 +32,7 @@ if typing.TYPE_CHECKING:  # imported for real by _load_commands, inside main
         RESULT_FOLDER,
         SWEEP_FOLDER,
         OutputError,
+        ResultFolderError,
         Tables,
         check_file_target,
         checksum,
@@ -41,19 +42,14 @@ if typing.TYPE_CHECKING:  # imported for real by _load_commands, inside main
         read_tables,
         staged_folder,
         take_written,
+        verified,
         write_csv,
         write_marker,
         write_text,
     )
     from sim.scenario import Problem, ScenarioError, json_schema, load_scenario
     from sim.scenario.catalog import lte_prach_timing
-    from sim.study.compare import (
-        FIGURES,
-        FolderError,
-        compare_folders,
-        folder_figures,
-        load_folder,
-    )
+    from sim.study.compare import FIGURES, FolderError, compare_folders, folder_figures
     from sim.study.sweeps import parse_override, run_sweep, variants
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -68,10 +64,10 @@ def _load_commands() -> None:
     global np, pd, tqdm, PROCEDURE_PARAMETERS, Procedure, run_experiment, TRAFFIC_CASES  # noqa: PLW0603
     global tr37868_reference, run, build_plan, RESULT_FOLDER, SWEEP_FOLDER, OutputError  # noqa: PLW0603
     global Tables, check_file_target, checksum, claim, figures_folder, is_kind  # noqa: PLW0603
+    global ResultFolderError, verified  # noqa: PLW0603
     global read_tables, staged_folder, take_written, write_csv, write_marker  # noqa: PLW0603
     global write_text, Problem, ScenarioError, json_schema, load_scenario  # noqa: PLW0603
     global lte_prach_timing, FIGURES, FolderError, compare_folders, folder_figures  # noqa: PLW0603
-    global load_folder  # noqa: PLW0603
     global parse_override, run_sweep, variants  # noqa: PLW0603
     import numpy as np
     import pandas as pd
@@ -85,6 +81,7 @@ def _load_commands() -> None:
         RESULT_FOLDER,
         SWEEP_FOLDER,
         OutputError,
+        ResultFolderError,
         Tables,
         check_file_target,
         checksum,
@@ -94,19 +91,14 @@ def _load_commands() -> None:
         read_tables,
         staged_folder,
         take_written,
+        verified,
         write_csv,
         write_marker,
         write_text,
     )
     from sim.scenario import Problem, ScenarioError, json_schema, load_scenario
     from sim.scenario.catalog import lte_prach_timing
-    from sim.study.compare import (
-        FIGURES,
-        FolderError,
-        compare_folders,
-        folder_figures,
-        load_folder,
-    )
+    from sim.study.compare import FIGURES, FolderError, compare_folders, folder_figures
     from sim.study.sweeps import parse_override, run_sweep, variants
 
 
@@ -347,8 +339,11 @@ def _compare(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     out = args.out or Path("results") / "comparison.csv"
     check_file_target(out)  # the default, before reading anything (--out: by _dispatch)
+    runs = _read_runs(args.folders)
+    if runs is None:
+        return EXIT_BAD_INPUT
     try:
-        folders = [load_folder(path) for path in args.folders]
+        folders = [folder_figures(run) for run in runs]
     except FolderError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -443,11 +438,18 @@ def _result_folders(paths: list[Path]) -> list[Path]:
 
 
 def _read_runs(paths: list[Path]) -> list[Tables] | None:
+    """The result folders, each checked whole against its manifest; None (after saying
+    why, naming the file) when one is missing, torn or unreadable."""
     try:
-        return [read_tables(path) for path in _result_folders(paths)]
-    except (FileNotFoundError, ValueError, KeyError) as error:
+        runs = [read_tables(path) for path in _result_folders(paths)]
+    except ResultFolderError as error:
         print(f"error: {error}", file=sys.stderr)
         return None
+    for run in runs:
+        if not verified(run):
+            print(f"note: {run.path} was written by an older iotsim, without checksums: its "
+                  "files could not be checked whole", file=sys.stderr)  # fmt: skip
+    return runs
 
 
 def _figure_inputs(args: argparse.Namespace) -> list[Tables] | None:

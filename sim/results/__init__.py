@@ -21,7 +21,7 @@ from sim.results.folders import (
     write_marker,
 )
 from sim.results.intervals import KEYS, interval_table, with_replication
-from sim.results.reading import Tables, read_tables
+from sim.results.reading import ResultFolderError, Tables, read_tables, verified
 from sim.results.result import RESULT_FILES, Result, manifest, result_files, write_result_folder
 from sim.results.tables import (
     ACCESS_FAILURE_THRESHOLD,
@@ -47,6 +47,7 @@ __all__ = [
     "FolderKind",
     "OutputError",
     "Result",
+    "ResultFolderError",
     "Tables",
     "atomic_file",
     "check_file_target",
@@ -66,6 +67,7 @@ __all__ = [
     "summary_table",
     "take_written",
     "targets_table",
+    "verified",
     "with_replication",
     "write_csv",
     "write_marker",

@@ -14,7 +14,7 @@ import pandas as pd
 
 from sim.engine import Trajectory
 from sim.results.files import csv_bytes
-from sim.results.folders import RESULT_FOLDER, staged_folder
+from sim.results.folders import RESULT_FOLDER, checksum, staged_folder
 from sim.scenario import Scenario
 from sim.version import __version__
 
@@ -55,8 +55,14 @@ class Result:
         return write_result_folder(self, out, scenario_file)
 
 
-def manifest(result: Result, scenario_file: str | Path | None) -> dict[str, Any]:
-    """What produced a result folder: resolved scenario, seed, versions, timing."""
+def manifest(
+    result: Result,
+    scenario_file: str | Path | None,
+    checksums: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """What produced a result folder (resolved scenario, seed, versions, timing) and what
+    it holds: `files`, and per file its `size_bytes` and `sha256` (`checksums`), so a
+    reader can tell a whole folder from a torn one."""
     import pydantic
     import simpy
 
@@ -89,6 +95,7 @@ def manifest(result: Result, scenario_file: str | Path | None) -> dict[str, Any]
         "started_utc": result.started_utc,
         "wall_time_s": round(result.wall_time_s, 3),
         "files": list(result_files(result)),
+        "checksums": checksums or {},
         "resolved_scenario": resolved,
     }
 
@@ -125,8 +132,11 @@ def write_result_folder(
     """
     out = Path(out)
     with staged_folder(out, RESULT_FOLDER) as staging:
+        checksums = {}
         for name, table in result_files(result).items():
-            (staging / name).write_bytes(csv_bytes(table))
-        text = json.dumps(manifest(result, scenario_file), indent=2) + "\n"
+            data = csv_bytes(table)
+            (staging / name).write_bytes(data)
+            checksums[name] = checksum(data)
+        text = json.dumps(manifest(result, scenario_file, checksums), indent=2) + "\n"
         (staging / "manifest.json").write_text(text, encoding="utf-8")
     return out

@@ -185,3 +185,98 @@ def test_access_csv_only_where_the_access_layer_ran(tmp_path: Path) -> None:
     table = pd.read_csv(on / "access.csv")
     assert len(table) > 0
     assert "access.csv" in json.loads((on / "manifest.json").read_text())["files"]
+
+
+def _tear(file: Path, share: float = 2 / 3) -> None:
+    """Cut a file as a crash or a full disk mid-copy would: at `share` of its bytes."""
+    data = file.read_bytes()
+    file.write_bytes(data[: int(len(data) * share)])
+
+
+def test_the_manifest_lists_every_file_with_size_and_sha256(tmp_path: Path) -> None:
+    import hashlib
+
+    out = run(SCENARIO, replications=2).write(tmp_path / "a")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["kind"] == "iotsim result folder"
+    assert set(manifest["checksums"]) == set(manifest["files"])
+    assert "connections_ci.csv" in manifest["files"]
+    for name, check in manifest["checksums"].items():
+        data = (out / name).read_bytes()
+        assert check == {"size_bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def test_a_torn_folder_is_refused_by_readers_naming_the_file(tmp_path: Path) -> None:
+    from sim.results import ResultFolderError
+
+    out = write(tmp_path, "a")
+    assert len(read_tables(out).connections) > 0  # whole: reads
+    _tear(out / "connections.csv")
+    with pytest.raises(ResultFolderError, match=r"connections\.csv.*\d+ bytes.*manifest"):
+        read_tables(out)
+    out = write(tmp_path, "b")
+    table = out / "network.csv"
+    table.write_bytes(table.read_bytes().replace(b",", b";", 1))  # same size, other bytes
+    with pytest.raises(ResultFolderError, match=r"network\.csv.*SHA-256"):
+        read_tables(out)
+
+
+def test_compare_check_plot_and_report_exit_2_on_a_torn_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The reported case: connections.csv cut at two thirds passed `compare --check`."""
+    from sim.cli import main
+
+    a, b = write(tmp_path, "a"), write(tmp_path, "b")
+    _tear(b / "connections.csv")
+    out = tmp_path / "c.csv"
+    assert main(["compare", str(a), str(b), "--check", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert str(b / "connections.csv") in err
+    assert "Traceback" not in err
+    assert not out.exists()
+    pytest.importorskip("matplotlib")
+    assert main(["plot", str(b)]) == 2
+    assert not (b / "figures").exists()
+    assert main(["report", str(a), str(b), "--out", str(tmp_path / "r.html")]) == 2
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_a_folder_swapped_while_it_is_read_is_read_again_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader never mixes two versions: it reads through one open handle, and reads
+    the new version when the one it opened is replaced (and removed) under it."""
+    import sim.results.reading as reading
+
+    out = write(tmp_path, "out", seed=1)
+    newer = run(SCENARIO, seed=2)
+    real = reading._read_bytes
+    swaps: list[int] = []
+
+    def swapping(fd: int, name: str) -> bytes | None:
+        content = real(fd, name)
+        if name == "connections.csv" and not swaps:
+            swaps.append(1)
+            newer.write(out)  # a writer swaps the folder in now
+        return content
+
+    monkeypatch.setattr(reading, "_read_bytes", swapping)
+    tables = read_tables(out)
+    assert tables.manifest["seed"] == 2
+    assert tables.connections.equals(read_tables(out).connections)
+    assert len(tables.connections) == len(newer.connections)
+
+
+def test_a_folder_from_before_checksums_still_reads_with_a_note(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sim.cli import main
+
+    a, b = write(tmp_path, "a"), write(tmp_path, "b")
+    manifest = json.loads((b / "manifest.json").read_text())
+    del manifest["checksums"], manifest["kind"]
+    (b / "manifest.json").write_text(json.dumps(manifest))
+    assert len(read_tables(b).connections) > 0
+    assert main(["compare", str(a), str(b), "--out", str(tmp_path / "c.csv")]) == 0
+    assert f"note: {b} was written by an older iotsim, without checksums" in capsys.readouterr().err
