@@ -429,12 +429,23 @@ def _result_folders(paths: list[Path]) -> list[Path]:
             variants = [p for p in path.glob("v[0-9][0-9][0-9][0-9]") if p.is_dir()]
             marker = path / SWEEP_FOLDER.marker
             if marker.exists():  # an older sweep folder has none: all its vNNNN then
-                listed = json.loads(marker.read_text(encoding="utf-8")).get("variants", [])
+                listed = _sweep_variants(marker)
                 variants = [p for p in variants if p.name in listed]
             folders += sorted(variants)
         else:
             folders.append(path)
     return folders
+
+
+def _sweep_variants(marker: Path) -> list[str]:
+    """The variants a sweep.json lists (ResultFolderError naming it if it cannot say)."""
+    try:
+        listed = json.loads(marker.read_text(encoding="utf-8")).get("variants")
+    except (OSError, ValueError, AttributeError) as error:
+        raise ResultFolderError(f"{marker}: not a readable sweep manifest: {error}") from None
+    if not isinstance(listed, list) or not all(isinstance(name, str) for name in listed):
+        raise ResultFolderError(f"{marker}: variants: expected a list of folder names")
+    return listed
 
 
 def _read_runs(paths: list[Path]) -> list[Tables] | None:
@@ -444,6 +455,9 @@ def _read_runs(paths: list[Path]) -> list[Tables] | None:
         runs = [read_tables(path) for path in _result_folders(paths)]
     except ResultFolderError as error:
         print(f"error: {error}", file=sys.stderr)
+        return None
+    if not runs:  # a sweep folder with no variant written yet
+        print(f"error: no result folders in {', '.join(map(str, paths))}", file=sys.stderr)
         return None
     for run in runs:
         if not verified(run):
@@ -640,8 +654,8 @@ def _dispatch(argv: Sequence[str] | None) -> int:
                     except OutputError as error:
                         raise OutputError(f"--{option}: {error}; nothing was run") from None
             return _COMMANDS[args.command](args)
-        except OutputError as error:
-            print(f"error: {error}", file=sys.stderr)
+        except (OutputError, ResultFolderError, FolderError) as error:
+            print(f"error: {error}", file=sys.stderr)  # each names the file and the problem
             return EXIT_BAD_INPUT
 
 

@@ -398,7 +398,9 @@ def swap_into_place(staging: Path, out: Path) -> None:
 
 def _reason(error: OSError) -> str:
     """An OSError as a short reason ('No space left on device'), naming the file involved
-    when there is one."""
+    when there is one; for an OutputError raised for a file inside, the reason of that."""
+    while isinstance(error, OutputError) and isinstance(error.__cause__, OSError):
+        error = error.__cause__
     if isinstance(error, OutputError) or not error.strerror:
         return str(error)
     return f"{error.strerror} ({error.filename})" if error.filename else error.strerror
