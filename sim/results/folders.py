@@ -27,7 +27,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,7 +82,7 @@ RESULT_FOLDER = FolderKind("result folder", "manifest.json", _legacy_result)
 SWEEP_FOLDER = FolderKind("sweep folder", "sweep.json", _legacy_sweep)
 
 
-def figures_folder(figure_names: Iterator[str] | list[str] | tuple[str, ...]) -> FolderKind:
+def figures_folder(figure_names: Iterable[str]) -> FolderKind:
     """The kind of a figures folder; one holding nothing but figure files of these names
     (as written before figures folders had a manifest) counts as one too."""
     files = {f"{name}.{ext}" for name in figure_names for ext in ("png", "svg")}
@@ -193,13 +193,8 @@ def uninterrupted() -> Iterator[None]:
 # ---- one writer per folder ------------------------------------------------------------
 
 
-@dataclass
-class _Held:
-    thread: int
-    depth: int
-
-
-_HELD: dict[tuple[int, Path], _Held] = {}
+_HELD: dict[tuple[int, Path], int] = {}
+"""Folders this process holds: (pid, folder) -> the thread holding it."""
 _HELD_GUARD = threading.Lock()
 
 
@@ -265,20 +260,14 @@ def claim(out: str | Path, kind: FolderKind) -> Iterator[Path]:
     behind.  Claims of the same folder nest within one thread.  Creates the parent folders.
     """
     path = _absolute(out)
-    key = (os.getpid(), path)
+    key = (os.getpid(), path)  # the pid: a forked child does not hold its parent's claims
     with _HELD_GUARD:
-        held = _HELD.get(key)
-        if held is not None and held.thread != threading.get_ident():
-            raise FolderBusyError(f"another thread of this process is writing {path}")
-        if held is not None:
-            held.depth += 1
-    if held is not None:
-        try:
-            yield path
-        finally:
-            with _HELD_GUARD:
-                held.depth -= 1
+        holder = _HELD.get(key)
+    if holder == threading.get_ident():
+        yield path  # within a claim of the same folder: it is held already
         return
+    if holder is not None:
+        raise FolderBusyError(f"another thread of this process is writing {path}")
     check_replaceable(out, kind)  # before creating anything
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -288,10 +277,15 @@ def claim(out: str | Path, kind: FolderKind) -> Iterator[Path]:
     except OSError as error:
         raise OutputError(f"cannot write {out}: {_reason(error)}") from error
     with _HELD_GUARD:
-        _HELD[key] = _Held(threading.get_ident(), 1)
+        _HELD[key] = threading.get_ident()
     try:
-        recover(path)
-        check_replaceable(out, kind)  # again, now that no other iotsim writer can change it
+        try:
+            recover(path, kind)
+            check_replaceable(out, kind)  # again, now that no other iotsim writer can change it
+        except OutputError:
+            raise
+        except OSError as error:
+            raise OutputError(f"cannot write {out}: {_reason(error)}") from error
         yield path
     finally:
         with _HELD_GUARD:
@@ -307,15 +301,16 @@ def _debris_pattern(name: str) -> re.Pattern[str]:
     return re.compile(rf"\.{re.escape(name)}\.(tmp|old)-[a-z0-9_]{{8}}")
 
 
-def recover(out: Path) -> list[Path]:
+def recover(out: Path, kind: FolderKind) -> list[Path]:
     """Put back the previous folder if a writer was killed between the two renames of the
-    fallback swap (`out` missing, `.out.old-*` present), and remove the other staging and
-    old siblings of `out`.  Call only while holding the claim on `out`, so no live writer's
-    staging folder is touched.  Returns what was removed."""
+    fallback swap (`out` missing, a `.out.old-*` folder of `kind` present), and remove the
+    other staging and old siblings of `out`.  Call only while holding the claim on `out`,
+    so no live writer's staging folder is touched.  Returns what was removed."""
     pattern = _debris_pattern(out.name)
     debris = sorted(p for p in out.parent.iterdir() if pattern.fullmatch(p.name))
     if not os.path.lexists(out):
         olds = [p for p in debris if ".old-" in p.name and p.is_dir() and not p.is_symlink()]
+        olds = [p for p in olds if is_kind(p, kind)]  # not the empty one a kill may leave
         if olds:
             newest = max(olds, key=lambda p: p.stat().st_mtime)
             os.rename(newest, out)

@@ -233,6 +233,17 @@ def test_a_kill_between_the_two_renames_is_recovered(tmp_path: Path, previous: P
     assert siblings(previous) == []
 
 
+def test_only_a_whole_old_folder_is_put_back(tmp_path: Path) -> None:
+    """A kill just after the fallback swap made its empty `.out.old-*` (before renaming
+    the old folder onto it) leaves an empty one; with `out` missing for another reason,
+    that is not put back as the result folder, only removed."""
+    out = tmp_path / "out"
+    (tmp_path / ".out.old-abcd1234").mkdir()
+    with folders.claim(out, folders.RESULT_FOLDER):
+        assert not out.exists()
+    assert siblings(out) == []
+
+
 def test_without_renameat2_the_old_folder_stays_until_the_new_is_in(
     tmp_path: Path, previous: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
