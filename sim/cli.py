@@ -61,13 +61,15 @@ def _load_commands() -> None:
     `main` calls this under its interrupt handling, so Ctrl-C while Python is still
     loading them ends like any other interrupt, and `import sim.cli` stays light.
     """
-    global np, pd, tqdm, PROCEDURE_PARAMETERS, Procedure, run_experiment, TRAFFIC_CASES  # noqa: PLW0603
-    global tr37868_reference, run, build_plan, RESULT_FOLDER, SWEEP_FOLDER, OutputError  # noqa: PLW0603
-    global Tables, check_file_target, checksum, claim, figures_folder, is_kind  # noqa: PLW0603
-    global ResultFolderError, verified  # noqa: PLW0603
-    global read_tables, staged_folder, take_written, write_csv, write_marker  # noqa: PLW0603
-    global write_text, Problem, ScenarioError, json_schema, load_scenario  # noqa: PLW0603
-    global lte_prach_timing, FIGURES, FolderError, compare_folders, folder_figures  # noqa: PLW0603
+    global np, pd, tqdm  # noqa: PLW0603
+    global PROCEDURE_PARAMETERS, Procedure, run_experiment, TRAFFIC_CASES  # noqa: PLW0603
+    global tr37868_reference, run, build_plan, lte_prach_timing  # noqa: PLW0603
+    global Problem, ScenarioError, json_schema, load_scenario  # noqa: PLW0603
+    global RESULT_FOLDER, SWEEP_FOLDER, OutputError, ResultFolderError, Tables  # noqa: PLW0603
+    global check_file_target, checksum, claim, figures_folder, is_kind  # noqa: PLW0603
+    global read_tables, staged_folder, take_written, verified  # noqa: PLW0603
+    global write_csv, write_marker, write_text  # noqa: PLW0603
+    global FIGURES, FolderError, compare_folders, folder_figures  # noqa: PLW0603
     global parse_override, run_sweep, variants  # noqa: PLW0603
     import numpy as np
     import pandas as pd

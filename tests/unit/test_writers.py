@@ -373,3 +373,27 @@ def test_importing_sim_and_its_command_line_loads_nothing_heavy() -> None:
     loaded, names = done.stdout.splitlines()
     assert json.loads(loaded) == []
     assert names.split()[1:] == ["run", "Scenario"]  # the lazy exports still work
+
+
+def test_the_command_line_loads_every_name_it_declares() -> None:
+    """sim.cli declares its heavy imports for type checkers and makes them for real in
+    _load_commands: the two lists and the `global` statements must name the same things
+    (a name missing from one would fail only when its command runs)."""
+    import ast
+
+    tree = ast.parse((ROOT / "sim" / "cli.py").read_text())
+    declared = next(n for n in tree.body if isinstance(n, ast.If))  # if TYPE_CHECKING:
+    loader = next(
+        n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "_load_commands"
+    )
+
+    def imported(nodes: list[ast.stmt]) -> set[str]:
+        return {
+            alias.asname or alias.name
+            for node in nodes
+            if isinstance(node, ast.Import | ast.ImportFrom)
+            for alias in node.names
+        }
+
+    made_global = {name for n in loader.body if isinstance(n, ast.Global) for name in n.names}
+    assert imported(declared.body) == imported(loader.body) == made_global
