@@ -213,9 +213,9 @@ def _holder(fd: int) -> str:
     return "unknown"
 
 
-def _lock(path: Path) -> int:
+def _lock(path: Path, shown: str | Path) -> int:
     """Take the folder's lock file (exclusive flock) and return its descriptor, or raise
-    FolderBusyError naming the pid of the process holding it."""
+    FolderBusyError naming the pid of the process holding it (and the folder as `shown`)."""
     lock_path = _lock_path(path)
     while True:
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
@@ -225,7 +225,7 @@ def _lock(path: Path) -> int:
             pid = _holder(fd)
             os.close(fd)
             raise FolderBusyError(
-                f"another iotsim process (pid {pid}) is writing {path}; try again when it "
+                f"another iotsim process (pid {pid}) is writing {shown}; try again when it "
                 "has finished"
             ) from None
         except BaseException:
@@ -267,11 +267,11 @@ def claim(out: str | Path, kind: FolderKind) -> Iterator[Path]:
         yield path  # within a claim of the same folder: it is held already
         return
     if holder is not None:
-        raise FolderBusyError(f"another thread of this process is writing {path}")
+        raise FolderBusyError(f"another thread of this process is writing {out}")
     check_replaceable(out, kind)  # before creating anything
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = _lock(path)
+        fd = _lock(path, out)
     except OutputError:
         raise
     except OSError as error:

@@ -325,6 +325,31 @@ def test_the_lock_is_taken_on_the_file_at_its_path(
     assert not lock.exists()  # released: removed by its holder
 
 
+def test_another_thread_of_the_process_is_refused_too(tmp_path: Path) -> None:
+    """Claims nest within one thread (a command claims, then its writer); another thread
+    of the same process is a second writer."""
+    out = tmp_path / "out"
+    holding, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with folders.claim(out, folders.RESULT_FOLDER):
+            holding.set()
+            done.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert holding.wait(30)
+        with pytest.raises(folders.FolderBusyError, match="another thread of this process"):
+            run(TINY).write(out)
+    finally:
+        done.set()
+        holder.join()
+    with folders.claim(out, folders.RESULT_FOLDER), folders.claim(out, folders.RESULT_FOLDER):
+        run(TINY).write(out)  # nested in one thread: fine
+    assert (out / "manifest.json").exists()
+
+
 # ---- item: Ctrl-C at any moment ---------------------------------------------------------
 
 
