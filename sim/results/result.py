@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,11 +13,13 @@ import numpy as np
 import pandas as pd
 
 from sim.engine import Trajectory
-from sim.results.files import csv_bytes, readable, swap_into_place
+from sim.results.files import csv_bytes
+from sim.results.folders import RESULT_FOLDER, checksum, staged_folder
 from sim.scenario import Scenario
 from sim.version import __version__
 
 RESULT_FILES = ("connections.csv", "network.csv", "access.csv", "targets.csv", "summary.csv")
+"""The tables a result folder can hold; access.csv only where the access layer ran."""
 
 
 @dataclass
@@ -55,8 +55,14 @@ class Result:
         return write_result_folder(self, out, scenario_file)
 
 
-def manifest(result: Result, scenario_file: str | Path | None) -> dict[str, Any]:
-    """What produced a result folder: resolved scenario, seed, versions, timing."""
+def manifest(
+    result: Result,
+    scenario_file: str | Path | None,
+    checksums: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """What produced a result folder (resolved scenario, seed, versions, timing) and what
+    it holds: `files`, and per file its `size_bytes` and `sha256` (`checksums`), so a
+    reader can tell a whole folder from a torn one."""
     import pydantic
     import simpy
 
@@ -66,6 +72,7 @@ def manifest(result: Result, scenario_file: str | Path | None) -> dict[str, Any]
     else:
         digest = hashlib.sha256(json.dumps(resolved, sort_keys=True).encode()).hexdigest()
     return {
+        "kind": RESULT_FOLDER.kind,
         "status": "complete",
         "scenario_name": result.scenario.name,
         "scenario_file": str(scenario_file) if scenario_file is not None else None,
@@ -87,42 +94,49 @@ def manifest(result: Result, scenario_file: str | Path | None) -> dict[str, Any]
         },
         "started_utc": result.started_utc,
         "wall_time_s": round(result.wall_time_s, 3),
-        "files": [*RESULT_FILES, *(f"{name}_ci.csv" for name in result.intervals)],
+        "files": list(result_files(result)),
+        "checksums": checksums or {},
         "resolved_scenario": resolved,
     }
+
+
+def result_files(result: Result) -> dict[str, pd.DataFrame]:
+    """The files of a result folder and their tables, in the order written: the tables of
+    RESULT_FILES, then the interval tables.  The access tables only where the access layer
+    ran: a header-only access.csv would claim a measurement that was never made."""
+    access_ran = bool(result.scenario.access.years)
+    tables = {
+        "connections.csv": result.connections,
+        "network.csv": result.network,
+        "access.csv": result.access,
+        "targets.csv": result.targets,
+        "summary.csv": result.summary,
+    }
+    if not access_ran:
+        del tables["access.csv"]
+    for name, table in result.intervals.items():
+        if name != "access" or access_ran:
+            tables[f"{name}_ci.csv"] = table
+    return tables
 
 
 def write_result_folder(
     result: Result, out: str | Path, scenario_file: str | Path | None = None
 ) -> Path:
-    """Write connections/network/targets/summary CSVs and manifest.json into `out`.
+    """Write the result tables (`result_files`) and manifest.json into the folder `out`.
 
-    The folder is built beside `out` under a temporary name and renamed into place, so an
-    error or interruption leaves any previous `out` exactly as it was.
+    `out` must be absent, empty or a result folder (else OutputError, and it is left as it
+    was); it is claimed (`sim.results.folders.claim`) so no other iotsim process writes it
+    meanwhile.  The folder is built beside `out` under a temporary name and swapped into
+    place, so an error or interruption leaves any previous `out` exactly as it was.
     """
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise NotADirectoryError(f"{out} exists and is not a folder")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    readable(staging, folder=True)
-    try:
-        tables = {
-            "connections.csv": result.connections,
-            "network.csv": result.network,
-            "access.csv": result.access,
-            "targets.csv": result.targets,
-            "summary.csv": result.summary,
-        }
-        for name, table in tables.items():
-            (staging / name).write_bytes(csv_bytes(table))
-        for name, table in result.intervals.items():
-            (staging / f"{name}_ci.csv").write_bytes(csv_bytes(table))
-        (staging / "manifest.json").write_text(
-            json.dumps(manifest(result, scenario_file), indent=2) + "\n", encoding="utf-8"
-        )
-        swap_into_place(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    with staged_folder(out, RESULT_FOLDER) as staging:
+        checksums = {}
+        for name, table in result_files(result).items():
+            data = csv_bytes(table)
+            (staging / name).write_bytes(data)
+            checksums[name] = checksum(data)
+        text = json.dumps(manifest(result, scenario_file, checksums), indent=2) + "\n"
+        (staging / "manifest.json").write_text(text, encoding="utf-8")
     return out

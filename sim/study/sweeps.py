@@ -16,7 +16,16 @@ import pandas as pd
 import yaml
 
 from sim.engine import build_plan
-from sim.results import Result, write_csv, write_result_folder
+from sim.results import (
+    RESULT_FOLDER,
+    SWEEP_FOLDER,
+    Result,
+    check_replaceable,
+    claim,
+    write_csv,
+    write_marker,
+    write_result_folder,
+)
 from sim.scenario import Problem, Scenario, ScenarioError, parse_scenario
 from sim.study.executors import TaskFailure, executor_for
 from sim.study.replications import Task, combine, replicate
@@ -169,7 +178,40 @@ def run_sweep(
 ) -> SweepReport:
     """Run every variant's replications; write each variant's folder as soon as its last
     replication is in (results are not kept), skip variants already complete, and index
-    all variants in sweep.csv.  `seed` None: each variant's own scenario seed."""
+    all variants in sweep.csv.  `seed` None: each variant's own scenario seed.
+
+    `out` must be absent, empty or a sweep folder (recognised by its sweep.json), and each
+    variant's folder in it absent, empty or a result folder; otherwise OutputError before
+    anything runs.  The sweep holds `out` (`claim`) until sweep.csv is written.
+    """
+    with claim(out, SWEEP_FOLDER):
+        for variant in variant_list:
+            check_replaceable(out / variant.folder_name, RESULT_FOLDER)
+        # the marker comes first, so an interrupted sweep's folder is still recognised
+        write_marker(out, SWEEP_FOLDER, {
+            "scenario_name": variant_list[0].scenario.name if variant_list else "",
+            "seed": seed, "replications": replications,
+            "variants": [variant.folder_name for variant in variant_list],
+        })  # fmt: skip
+        skipped, failed = _run_variants(
+            variant_list, out, seed, replications, jobs, scheduler, progress, write
+        )
+        index = sweep_index(variant_list, out, failed)
+        write_csv(index, out / "sweep.csv")
+    return SweepReport(len(variant_list), skipped, failed, index)
+
+
+def _run_variants(
+    variant_list: Sequence[Variant],
+    out: Path,
+    seed: int | None,
+    replications: int,
+    jobs: int,
+    scheduler: str | None,
+    progress: Callable[[int], None] | None,
+    write: Callable[[Result, Path], None] | None,
+) -> tuple[int, dict[int, str]]:
+    """Run the variants not yet complete; (how many were skipped, failures by index)."""
     writer = write or write_result_folder
 
     def seed_of(variant: Variant) -> int:
@@ -211,9 +253,7 @@ def run_sweep(
                 )
                 writer(result, out / variant.folder_name)
                 del buckets[variant.index]
-    index = sweep_index(variant_list, out, failed)
-    write_csv(index, out / "sweep.csv")
-    return SweepReport(len(variant_list), skipped, failed, index)
+    return skipped, failed
 
 
 def sweep_index(variant_list: Sequence[Variant], out: Path, failed: dict[int, str]) -> pd.DataFrame:

@@ -12,7 +12,8 @@ from sim.access import METRICS
 from sim.access.experiment import MAX_DEVICES
 from sim.access.procedure import PARAMETERS
 from sim.access.reference import tr37868_reference
-from sim.cli import _parser, main
+from sim.cli import main
+from sim.cli.commands import _parser
 
 
 def test_access_writes_a_tidy_csv_with_reference_metric_names(

@@ -150,7 +150,7 @@ def test_an_interrupted_experiment_writes_nothing(
     def interrupted(*_args: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("sim.cli.run_experiment", interrupted)
+    monkeypatch.setattr("sim.cli.commands.run_experiment", interrupted)
     out = tmp_path / "m.csv"
     assert run([*SMALL, "--out", str(out)]) == 130
     assert "interrupted: nothing was written" in capsys.readouterr().err

@@ -10,7 +10,13 @@ import pytest
 
 import sim.results.result
 from sim import run
-from sim.results import CONNECTIONS_COLUMNS, NETWORK_COLUMNS, RESULT_FILES, TARGET_COLUMNS
+from sim.results import (
+    CONNECTIONS_COLUMNS,
+    NETWORK_COLUMNS,
+    RESULT_FILES,
+    TARGET_COLUMNS,
+    read_tables,
+)
 
 SCENARIO = {
     "name": "small",
@@ -43,7 +49,8 @@ def write(tmp_path: Path, name: str, seed: int | None = None) -> Path:
 
 def test_contract_columns_and_whole_counts(tmp_path: Path) -> None:
     out = write(tmp_path, "a")
-    assert sorted(p.name for p in out.iterdir()) == sorted([*RESULT_FILES, "manifest.json"])
+    written = [name for name in RESULT_FILES if name != "access.csv"]  # the access layer is off
+    assert sorted(p.name for p in out.iterdir()) == sorted([*written, "manifest.json"])
     connections = pd.read_csv(out / "connections.csv")
     assert list(connections.columns) == CONNECTIONS_COLUMNS
     for column in CONNECTIONS_COLUMNS[4:]:
@@ -59,7 +66,7 @@ def test_contract_columns_and_whole_counts(tmp_path: Path) -> None:
 
 def test_same_seed_gives_identical_bytes_and_another_seed_differs(tmp_path: Path) -> None:
     first, second, other = write(tmp_path, "a"), write(tmp_path, "b"), write(tmp_path, "c", 99)
-    for name in RESULT_FILES:
+    for name in (name for name in RESULT_FILES if name != "access.csv"):  # access layer off
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
     assert (first / "connections.csv").read_bytes() != (other / "connections.csv").read_bytes()
 
@@ -160,3 +167,116 @@ def test_negative_seed_is_a_scenario_error() -> None:
 
     with pytest.raises(ScenarioError, match="seed"):
         run(SCENARIO, seed=-1)
+
+
+def test_access_csv_only_where_the_access_layer_ran(tmp_path: Path) -> None:
+    """With the access layer off there is no access.csv (nor access_ci.csv), and the
+    manifest does not list one; with it on, both are there."""
+    off = write(tmp_path, "off")
+    assert not (off / "access.csv").exists()
+    assert "access.csv" not in json.loads((off / "manifest.json").read_text())["files"]
+    study = run(SCENARIO, replications=2).write(tmp_path / "study")
+    assert not (study / "access.csv").exists()
+    assert not (study / "access_ci.csv").exists()
+    assert read_tables(off).access.empty  # a reader still gets an (empty) table
+
+    access = {"years": [2024], "cells": ["p50"], "replications": 1, "window_s": 10}
+    on = run({**SCENARIO, "access": access}).write(tmp_path / "on")
+    table = pd.read_csv(on / "access.csv")
+    assert len(table) > 0
+    assert "access.csv" in json.loads((on / "manifest.json").read_text())["files"]
+
+
+def _tear(file: Path, share: float = 2 / 3) -> None:
+    """Cut a file as a crash or a full disk mid-copy would: at `share` of its bytes."""
+    data = file.read_bytes()
+    file.write_bytes(data[: int(len(data) * share)])
+
+
+def test_the_manifest_lists_every_file_with_size_and_sha256(tmp_path: Path) -> None:
+    import hashlib
+
+    out = run(SCENARIO, replications=2).write(tmp_path / "a")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["kind"] == "iotsim result folder"
+    assert set(manifest["checksums"]) == set(manifest["files"])
+    assert "connections_ci.csv" in manifest["files"]
+    for name, check in manifest["checksums"].items():
+        data = (out / name).read_bytes()
+        assert check == {"size_bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def test_a_torn_folder_is_refused_by_readers_naming_the_file(tmp_path: Path) -> None:
+    from sim.results import ResultFolderError
+
+    out = write(tmp_path, "a")
+    assert len(read_tables(out).connections) > 0  # whole: reads
+    _tear(out / "connections.csv")
+    with pytest.raises(ResultFolderError, match=r"connections\.csv.*\d+ bytes.*manifest"):
+        read_tables(out)
+    out = write(tmp_path, "b")
+    table = out / "network.csv"
+    table.write_bytes(table.read_bytes().replace(b",", b";", 1))  # same size, other bytes
+    with pytest.raises(ResultFolderError, match=r"network\.csv.*SHA-256"):
+        read_tables(out)
+
+
+def test_compare_check_plot_and_report_exit_2_on_a_torn_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The reported case: connections.csv cut at two thirds passed `compare --check`."""
+    from sim.cli import main
+
+    a, b = write(tmp_path, "a"), write(tmp_path, "b")
+    _tear(b / "connections.csv")
+    out = tmp_path / "c.csv"
+    assert main(["compare", str(a), str(b), "--check", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert str(b / "connections.csv") in err
+    assert "Traceback" not in err
+    assert not out.exists()
+    pytest.importorskip("matplotlib")
+    assert main(["plot", str(b)]) == 2
+    assert not (b / "figures").exists()
+    assert main(["report", str(a), str(b), "--out", str(tmp_path / "r.html")]) == 2
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_a_folder_swapped_while_it_is_read_is_read_again_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader never mixes two versions: it reads through one open handle, and reads
+    the new version when the one it opened is replaced (and removed) under it."""
+    import sim.results.reading as reading
+
+    out = write(tmp_path, "out", seed=1)
+    newer = run(SCENARIO, seed=2)
+    real = reading._read_bytes
+    swaps: list[int] = []
+
+    def swapping(fd: int, name: str) -> bytes | None:
+        content = real(fd, name)
+        if name == "connections.csv" and not swaps:
+            swaps.append(1)
+            newer.write(out)  # a writer swaps the folder in now
+        return content
+
+    monkeypatch.setattr(reading, "_read_bytes", swapping)
+    tables = read_tables(out)
+    assert tables.manifest["seed"] == 2
+    assert tables.connections.equals(read_tables(out).connections)
+    assert len(tables.connections) == len(newer.connections)
+
+
+def test_a_folder_from_before_checksums_still_reads_with_a_note(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sim.cli import main
+
+    a, b = write(tmp_path, "a"), write(tmp_path, "b")
+    manifest = json.loads((b / "manifest.json").read_text())
+    del manifest["checksums"], manifest["kind"]
+    (b / "manifest.json").write_text(json.dumps(manifest))
+    assert len(read_tables(b).connections) > 0
+    assert main(["compare", str(a), str(b), "--out", str(tmp_path / "c.csv")]) == 0
+    assert f"note: {b} was written by an older iotsim, without checksums" in capsys.readouterr().err

@@ -1,7 +1,9 @@
-"""The `iotsim` command line: parses arguments, delegates, reports.  Thin by design.
+"""The commands of `iotsim`: parse arguments, delegate to the package, report.  Thin by
+design; imported by `sim.cli.main` under its interrupt handling (it loads numpy, pandas and
+the simulator).
 
 Exit codes: 0 done, 1 a check failed, 2 bad input (the message names the file, the field
-path and what is wrong; nothing is written).
+path and what is wrong; nothing is written), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -28,15 +30,36 @@ from sim.access.procedure import PARAMETERS, PRACH_CONFIGURATION_INDEX
 from sim.access.reference import TRAFFIC_CASES, tr37868_reference
 from sim.api import run
 from sim.engine import build_plan
-from sim.results import Result, Tables, atomic_file, csv_bytes, read_tables, write_csv, write_text
+from sim.results import (
+    RESULT_FOLDER,
+    SWEEP_FOLDER,
+    OutputError,
+    Result,
+    ResultFolderError,
+    Tables,
+    atomic_file,
+    check_file_target,
+    checksum,
+    claim,
+    csv_bytes,
+    figures_folder,
+    is_kind,
+    read_tables,
+    staged_folder,
+    take_written,
+    verified,
+    write_csv,
+    write_marker,
+    write_text,
+)
 from sim.scenario import Problem, ScenarioError, json_schema, load_scenario
 from sim.scenario.catalog import lte_prach_timing
-from sim.study.compare import FIGURES, FolderError, compare_folders, folder_figures, load_folder
+from sim.study.compare import FIGURES, FolderError, compare_folders, folder_figures
 from sim.study.executors import executor_notes
 from sim.study.sweeps import parse_override, run_sweep, variants
 from sim.version import __version__
 
-EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 class _Parser(argparse.ArgumentParser):
@@ -257,12 +280,10 @@ def _run(args: argparse.Namespace) -> int:
         _report(error, "nothing was run or written")
         return EXIT_BAD_INPUT
     out = args.out if args.out is not None else Path("results") / scenario.name
-    blocker = next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None)
-    if blocker is not None:
-        print(
-            f"error: --out {out}: {blocker} is a file, not a folder; nothing was run",
-            file=sys.stderr,
-        )
+    try:  # refuse a folder iotsim may not replace, and hold it until it is written
+        args.claims.enter_context(claim(out, RESULT_FOLDER))
+    except OutputError as error:
+        print(f"error: --out: {error}; nothing was run", file=sys.stderr)
         return EXIT_BAD_INPUT
     _study_notes(args, args.replications)
     bar = None
@@ -296,7 +317,8 @@ def _run(args: argparse.Namespace) -> int:
     try:
         result.write(out, scenario_file=args.scenario)
     except OSError as error:
-        print(f"error: cannot write the result folder {out}: {error}", file=sys.stderr)
+        message = error if isinstance(error, OutputError) else f"cannot write {out}: {error}"
+        print(f"error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if not args.quiet:
         lines = [f"  {name:<27} {value}" for name, value in _key_figures(result)]
@@ -340,8 +362,13 @@ def _compare(args: argparse.Namespace) -> int:
     if len(args.folders) < 2:
         print("error: compare needs at least two result folders", file=sys.stderr)
         return EXIT_BAD_INPUT
+    out = args.out or Path("results") / "comparison.csv"
+    check_file_target(out)  # the default, before reading anything (--out: by dispatch)
+    runs = _read_runs(args.folders)
+    if runs is None:
+        return EXIT_BAD_INPUT
     try:
-        folders = [load_folder(path) for path in args.folders]
+        folders = [folder_figures(run) for run in runs]
     except FolderError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -360,7 +387,6 @@ def _compare(args: argparse.Namespace) -> int:
         for folder, part in shown.groupby("folder", sort=False):
             print(f"{part['baseline'].iloc[0]}  ->  {folder}")
             print(part[columns].to_string(index=False))
-    out = args.out or Path("results") / "comparison.csv"
     write_csv(table, out)
     beyond = comparison.beyond_tolerance
     print(f"wrote {out}; {beyond} of {len(table)} differences beyond the tolerance "
@@ -380,10 +406,10 @@ def _sweep(args: argparse.Namespace) -> int:
         _report(error, "nothing was run", args.scenario)
         return EXIT_BAD_INPUT
     out = args.out or Path("results") / f"{scenario.name}-sweep"
-    blocker = next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None)
-    if blocker is not None:
-        print(f"error: --out {out}: {blocker} is a file, not a folder; nothing was run",
-              file=sys.stderr)  # fmt: skip
+    try:  # refuse a folder that is not a sweep folder, and hold it until the sweep ends
+        args.claims.enter_context(claim(out, SWEEP_FOLDER))
+    except OutputError as error:
+        print(f"error: --out: {error}; nothing was run", file=sys.stderr)
         return EXIT_BAD_INPUT
     names = {v.folder_name for v in variant_list}
     stale = sorted(p.name for p in out.glob("v[0-9][0-9][0-9][0-9]") if p.name not in names)
@@ -422,22 +448,49 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _result_folders(paths: list[Path]) -> list[Path]:
-    """Result folders, a sweep folder standing for its variants (vNNNN) in order."""
+    """Result folders, a sweep folder standing for its variants (vNNNN) in order: those
+    its sweep.json lists and that were written (a failed variant has no folder)."""
     folders = []
     for path in paths:
-        if not (path / "manifest.json").exists() and (path / "sweep.csv").exists():
-            folders += sorted(p for p in path.glob("v[0-9][0-9][0-9][0-9]") if p.is_dir())
+        if path.is_dir() and is_kind(path, SWEEP_FOLDER):
+            variants = [p for p in path.glob("v[0-9][0-9][0-9][0-9]") if p.is_dir()]
+            marker = path / SWEEP_FOLDER.marker
+            if marker.exists():  # an older sweep folder has none: all its vNNNN then
+                listed = _sweep_variants(marker)
+                variants = [p for p in variants if p.name in listed]
+            folders += sorted(variants)
         else:
             folders.append(path)
     return folders
 
 
-def _read_runs(paths: list[Path]) -> list[Tables] | None:
+def _sweep_variants(marker: Path) -> list[str]:
+    """The variants a sweep.json lists (ResultFolderError naming it if it cannot say)."""
     try:
-        return [read_tables(path) for path in _result_folders(paths)]
-    except (FileNotFoundError, ValueError, KeyError) as error:
+        listed = json.loads(marker.read_text(encoding="utf-8")).get("variants")
+    except (OSError, ValueError, AttributeError) as error:
+        raise ResultFolderError(f"{marker}: not a readable sweep manifest: {error}") from None
+    if not isinstance(listed, list) or not all(isinstance(name, str) for name in listed):
+        raise ResultFolderError(f"{marker}: variants: expected a list of folder names")
+    return listed
+
+
+def _read_runs(paths: list[Path]) -> list[Tables] | None:
+    """The result folders, each checked whole against its manifest; None (after saying
+    why, naming the file) when one is missing, torn or unreadable."""
+    try:
+        runs = [read_tables(path) for path in _result_folders(paths)]
+    except ResultFolderError as error:
         print(f"error: {error}", file=sys.stderr)
         return None
+    if not runs:  # a sweep folder with no variant written yet
+        print(f"error: no result folders in {', '.join(map(str, paths))}", file=sys.stderr)
+        return None
+    for tables in runs:
+        if not verified(tables):
+            print(f"note: {tables.path} was written by an older iotsim, without checksums: "
+                  "its files could not be checked whole", file=sys.stderr)  # fmt: skip
+    return runs
 
 
 def _figure_inputs(args: argparse.Namespace) -> list[Tables] | None:
@@ -455,9 +508,19 @@ def _plot(args: argparse.Namespace) -> int:
     if runs is None:
         return EXIT_BAD_INPUT
     out = args.out or _result_folders(args.folders)[0] / "figures"
+    from sim.report.plots import FIGURES as FIGURE_NAMES
     from sim.report.plots import write_figures
 
-    written = write_figures(runs, out, args.format)
+    kind = figures_folder(list(FIGURE_NAMES))
+    # drawn into a staging folder and swapped in whole, like a result folder: a failure
+    # leaves the previous figures (or none), never an empty or half-drawn folder
+    with staged_folder(out, kind) as staging:
+        written = write_figures(runs, staging, args.format)
+        write_marker(staging, kind, {
+            "format": args.format, "sources": [str(run.path) for run in runs],
+            "files": [p.name for p in written],
+            "checksums": {p.name: checksum(p.read_bytes()) for p in written},
+        })  # fmt: skip
     print(f"wrote {len(written)} figures to {out}/: " + ", ".join(p.name for p in written))
     return EXIT_OK
 
@@ -655,15 +718,6 @@ def _or_zero(value: typing.Any) -> float:
     return 0.0 if math.isnan(number) else number  # NaN: the reference gives no interval
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `iotsim` console script."""
-    try:
-        return _dispatch(argv)
-    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
-
-
 def _schema(_args: argparse.Namespace) -> int:
     print(json.dumps(json_schema(), indent=2))
     return EXIT_OK
@@ -681,10 +735,23 @@ _COMMANDS = {
 }
 
 
-def _dispatch(argv: Sequence[str] | None) -> int:
+_FILE_OUTPUTS = {"compare": ("out",), "report": ("out",), "access": ("out", "cdf")}
+"""Options of each command that name a file to write (checked before anything runs)."""
+
+
+def dispatch(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
-    return _COMMANDS[args.command](args)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    take_written()  # start a fresh record of what this command puts in place
+    with contextlib.ExitStack() as claims:
+        args.claims = claims  # a command's claims on its output folders, held to its end
+        try:
+            for option in _FILE_OUTPUTS.get(args.command, ()):
+                if getattr(args, option) is not None:
+                    try:
+                        check_file_target(getattr(args, option))
+                    except OutputError as error:
+                        raise OutputError(f"--{option}: {error}; nothing was run") from None
+            return _COMMANDS[args.command](args)
+        except (OutputError, ResultFolderError, FolderError) as error:
+            print(f"error: {error}", file=sys.stderr)  # each names the file and the problem
+            return EXIT_BAD_INPUT
