@@ -635,14 +635,10 @@ def _access_experiment(
 def _access_files_refusal(files: list[tuple[str, Path]]) -> str | None:
     """Why the output files cannot be written, found before anything runs; None if they
     look writable (a full disk still shows only when writing)."""
+    # a folder, or a file in the way, is refused for every command by `dispatch`
     if len(files) == 2 and files[0][1].resolve() == files[1][1].resolve():
         return f"--out and --cdf are the same file ({files[0][1]})"
     for option, path in files:
-        if path.is_dir():
-            return f"{option} {path}: is a folder; give a file name, e.g. {path / 'access.csv'}"
-        blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
-        if blocker is not None:
-            return f"{option} {path}: {blocker} is a file, not a folder"
         existing = next(p for p in path.parents if p.exists())
         if not os.access(existing, os.W_OK | os.X_OK):
             return f"{option} {path}: cannot write in {existing} (permission denied)"
@@ -675,7 +671,8 @@ def _access_write(files: list[tuple[str, Path, pd.DataFrame]]) -> int:
         for folder in sorted(made, key=lambda p: len(p.parts), reverse=True):
             with contextlib.suppress(OSError):  # not empty, or gone: leave it
                 folder.rmdir()
-        reason = error.strerror or str(error)
+        cause = error.__cause__ if isinstance(error.__cause__, OSError) else error
+        reason = cause.strerror or str(cause)
         print(f"error: cannot write {writing[0]}: {reason}; nothing was written", file=sys.stderr)
         return EXIT_BAD_INPUT
     return EXIT_OK

@@ -451,6 +451,9 @@ def atomic_file(path: str | Path, write: Callable[[Path], object]) -> Path:
         with uninterrupted():
             os.replace(temporary, path)
             record_written(path)
+    except OutputError:  # already names its file (a write nested in `write`)
+        temporary.unlink(missing_ok=True)
+        raise
     except OSError as error:
         temporary.unlink(missing_ok=True)
         reason = _reason(error).replace(str(temporary), str(path))

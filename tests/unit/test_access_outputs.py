@@ -38,11 +38,11 @@ def test_an_existing_folder_is_refused_before_anything_runs(
     folder.mkdir()
     assert run([*SMALL, "--out", str(folder)]) == 2
     line = one_error_line(capsys)
-    assert f"--out {folder}: is a folder" in line
+    assert f"--out: {folder} is a folder" in line
     assert capsys.readouterr().out == ""  # the experiment did not run
     assert list(folder.iterdir()) == []
     assert run([*SMALL, "--out", str(tmp_path / "m.csv"), "--cdf", str(folder)]) == 2
-    assert f"--cdf {folder}: is a folder" in one_error_line(capsys)
+    assert f"--cdf: {folder} is a folder" in one_error_line(capsys)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]  # --out not written
 
 
@@ -54,7 +54,7 @@ def test_a_location_under_a_file_is_refused_before_anything_runs(
     target = blocker / "cdf.csv"
     assert run([*SMALL, "--out", str(tmp_path / "m.csv"), "--cdf", str(target)]) == 2
     line = one_error_line(capsys)
-    assert f"--cdf {target}: {blocker} is a file, not a folder" in line
+    assert f"--cdf: {target}: {blocker} is a file, not a folder" in line
     assert blocker.read_text() == "keep me"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.csv"]
 
@@ -132,7 +132,7 @@ def test_the_reference_table_reports_an_unwritable_out_too(
     folder = tmp_path / "results"
     folder.mkdir()
     assert run(["access", "--tr37868", "--replications", "1", "--out", str(folder)]) == 2
-    assert f"--out {folder}: is a folder" in one_error_line(capsys)
+    assert f"--out: {folder} is a folder" in one_error_line(capsys)
 
 
 def test_the_reference_table_has_no_cdf_to_write(
