@@ -4,12 +4,21 @@ technology mixes; each validates a value and says what is allowed when it is not
 from __future__ import annotations
 
 import math
+import numbers
 import re
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, PlainSerializer, PlainValidator, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    PlainSerializer,
+    PlainValidator,
+    WithJsonSchema,
+)
 
 from sim.scenario.months import MONTH_RE, month_index
+from sim.scenario.problems import shown
 
 Generation = Literal["4G", "5G"]
 WhenFull = Literal["fallback", "wait", "drop"]
@@ -46,17 +55,70 @@ _MONTH_SCHEMA = {"type": "string", "pattern": MONTH_RE.pattern, "examples": ["20
 Month = Annotated[str, PlainValidator(month_like), WithJsonSchema(_MONTH_SCHEMA)]
 
 
+_NUMERIC_TEXT = re.compile(r"^\s*[-+]?(\d[\d_]*\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
+
+
+def not_a_number(value: Any, what: str = "a number") -> str:
+    """The message for a value given where a number goes: what came, what is expected."""
+    message = f"got {shown(value)}: expected {what}"
+    if isinstance(value, bool):
+        return message + " (true/false is not a number)"
+    if isinstance(value, str) and _NUMERIC_TEXT.match(value):
+        return message + " (text is not a number: write it without quotes)"
+    return message
+
+
+def _number(value: Any, what: str = "a number") -> float:
+    """A real number as a float; booleans and text refused.
+
+    Pydantic's lax mode reads True as 1 and "0.3" as 0.3, so a boolean would run as a
+    growth rate of 100 %: only numbers are numbers here (ints and numpy numbers included).
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(not_a_number(value, what))
+    try:
+        return float(value)
+    except OverflowError:  # an int beyond 1.8e308
+        raise ValueError(f"got {shown(value)}: expected a finite number") from None
+
+
+def _whole_number(value: Any) -> int:
+    """A whole number as an int: 1e9 (a float in YAML) is 1,000,000,000; 1.5 is refused."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(not_a_number(value, "a whole number"))
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    number = float(value)
+    if not (math.isfinite(number) and number.is_integer()):
+        raise ValueError(f"got {shown(value)}: expected a whole number")
+    return int(number)
+
+
+def _or_none(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda value: None if value is None else check(value)
+
+
+Number = Annotated[float, BeforeValidator(_number)]
+"""A real number (int or float in the file); never a boolean or text."""
+WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
+"""A count: a whole number, written 1000000 or 1e6; never a fraction, a boolean or text."""
+# `Number | None` would put a field's bounds into the JSON Schema as pydantic's own keys
+# (gt, le) instead of exclusiveMinimum, maximum: the optional forms hold the None inside.
+OptionalNumber = Annotated[float | None, BeforeValidator(_or_none(_number))]
+"""A Number, or None (the key left out)."""
+OptionalWholeNumber = Annotated[int | None, BeforeValidator(_or_none(_whole_number))]
+"""A WholeNumber, or None (the key left out)."""
+
+
 def checked_number(value: Any, lower: float | None, upper: float | None, what: str) -> float:
     """A finite number (not a boolean, not text) within [lower, upper]."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"expected {what}, got {value!r}")
-    number = float(value)
+    number = _number(value, what)
     if not math.isfinite(number):
-        raise ValueError(f"expected a finite number, got {value!r}")
+        raise ValueError(f"got {shown(value)}: expected a finite number ({what})")
     if lower is not None and number < lower:
-        raise ValueError(f"{value!r} is below the allowed minimum {lower:g} ({what})")
+        raise ValueError(f"{shown(value)} is below the allowed minimum {lower:g} ({what})")
     if upper is not None and number > upper:
-        raise ValueError(f"{value!r} is above the allowed maximum {upper:g} ({what})")
+        raise ValueError(f"{shown(value)} is above the allowed maximum {upper:g} ({what})")
     return number
 
 
@@ -168,7 +230,7 @@ def _plain_mix(value: Any) -> dict[str, float]:
     if not isinstance(value, dict) or not value:
         raise ValueError(f"expected {{technology: share}}, got {value!r}")
     return {
-        str(tech): checked_number(share, 0, 1, f"the share of {tech}")
+        str(tech): checked_number(share, 0, 1, f"a share between 0 and 1 for {shown(tech)}")
         for tech, share in value.items()
     }
 
@@ -199,12 +261,14 @@ TechnologyMix = Annotated[
 def _resolution(value: Any) -> int | Literal["auto"]:
     if value == "auto":
         return "auto"
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_TERMINALS:
-        raise ValueError(
-            f"expected 'auto' or a whole number of terminals from 1 to {MAX_TERMINALS:.0e}, "
-            f"got {value!r}"
-        )
-    return value
+    what = f"'auto' or a whole number of terminals from 1 to {MAX_TERMINALS:.0e}"
+    try:
+        count = _whole_number(value)
+    except ValueError:
+        raise ValueError(not_a_number(value, what)) from None
+    if not 1 <= count <= MAX_TERMINALS:
+        raise ValueError(f"got {shown(value)}: expected {what}")
+    return count
 
 
 Resolution = Annotated[

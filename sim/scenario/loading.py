@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from sim.scenario.checks import consistency_problems
+from sim.scenario.fields import not_a_number
 from sim.scenario.model import GROWTH_MODELS, Scenario
 from sim.scenario.problems import Problem, ScenarioError, did_you_mean
 from sim.scenario.yaml_text import ScenarioLoader
@@ -108,6 +109,15 @@ def _short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+_NUMBER_TYPES = {
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+}
+
+
 def _problems_from_validation(
     error: ValidationError, file: str | None, root: yaml.Node | None
 ) -> list[Problem]:
@@ -144,6 +154,8 @@ def _problems_from_validation(
             loc = (*loc, "model")
         elif kind == "union_tag_not_found":
             message = f"a growth needs model: one of {', '.join(GROWTH_MODELS)}"
+        elif kind in _NUMBER_TYPES:  # a field declared plain int or float (strict mode)
+            message = not_a_number(detail.get("input"), _NUMBER_TYPES[kind])
         elif kind.startswith(("literal_error", "enum")):
             message = f"got {_short(detail['input'])}; {message[0].lower() + message[1:]}"
         elif kind != "value_error" and "input" in detail and not isinstance(detail["input"], dict):

@@ -17,11 +17,14 @@ from sim.scenario.fields import (
     Generation,
     LifetimeModel,
     Month,
+    Number,
+    OptionalNumber,
     Resolution,
     ShareSchedule,
     TargetMetric,
     TechnologyMix,
     WhenFull,
+    WholeNumber,
     YearTable,
 )
 from sim.scenario.months import month_index
@@ -32,14 +35,14 @@ from sim.scenario.technology import ScenarioModel, TechnologyOverride
 class Region(ScenarioModel):
     """A part of the country with its share of terminals and of base-station sites."""
 
-    terminal_share: float = Field(ge=0, le=1, description="share of every category's terminals")
-    site_share: float = Field(ge=0, le=1, description="share of every generation's sites")
+    terminal_share: Number = Field(ge=0, le=1, description="share of every category's terminals")
+    site_share: Number = Field(ge=0, le=1, description="share of every generation's sites")
 
 
 class SiteSchedule(ScenarioModel):
     """Base-station sites of one generation (counts of sites, not cells)."""
 
-    initial: int = Field(0, ge=0, le=MAX_SITES, description="sites in service at the start")
+    initial: WholeNumber = Field(0, ge=0, le=MAX_SITES, description="sites in service at the start")
     build_per_year: YearTable = Field(0.0, description="new sites per year, spread evenly")
     retire_per_year: YearTable = Field(0.0, description="retired sites per year, spread evenly")
 
@@ -70,7 +73,7 @@ def _default_carriage() -> dict[str, Carriage]:
 class Network(ScenarioModel):
     """Base-station build-out and which technologies it carries."""
 
-    sectors_per_site: int = Field(3, ge=1, le=12, description="cells per site")
+    sectors_per_site: WholeNumber = Field(3, ge=1, le=12, description="cells per site")
     sites: dict[Generation, SiteSchedule] = Field(
         default_factory=_default_sites,
         description="sites per generation; default: China at the end of 2022",
@@ -101,15 +104,15 @@ class Cagr(ScenarioModel):
     """N(t) = N0 (1 + rate)^t, t in years."""
 
     model: Literal["cagr"]
-    rate: float = Field(gt=-1, le=10, description="growth per year, 0.18 = 18 %/year")
+    rate: Number = Field(gt=-1, le=10, description="growth per year, 0.18 = 18 %/year")
 
 
 class Logistic(ScenarioModel):
     """N(t) = K / (1 + (K/N0 - 1) e^(-rate t)), t in years."""
 
     model: Literal["logistic"]
-    rate: float = Field(gt=0, le=10, description="intrinsic growth rate per year")
-    saturation: float = Field(
+    rate: Number = Field(gt=0, le=10, description="intrinsic growth rate per year")
+    saturation: Number = Field(
         gt=0, le=MAX_TERMINALS, description="K, the installed base it tends to, terminals"
     )
 
@@ -118,16 +121,16 @@ class Bass(ScenarioModel):
     """Bass diffusion: N(t) = market F(t + t0), F(t0) = N0 / market."""
 
     model: Literal["bass"]
-    p: float = Field(gt=0, le=1, description="innovation coefficient per year")
-    q: float = Field(ge=0, le=10, description="imitation coefficient per year")
-    market: float = Field(gt=0, le=MAX_TERMINALS, description="market potential, terminals")
+    p: Number = Field(gt=0, le=1, description="innovation coefficient per year")
+    q: Number = Field(ge=0, le=10, description="imitation coefficient per year")
+    market: Number = Field(gt=0, le=MAX_TERMINALS, description="market potential, terminals")
 
 
 class Linear(ScenarioModel):
     """N(t) = N0 + per_year t, never below 0."""
 
     model: Literal["linear"]
-    per_year: float = Field(
+    per_year: Number = Field(
         ge=-MAX_TERMINALS,
         le=MAX_TERMINALS,
         description="net change of the installed base, terminals/year",
@@ -138,7 +141,7 @@ class Targets(ScenarioModel):
     """Anchor values, log-linear between them, extrapolated at the last segment's rate."""
 
     model: Literal["targets"]
-    values: dict[Month, float] = Field(
+    values: dict[Month, Number] = Field(
         min_length=1, description="installed base at dated month ends, terminals"
     )
 
@@ -161,12 +164,12 @@ GROWTH_MODELS = ("cagr", "logistic", "bass", "linear", "targets")
 class Traffic(ScenarioModel):
     """What one terminal sends; used by the access layer."""
 
-    reports_per_day: float = Field(1.0, ge=0, description="uplink reports per terminal per day")
-    payload_bytes: float = Field(100.0, ge=0, description="application payload per report, bytes")
-    synchronized: float = Field(
+    reports_per_day: Number = Field(1.0, ge=0, description="uplink reports per terminal per day")
+    payload_bytes: Number = Field(100.0, ge=0, description="application payload per report, bytes")
+    synchronized: Number = Field(
         0.0, ge=0, le=1, description="share of reports sent at a common instant (e.g. on the hour)"
     )
-    busy_hour_share: float = Field(
+    busy_hour_share: Number = Field(
         1 / 24, ge=0, le=1, description="share of a day's reports sent in the busy hour"
     )
 
@@ -175,26 +178,26 @@ class Category(ScenarioModel):
     """A kind of terminal: installed base, growth, lifetime, radio and behaviour."""
 
     preset: str | None = Field(None, description="catalog preset whose fields are defaults")
-    initial: int = Field(
+    initial: WholeNumber = Field(
         0, ge=0, le=MAX_TERMINALS, description="installed base at the start, terminals"
     )
     growth: GrowthModel = Field(
         default_factory=lambda: Cagr(model="cagr", rate=0.0),
         description="installed-base (demand) curve",
     )
-    lifetime_years: float = Field(10.0, gt=0, le=100, description="mean terminal lifetime, years")
+    lifetime_years: Number = Field(10.0, gt=0, le=100, description="mean terminal lifetime, years")
     lifetime: LifetimeModel = Field("exponential", description="lifetime distribution")
-    weibull_shape: float = Field(2.0, gt=0, le=20, description="shape k of a weibull lifetime")
+    weibull_shape: Number = Field(2.0, gt=0, le=20, description="shape k of a weibull lifetime")
     technologies: list[str] = Field(min_length=1, description="technologies in preference order")
     mix: TechnologyMix | None = Field(
         None, description="shares of new terminals per technology; default: all on the first"
     )
     when_full: WhenFull = Field("fallback", description="what a join does when its pool is full")
-    patience_months: float | None = Field(
+    patience_months: OptionalNumber = Field(
         None, gt=0, description="with when_full: wait, months before a waiting terminal gives up"
     )
     traffic: Traffic = Field(default_factory=Traffic)
-    regions: dict[str, float] | None = Field(
+    regions: dict[str, Number] | None = Field(
         None, description="this category's terminal share per region; default: the regions'"
     )
 
@@ -243,8 +246,8 @@ class Target(ScenarioModel):
     name: str = Field(description="label in targets.csv")
     metric: TargetMetric = Field("connected", description="which total is checked")
     date: Month = Field(description="month whose end-of-month value is checked")
-    at_least: float | None = Field(None, ge=0, le=MAX_TERMINALS, description="required minimum")
-    at_most: float | None = Field(None, ge=0, le=MAX_TERMINALS, description="allowed maximum")
+    at_least: OptionalNumber = Field(None, ge=0, le=MAX_TERMINALS, description="required minimum")
+    at_most: OptionalNumber = Field(None, ge=0, le=MAX_TERMINALS, description="allowed maximum")
     category: str | None = Field(None, description="only this category (default: all)")
     region: str | None = Field(None, description="only this region (default: all)")
     technology: str | None = Field(None, description="only this technology (default: all)")
@@ -259,14 +262,14 @@ class Target(ScenarioModel):
 class OverloadControls(ScenarioModel):
     """Random-access overload controls applied in every simulated cell."""
 
-    acb_factor: float = Field(
+    acb_factor: Number = Field(
         1.0, gt=0, le=1, description="access class barring: probability of passing; 1 = off"
     )
-    acb_time_s: float = Field(4.0, gt=0, le=1024, description="mean barring time, s")
-    backoff_indicator_ms: float | None = Field(
+    acb_time_s: Number = Field(4.0, gt=0, le=1024, description="mean barring time, s")
+    backoff_indicator_ms: OptionalNumber = Field(
         None, ge=0, le=960, description="backoff window BI, ms; default: the procedure's 20 ms"
     )
-    jitter_s: float = Field(
+    jitter_s: Number = Field(
         0.0,
         ge=0,
         le=3600,
@@ -277,7 +280,7 @@ class OverloadControls(ScenarioModel):
 class AccessSettings(ScenarioModel):
     """The access layer: random access in representative cells in chosen years."""
 
-    years: list[int] = Field(
+    years: list[WholeNumber] = Field(
         default_factory=list, description="years simulated (end-of-year state); empty: off"
     )
     cells: list[CellQuantile] = Field(
@@ -285,18 +288,20 @@ class AccessSettings(ScenarioModel):
         min_length=1,
         description="cells by their quantile of devices per cell",
     )
-    spread_cv: float = Field(
+    spread_cv: Number = Field(
         1.0,
         ge=0,
         le=10,
         description="coefficient of variation of devices per cell across a region's cells "
         "(lognormal)",
     )
-    window_s: float = Field(60.0, gt=0, le=3600, description="busy window simulated, s")
-    burst_s: float = Field(
+    window_s: Number = Field(60.0, gt=0, le=3600, description="busy window simulated, s")
+    burst_s: Number = Field(
         10.0, gt=0, le=600, description="synchronised reports: Beta(3,4) over this many s"
     )
-    replications: int = Field(3, ge=1, le=1000, description="runs per cell (means reported)")
+    replications: WholeNumber = Field(
+        3, ge=1, le=1000, description="runs per cell (means reported)"
+    )
     technologies: list[str] | None = Field(
         None, description="technologies simulated; default: every one a category uses"
     )
@@ -322,7 +327,7 @@ class Scenario(ScenarioModel):
     )
     start: Month = Field("2023-01", description="first simulated month")
     end: Month = Field("2030-12", description="last simulated month")
-    seed: int = Field(1, ge=0, description="seed of the run's random generator")
+    seed: WholeNumber = Field(1, ge=0, description="seed of the run's random generator")
     resolution: Resolution = Field(
         "auto", description="terminals per simulated cohort; auto keeps a national run fast"
     )

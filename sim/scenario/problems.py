@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import difflib
+import reprlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
+
+SHOWN_CHARACTERS = 80
+"""At most this many characters of a value are quoted in a message."""
+
+_REPR = reprlib.Repr()  # keyword arguments need Python 3.12
+_REPR.maxlevel = 3
+_REPR.maxtuple = _REPR.maxlist = _REPR.maxdict = _REPR.maxset = _REPR.maxfrozenset = 6
+_REPR.maxstring = _REPR.maxother = SHOWN_CHARACTERS
+_REPR.maxlong = 40
 
 
 @dataclass(frozen=True)
@@ -32,6 +43,24 @@ class ScenarioError(ValueError):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__("\n".join(str(problem) for problem in problems))
+
+
+def shown(value: Any) -> str:
+    """A value as a message quotes it: its repr, at most SHOWN_CHARACTERS long.
+
+    reprlib never builds the whole repr, so a huge value (a mapping of a million keys, the
+    expansion of nested YAML aliases) costs no more than a small one.
+    """
+    if isinstance(value, int) and value.bit_length() > 256:
+        # repr of an int of thousands of digits is slow, beyond 4300 digits an error
+        return f"a number of about {int(value.bit_length() * 0.30103)} digits"
+    try:
+        text = _REPR.repr(value)
+    except ValueError:  # an int of more than 4300 digits inside a list or mapping
+        return f"a {type(value).__name__} too large to show"
+    if len(text) > SHOWN_CHARACTERS:
+        text = text[: SHOWN_CHARACTERS - 3] + "..."
+    return text
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
