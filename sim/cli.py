@@ -215,6 +215,8 @@ def _run(args: argparse.Namespace) -> int:
     except ScenarioError as error:
         _report(error, "nothing was run or written")
         return EXIT_BAD_INPUT
+    for note in scenario.notes:  # deprecated keys: read, but the file should change
+        print(f"warning: {note}", file=sys.stderr)
     out = args.out if args.out is not None else Path("results") / scenario.name
     blocker = next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None)
     if blocker is not None:
@@ -301,6 +303,8 @@ def _compare(args: argparse.Namespace) -> int:
 def _sweep(args: argparse.Namespace) -> int:
     try:
         scenario = load_scenario(args.scenario)
+        for note in scenario.notes:  # deprecated keys: read, but the file should change
+            print(f"warning: {note}", file=sys.stderr)
         if not args.overrides:
             raise ScenarioError([Problem("--set", "give at least one --set PATH=V1,V2,...")])
         overrides = [parse_override(text) for text in args.overrides]
@@ -408,7 +412,10 @@ def _validate(args: argparse.Namespace) -> int:
     failures = 0
     for path in args.scenarios:
         try:
-            build_plan(load_scenario(path))  # the plan checks what needs the curves
+            scenario = load_scenario(path)
+            for note in scenario.notes:  # deprecated keys: read, but the file should change
+                print(f"warning: {note}", file=sys.stderr)
+            build_plan(scenario)  # the plan checks what needs the curves
         except ScenarioError as error:
             failures += 1
             _report(error, f"{path} is invalid", path)

@@ -106,11 +106,11 @@ def consistency_problems(scenario: Scenario) -> list[Problem]:
                             )
                         )
     for name, carriage in carried.items():
-        if carriage.on not in scenario.network.sites:
+        if carriage.generation not in scenario.network.sites:
             add(
                 Problem(
-                    f"network.technologies.{name}.on",
-                    f"{carriage.on} has no sites; add network.sites.{carriage.on}",
+                    f"network.technologies.{name}.generation",
+                    f"{carriage.generation} has no sites; add network.sites.{carriage.generation}",
                 )
             )
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from sim.scenario.checks import consistency_problems
 from sim.scenario.fields import not_a_number
-from sim.scenario.model import GROWTH_MODELS, Scenario
+from sim.scenario.model import DEPRECATED_ON, GROWTH_MODELS, Scenario, uses_deprecated_on
 from sim.scenario.problems import Problem, ScenarioError, did_you_mean
 from sim.scenario.yaml_text import ScenarioLoader
 
@@ -173,7 +173,11 @@ def _problems_from_validation(
     return problems
 
 
-def _locate(problems: list[Problem], file: str | None, root: yaml.Node | None) -> list[Problem]:
+def _locate(
+    problems: list[Problem], file: str | None, root: yaml.Node | None, keys: bool = False
+) -> list[Problem]:
+    """The problems with the file, and the line and column of the value at their path (with
+    `keys`, of the key itself: a note about a key's name)."""
     located = []
     for problem in problems:
         loc = tuple(
@@ -182,7 +186,10 @@ def _locate(problems: list[Problem], file: str | None, root: yaml.Node | None) -
         )
         if "*" in loc:
             loc = loc[: loc.index("*")]
-        node, _ = _node_at(root, loc)
+        node, found = _node_at(root, loc)
+        if keys and found and loc:
+            parent, _ = _node_at(root, loc[:-1])
+            node = _key_node(parent, loc[-1]) or node
         line = column = None
         if node is not None:
             line, column = node.start_mark.line + 1, node.start_mark.column + 1
@@ -211,7 +218,23 @@ def parse_scenario(
     problems = consistency_problems(scenario)
     if problems:
         raise ScenarioError(_locate(problems, file, _root))
+    notes = _deprecation_notes(data)
+    if notes:
+        scenario._notes = tuple(_locate(notes, file, _root, keys=True))
     return scenario
+
+
+def _deprecation_notes(data: dict[Any, Any]) -> list[Problem]:
+    """Keys that are still read but have a new name: `on` of network.technologies."""
+    network = data.get("network")
+    carried = network.get("technologies") if isinstance(network, dict) else None
+    if not isinstance(carried, dict):
+        return []
+    return [
+        Problem(f"network.technologies.{name}.on", DEPRECATED_ON)
+        for name, carriage in carried.items()
+        if uses_deprecated_on(carriage)
+    ]
 
 
 def load_scenario(path: str | Path) -> Scenario:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import typing
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from sim.scenario import catalog
 from sim.scenario.fields import (
@@ -28,7 +28,7 @@ from sim.scenario.fields import (
     YearTable,
 )
 from sim.scenario.months import month_index
-from sim.scenario.problems import did_you_mean
+from sim.scenario.problems import Problem, did_you_mean
 from sim.scenario.technology import ScenarioModel, TechnologyOverride
 
 
@@ -47,11 +47,39 @@ class SiteSchedule(ScenarioModel):
     retire_per_year: YearTable = Field(0.0, description="retired sites per year, spread evenly")
 
 
+DEPRECATED_ON = "'on' is deprecated, write 'generation'"
+"""The note for `on:`, the old name of `generation:`, which YAML 1.1 loaders read as True."""
+
+
+def uses_deprecated_on(carriage: Any) -> bool:
+    """Whether a carriage as written names its generation with the old key `on`.
+
+    Every YAML 1.1 loader (PyYAML's safe_load included) reads the key `on` as True.
+    """
+    return isinstance(carriage, dict) and any(key is True or key == "on" for key in carriage)
+
+
 class Carriage(ScenarioModel):
     """Which generation carries a technology, and on what share of its sites."""
 
-    on: Generation = Field(description="base-station generation carrying the technology")
+    generation: Generation = Field(description="base-station generation carrying the technology")
     share: ShareSchedule = Field(1.0, description="share of that generation's sites, 0..1")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_name(cls, data: Any) -> Any:
+        # `on:` (or True, as YAML 1.1 reads it) is still accepted; parse_scenario notes it
+        if not uses_deprecated_on(data):
+            return data
+        old = [key for key in data if key is True or key == "on"]
+        if len(old) > 1 or "generation" in data:
+            raise ValueError("'on' is the deprecated name of 'generation': give generation only")
+        return {("generation" if key is old[0] else key): value for key, value in data.items()}
+
+    @property
+    def on(self) -> Generation:
+        """Deprecated: the old name of `generation`."""
+        return self.generation
 
 
 def _default_sites() -> dict[Generation, SiteSchedule]:
@@ -65,7 +93,7 @@ def _default_sites() -> dict[Generation, SiteSchedule]:
 
 def _default_carriage() -> dict[str, Carriage]:
     return {
-        name: Carriage(on=spec.generation, share=spec.default_site_share)  # type: ignore[arg-type]
+        name: Carriage(generation=spec.generation, share=spec.default_site_share)  # type: ignore[arg-type]
         for name, spec in catalog.TECHNOLOGIES.items()
     }
 
@@ -92,7 +120,7 @@ class Network(ScenarioModel):
             sites = data.get("sites")
             if isinstance(sites, dict):
                 carried = {
-                    name: {"on": spec.generation, "share": spec.default_site_share}
+                    name: {"generation": spec.generation, "share": spec.default_site_share}
                     for name, spec in catalog.TECHNOLOGIES.items()
                     if spec.generation in sites
                 }
@@ -337,6 +365,15 @@ class Scenario(ScenarioModel):
     categories: dict[str, Category] = Field(min_length=1)
     targets: list[Target] = Field(default_factory=list)
     access: AccessSettings = Field(default_factory=AccessSettings)
+
+    # what is not wrong but should change in the file (deprecated keys); not part of the
+    # scenario's value, so not in its dump (the resolved scenario) or schema
+    _notes: tuple[Problem, ...] = PrivateAttr(default=())
+
+    @property
+    def notes(self) -> tuple[Problem, ...]:
+        """Notes about how the scenario was written (deprecated keys), to show as warnings."""
+        return self._notes
 
     @field_validator("name")
     @classmethod

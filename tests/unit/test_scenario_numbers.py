@@ -33,8 +33,8 @@ BASE: dict[str, Any] = {
             "5G": {"initial": 100},
         },
         "technologies": {
-            "nb-iot": {"on": "4G", "share": {"2023-01": 0.5}},
-            "lte-cat1": {"on": "4G", "share": 1.0},
+            "nb-iot": {"generation": "4G", "share": {"2023-01": 0.5}},
+            "lte-cat1": {"generation": "4G", "share": 1.0},
         },
     },
     "technologies": {
