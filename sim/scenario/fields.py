@@ -47,7 +47,7 @@ def month_like(value: Any) -> str:
             f"{value.month:02d}"
         )
     if not isinstance(value, str):
-        raise ValueError(f"expected a month as YYYY-MM (e.g. 2024-07), got {value!r}")
+        raise ValueError(f"expected a month as YYYY-MM (e.g. 2024-07), got {shown(value)}")
     return _check_month(value)
 
 
@@ -170,7 +170,7 @@ def _year_table(value: Any) -> float | dict[int, float]:
             # JSON (a manifest's resolved scenario) has string keys: accept "2025" too
             key = int(raw_key) if isinstance(raw_key, str) and raw_key.isdigit() else raw_key
             if isinstance(key, bool) or not isinstance(key, int) or not 1900 <= key <= 2200:
-                raise ValueError(f"per-year table keys are years like 2025, got {raw_key!r}")
+                raise ValueError(f"per-year table keys are years like 2025, got {shown(raw_key)}")
             try:
                 table[key] = checked_number(item, 0, MAX_SITES, what)
             except ValueError as error:
@@ -209,7 +209,7 @@ def _mix(value: Any) -> dict[str, float] | dict[str, dict[str, float]]:
     if not isinstance(value, dict) or not value:
         raise ValueError(
             f"expected a mix like {{nb-iot: 0.8, lte-cat1: 0.2}} or dated mixes "
-            f"{{2023-01: {{...}}, 2027-01: {{...}}}}, got {value!r}"
+            f"{{2023-01: {{...}}, 2027-01: {{...}}}}, got {shown(value)}"
         )
     dated = [isinstance(item, dict) for item in value.values()]
     if all(dated):
@@ -228,7 +228,7 @@ def _mix(value: Any) -> dict[str, float] | dict[str, dict[str, float]]:
 
 def _plain_mix(value: Any) -> dict[str, float]:
     if not isinstance(value, dict) or not value:
-        raise ValueError(f"expected {{technology: share}}, got {value!r}")
+        raise ValueError(f"expected {{technology: share}}, got {shown(value)}")
     return {
         str(tech): checked_number(share, 0, 1, f"a share between 0 and 1 for {shown(tech)}")
         for tech, share in value.items()
@@ -284,7 +284,7 @@ _QUANTILE_RE = re.compile(r"^p(\d{1,2}(\.\d+)?)$")
 def _check_quantile(value: str) -> str:
     match = _QUANTILE_RE.match(value)
     if match is None or not 0 < float(match.group(1)) < 100:
-        raise ValueError(f"expected a cell quantile like p50, p90 or p99.9, got {value!r}")
+        raise ValueError(f"expected a cell quantile like p50, p90 or p99.9, got {shown(value)}")
     return value
 
 

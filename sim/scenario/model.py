@@ -28,7 +28,7 @@ from sim.scenario.fields import (
     YearTable,
 )
 from sim.scenario.months import month_index
-from sim.scenario.problems import Problem, did_you_mean
+from sim.scenario.problems import Problem, did_you_mean, shown
 from sim.scenario.technology import ScenarioModel, TechnologyOverride
 
 
@@ -234,7 +234,7 @@ class Category(ScenarioModel):
     def _known_preset(cls, value: str | None) -> str | None:
         if value is not None and value not in catalog.CATEGORY_PRESETS:
             raise ValueError(
-                f"unknown preset {value!r}{did_you_mean(value, catalog.CATEGORY_PRESETS)}; "
+                f"unknown preset {shown(value)}{did_you_mean(value, catalog.CATEGORY_PRESETS)}; "
                 f"presets: {', '.join(catalog.CATEGORY_PRESETS)}"
             )
         return value
@@ -380,7 +380,7 @@ class Scenario(ScenarioModel):
     def _folder_safe(cls, value: str) -> str:
         if not NAME_RE.match(value):
             raise ValueError(
-                f"{value!r} cannot name a result folder: use letters, digits, '.', '_' or '-'"
+                f"{shown(value)} cannot name a result folder: use letters, digits, '.', '_' or '-'"
             )
         return value
 

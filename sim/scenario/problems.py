@@ -11,6 +11,10 @@ from typing import Any
 SHOWN_CHARACTERS = 80
 """At most this many characters of a value are quoted in a message."""
 
+MAX_PATH_CHARACTERS = 300
+MAX_MESSAGE_CHARACTERS = 600
+"""Longest field path and message of a Problem (cut beyond; each stays on one line)."""
+
 _REPR = reprlib.Repr()  # keyword arguments need Python 3.12
 _REPR.maxlevel = 3
 _REPR.maxtuple = _REPR.maxlist = _REPR.maxdict = _REPR.maxset = _REPR.maxfrozenset = 6
@@ -28,6 +32,12 @@ class Problem:
     line: int | None = None
     column: int | None = None
 
+    def __post_init__(self) -> None:
+        # the net under every message: one line of bounded length, whatever a value held
+        # (the messages themselves quote values with `shown`)
+        object.__setattr__(self, "path", _one_line(self.path, MAX_PATH_CHARACTERS))
+        object.__setattr__(self, "message", _one_line(self.message, MAX_MESSAGE_CHARACTERS))
+
     def __str__(self) -> str:
         where = self.file or "<scenario>"
         if self.line is not None:
@@ -43,6 +53,13 @@ class ScenarioError(ValueError):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__("\n".join(str(problem) for problem in problems))
+
+
+def _one_line(text: str, most: int) -> str:
+    """Text on one line (line breaks and other control characters escaped), cut to `most`."""
+    if not text.isprintable():
+        text = "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+    return text if len(text) <= most else text[: most - 3] + "..."
 
 
 def shown(value: Any) -> str:
@@ -63,7 +80,18 @@ def shown(value: Any) -> str:
     return text
 
 
+def listing(items: Iterable[object], most: int = 12) -> str:
+    """Items for a message: joined by ', ', each cut like a value, at most `most` of them."""
+    every = list(items)
+    texts = []
+    for item in every[:most]:
+        text = str(item)
+        texts.append(text if text.isprintable() and len(text) <= SHOWN_CHARACTERS else shown(item))
+    more = f", ... ({len(every) - most} more)" if len(every) > most else ""
+    return ", ".join(texts) + more
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """' (did you mean 'x'?)' for the closest choice, or ''."""
     close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    return f" (did you mean {shown(close[0])}?)" if close else ""

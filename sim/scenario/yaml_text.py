@@ -1,6 +1,6 @@
 """The YAML dialect of scenario files and data tables: PyYAML's safe loader, with duplicate
-keys refused, and booleans and floats read as YAML 1.2 does (only true/false are booleans;
-1e9 is a number)."""
+keys refused, booleans and floats read as YAML 1.2 does (only true/false are booleans; 1e9
+is a number), and bounds on what a document may expand to."""
 
 from __future__ import annotations
 
@@ -8,6 +8,18 @@ import re
 from typing import Any
 
 import yaml
+
+from sim.scenario.problems import shown
+
+MAX_VALUES = 100_000
+"""Most values (scalars and collections) a document may hold, its aliases expanded; the
+bundled scenarios hold about 400.  Nine nested aliases of nine stand for 387 million."""
+MAX_DIGITS = 100
+"""Longest integer, in digits (Python refuses to read more than 4300)."""
+
+
+class LimitError(yaml.MarkedYAMLError):
+    """A document beyond a bound of the loader: valid YAML, but not a scenario to read."""
 
 
 class ScenarioLoader(yaml.SafeLoader):
@@ -17,7 +29,55 @@ class ScenarioLoader(yaml.SafeLoader):
     of a technology into True; only `true` and `false` are booleans here.  YAML 1.1 floats
     need a dot and a signed exponent, so PyYAML reads `1e9` and `3.6e9` as text; here they
     are numbers, as in YAML 1.2 (and JSON).
+
+    Composing counts the values each node stands for with its aliases expanded, and refuses
+    a document beyond MAX_VALUES at once: the constructed data shares aliased values, but
+    validating or printing it walks every copy (a "billion laughs" of 350 bytes).
     """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._values: dict[yaml.Node, int] = {}  # finished nodes: values, aliases expanded
+        self._aliases = False
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):  # type: ignore[no-untyped-call]
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+            node = super().compose_node(parent, index)
+            if node is None or node not in self._values:  # its anchor is still being composed
+                raise LimitError(
+                    None, None, "this alias refers to a collection that contains it", mark
+                )
+            self._aliases = True
+            return node
+        node = super().compose_node(parent, index)
+        if node is None:
+            return None
+        values = 1
+        if isinstance(node, yaml.SequenceNode):
+            values += sum(self._values[item] for item in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            values += sum(self._values[key] + self._values[value] for key, value in node.value)
+        if values > MAX_VALUES:
+            reason = (
+                f"its aliases expand to more than {MAX_VALUES:,} values; write the values "
+                "out, or use fewer aliases"
+                if self._aliases
+                else f"the document holds more than {MAX_VALUES:,} values"
+            )
+            raise LimitError(None, None, reason, node.start_mark)
+        self._values[node] = values
+        return node
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        if len(str(node.value)) > MAX_DIGITS:
+            raise LimitError(
+                None,
+                None,
+                f"a number of {len(str(node.value))} digits; at most {MAX_DIGITS} are read",
+                node.start_mark,
+            )
+        return super().construct_yaml_int(node)  # type: ignore[no-any-return,no-untyped-call]
 
 
 _BOOL = "tag:yaml.org,2002:bool"
@@ -50,7 +110,7 @@ def _construct_unique_mapping(loader: ScenarioLoader, node: yaml.MappingNode) ->
         key = loader.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
         if key in mapping:
             raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
+                None, None, f"duplicate key {shown(key)}", key_node.start_mark
             )
         mapping[key] = loader.construct_object(value_node, deep=True)  # type: ignore[no-untyped-call]
     return mapping
@@ -59,4 +119,8 @@ def _construct_unique_mapping(loader: ScenarioLoader, node: yaml.MappingNode) ->
 ScenarioLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
     _construct_unique_mapping,  # type: ignore[arg-type]
+)
+ScenarioLoader.add_constructor(
+    "tag:yaml.org,2002:int",
+    ScenarioLoader.construct_yaml_int,  # type: ignore[arg-type]
 )
