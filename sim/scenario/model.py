@@ -229,20 +229,25 @@ class Category(ScenarioModel):
         None, description="this category's terminal share per region; default: the regions'"
     )
 
-    @field_validator("preset")
+    @field_validator("preset", mode="before")
     @classmethod
-    def _known_preset(cls, value: str | None) -> str | None:
+    def _known_preset(cls, value: Any) -> Any:
+        presets = ", ".join(catalog.CATEGORY_PRESETS)
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"got {shown(value)}: expected a preset name, one of {presets}")
         if value is not None and value not in catalog.CATEGORY_PRESETS:
             raise ValueError(
                 f"unknown preset {shown(value)}{did_you_mean(value, catalog.CATEGORY_PRESETS)}; "
-                f"presets: {', '.join(catalog.CATEGORY_PRESETS)}"
+                f"presets: {presets}"
             )
         return value
 
     @model_validator(mode="before")
     @classmethod
     def _apply_preset(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("preset") in catalog.CATEGORY_PRESETS:
+        # a preset that is not a name (a list, a mapping) is left to _known_preset to refuse
+        preset = data.get("preset") if isinstance(data, dict) else None
+        if isinstance(preset, str) and preset in catalog.CATEGORY_PRESETS:
             merged = catalog.preset_fields(data["preset"])
             for key, value in data.items():
                 if key == "traffic" and isinstance(value, dict):
