@@ -1,6 +1,6 @@
 """The YAML dialect of scenario files and data tables: PyYAML's safe loader, with duplicate
 keys refused, booleans and floats read as YAML 1.2 does (only true/false are booleans; 1e9
-is a number), and bounds on what a document may expand to."""
+is a number), and bounds on how deep a document nests and what it expands to."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ from sim.scenario.problems import shown
 MAX_VALUES = 100_000
 """Most values (scalars and collections) a document may hold, its aliases expanded; the
 bundled scenarios hold about 400.  Nine nested aliases of nine stand for 387 million."""
+MAX_DEPTH = 64
+"""Deepest nesting of values (a scenario nests 6 deep); PyYAML composes recursively, and a
+few hundred levels exhaust Python's stack."""
 MAX_DIGITS = 100
 """Longest integer, in digits (Python refuses to read more than 4300)."""
 
@@ -32,13 +35,19 @@ class ScenarioLoader(yaml.SafeLoader):
 
     Composing counts the values each node stands for with its aliases expanded, and refuses
     a document beyond MAX_VALUES at once: the constructed data shares aliased values, but
-    validating or printing it walks every copy (a "billion laughs" of 350 bytes).
+    validating or printing it walks every copy (a "billion laughs" of 350 bytes).  It also
+    refuses nesting deeper than MAX_DEPTH, aliased values counted at their depth of use.
     """
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._values: dict[yaml.Node, int] = {}  # finished nodes: values, aliases expanded
+        self._heights: dict[yaml.Node, int] = {}  # finished nodes: levels they nest
+        self._depth = 0  # levels of the nodes being composed
         self._aliases = False
+
+    def _too_deep(self, mark: yaml.Mark) -> LimitError:
+        return LimitError(None, None, f"nested more than {MAX_DEPTH} levels deep", mark)
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):  # type: ignore[no-untyped-call]
@@ -48,16 +57,26 @@ class ScenarioLoader(yaml.SafeLoader):
                 raise LimitError(
                     None, None, "this alias refers to a collection that contains it", mark
                 )
+            if self._depth + self._heights[node] > MAX_DEPTH:
+                raise self._too_deep(mark)
             self._aliases = True
             return node
-        node = super().compose_node(parent, index)
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise self._too_deep(self.peek_event().start_mark)  # type: ignore[no-untyped-call]
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
         if node is None:
             return None
-        values = 1
+        children: list[yaml.Node] = []
         if isinstance(node, yaml.SequenceNode):
-            values += sum(self._values[item] for item in node.value)
+            children = node.value
         elif isinstance(node, yaml.MappingNode):
-            values += sum(self._values[key] + self._values[value] for key, value in node.value)
+            children = [child for pair in node.value for child in pair]
+        values = 1 + sum(self._values[child] for child in children)
+        self._heights[node] = 1 + max((self._heights[child] for child in children), default=0)
         if values > MAX_VALUES:
             reason = (
                 f"its aliases expand to more than {MAX_VALUES:,} values; write the values "

@@ -1,4 +1,5 @@
-"""Hostile scenario files that raised tracebacks: a preset that is not a name."""
+"""Hostile scenario files that raised tracebacks: a preset that is not a name, nesting
+hundreds of levels deep."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 
 from sim.cli import main
 from sim.scenario import ScenarioError, load_scenario
+from sim.scenario.yaml_text import MAX_DEPTH
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -46,3 +48,61 @@ def test_a_preset_that_is_not_a_name_is_a_clear_error(
     assert preset_errors[0].startswith(f"error: {path}:3:")
     assert shown in preset_errors[0]
     assert "a preset name" in preset_errors[0]
+
+
+def _nested_flow(levels: int) -> str:
+    return "[" * levels + "1" + "]" * levels
+
+
+def _nested_block(levels: int) -> str:
+    lines = [f"{'  ' * level}a:" for level in range(levels)]
+    return "\n" + "\n".join(lines) + " 1"
+
+
+@pytest.mark.parametrize("levels", [MAX_DEPTH + 1, 300, 1200])
+@pytest.mark.parametrize(
+    ("make", "where"),
+    [
+        pytest.param(lambda n: f"name: {_nested_flow(n)}\n", "name", id="flow-in-name"),
+        pytest.param(
+            lambda n: (
+                "name: t\ncategories:\n  m:\n    traffic:"
+                + _nested_block(n).replace("\n", "\n      ")
+                + "\n"
+            ),
+            "categories",
+            id="block-in-a-category",
+        ),
+        pytest.param(lambda n: "{" * n + "}" * n + "\n", "top", id="flow-mappings"),
+    ],
+)
+def test_deep_nesting_is_refused_with_a_clear_message(
+    tmp_path: Path, levels: int, make: object, where: str
+) -> None:
+    """Hundreds of levels gave a RecursionError; beyond MAX_DEPTH is one clear line."""
+    assert callable(make)
+    path = _write(tmp_path, make(levels))
+    (line,) = _problems(path)
+    assert line.startswith(f"{path}:")
+    assert f"nested more than {MAX_DEPTH} levels deep" in line
+
+
+def test_nesting_within_the_bound_is_read(tmp_path: Path) -> None:
+    """A deep (but bounded) value is read and reported as what it is: not a name."""
+    path = _write(
+        tmp_path,
+        f"name: {_nested_flow(MAX_DEPTH - 2)}\ncategories:\n  m: {{preset: water_meter, "
+        "initial: 1000}\n",
+    )
+    (line,) = _problems(path)
+    assert ": name: " in line
+    assert "nested" not in line
+
+
+def test_an_aliased_value_counts_at_the_depth_it_is_used(tmp_path: Path) -> None:
+    """A deep value defined shallow and aliased deep nests deeper than either."""
+    half = MAX_DEPTH // 2 + 1
+    text = f"deep: &d {_nested_flow(half)}\nname: {'[' * half}*d{']' * half}\n"
+    (line,) = _problems(_write(tmp_path, text))
+    assert f"nested more than {MAX_DEPTH} levels deep" in line
+    assert line.startswith(f"{tmp_path / 's.yaml'}:2:")
