@@ -24,7 +24,9 @@ def _node_at(root: yaml.Node | None, loc: tuple[Any, ...]) -> tuple[yaml.Node | 
     node = root
     for step in loc:
         if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
+            # the last pair with the key is the one read: after merged pairs (`<<: *base`)
+            # come the mapping's own, which override them
+            for key_node, value_node in reversed(node.value):
                 if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(step):
                     node = value_node
                     break
@@ -42,7 +44,7 @@ def _node_at(root: yaml.Node | None, loc: tuple[Any, ...]) -> tuple[yaml.Node | 
 
 def _key_node(parent: yaml.Node | None, key: Any) -> yaml.Node | None:
     if isinstance(parent, yaml.MappingNode):
-        for key_node, _ in parent.value:
+        for key_node, _ in reversed(parent.value):  # the last one is read (see _node_at)
             if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(key):
                 return key_node
     return None

@@ -1,10 +1,12 @@
 """The YAML dialect of scenario files and data tables: PyYAML's safe loader, with duplicate
-keys refused, booleans and floats read as YAML 1.2 does (only true/false are booleans; 1e9
-is a number), and bounds on how deep a document nests and what it expands to."""
+keys refused (merge keys `<<` overridden by explicit ones, as YAML says), booleans and floats
+read as YAML 1.2 does (only true/false are booleans; 1e9 is a number), and bounds on how
+deep a document nests and what it expands to."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable
 from typing import Any
 
 import yaml
@@ -45,6 +47,7 @@ class ScenarioLoader(yaml.SafeLoader):
         self._heights: dict[yaml.Node, int] = {}  # finished nodes: levels they nest
         self._depth = 0  # levels of the nodes being composed
         self._aliases = False
+        self._merged: dict[yaml.Node, int] = {}  # mappings: leading pairs that were merged
 
     def _too_deep(self, mark: yaml.Mark) -> LimitError:
         return LimitError(None, None, f"nested more than {MAX_DEPTH} levels deep", mark)
@@ -98,6 +101,20 @@ class ScenarioLoader(yaml.SafeLoader):
             )
         return super().construct_yaml_int(node)  # type: ignore[no-any-return,no-untyped-call]
 
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
+        """PyYAML's merge (`<<: *base`: merged pairs first, then the node's own), noting how
+        many leading pairs were merged: those may be overridden, the node's own may not
+        repeat a key.  A mapping may be flattened before it is constructed (when another
+        merges it), so the count is kept with the node."""
+        own = sum(1 for key, _ in node.value if key.tag != "tag:yaml.org,2002:merge")
+        super().flatten_mapping(node)  # type: ignore[no-untyped-call]
+        if len(node.value) > own:
+            self._merged[node] = len(node.value) - own
+
+    def merged_pairs(self, node: yaml.MappingNode) -> int:
+        """How many leading pairs of a flattened mapping came from merge keys."""
+        return self._merged.get(node, 0)
+
 
 _BOOL = "tag:yaml.org,2002:bool"
 _FLOAT = "tag:yaml.org,2002:float"
@@ -123,14 +140,25 @@ ScenarioLoader.add_implicit_resolver(
 
 
 def _construct_unique_mapping(loader: ScenarioLoader, node: yaml.MappingNode) -> dict:
+    """A mapping whose own keys are unique; merged keys (`<<`) are overridden by later ones,
+    the node's own last (YAML merge: explicit keys win, the first merged mapping wins)."""
     loader.flatten_mapping(node)
+    merged = loader.merged_pairs(node)
     mapping: dict[Any, Any] = {}
-    for key_node, value_node in node.value:
+    own: set[Any] = set()
+    for position, (key_node, value_node) in enumerate(node.value):
         key = loader.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
-        if key in mapping:
+        if not isinstance(key, Hashable):
             raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {shown(key)}", key_node.start_mark
-            )
+                None, None, f"a key must be a name or a number, got {shown(key)}",
+                key_node.start_mark,
+            )  # fmt: skip
+        if position >= merged:
+            if key in own:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {shown(key)}", key_node.start_mark
+                )
+            own.add(key)
         mapping[key] = loader.construct_object(value_node, deep=True)  # type: ignore[no-untyped-call]
     return mapping
 

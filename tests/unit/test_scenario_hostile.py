@@ -1,5 +1,5 @@
 """Hostile scenario files that raised tracebacks: a preset that is not a name, nesting
-hundreds of levels deep."""
+hundreds of levels deep; and YAML merge keys, whose explicit keys override merged ones."""
 
 from __future__ import annotations
 
@@ -99,6 +99,74 @@ def test_nesting_within_the_bound_is_read(tmp_path: Path) -> None:
     assert "nested" not in line
 
 
+MERGED = """\
+name: t
+end: 2023-12
+categories:
+  water_meter: &meter
+    preset: water_meter
+    initial: 1000
+    lifetime_years: 8
+  gas_meter:
+    <<: *meter
+    preset: gas_meter
+{extra}"""
+
+
+def test_a_merge_key_is_overridden_by_an_explicit_key(tmp_path: Path) -> None:
+    """YAML merge: keys written beside `<<: *base` win over the merged ones."""
+    scenario = load_scenario(_write(tmp_path, MERGED.format(extra="")))
+    gas = scenario.categories["gas_meter"]
+    assert gas.preset == "gas_meter"  # explicit, over the merged water_meter
+    assert (gas.initial, gas.lifetime_years) == (1000, 8)  # merged
+    assert scenario.categories["water_meter"].preset == "water_meter"
+
+
+def test_a_key_written_twice_beside_a_merge_is_still_a_duplicate(tmp_path: Path) -> None:
+    path = _write(tmp_path, MERGED.format(extra="    preset: smoke_detector\n"))
+    assert _problems(path) == [f"{path}:11:5: YAML syntax error: duplicate key 'preset'"]
+
+
+def test_the_first_of_several_merged_mappings_wins(tmp_path: Path) -> None:
+    """`<<: [*a, *b]`: a key in both comes from the first (YAML merge key spec)."""
+    text = (
+        "name: t\nend: 2023-12\n"
+        "regions:\n"
+        "  a: &a {terminal_share: 0.5, site_share: 0.25}\n"
+        "  b: &b {terminal_share: 0.5, site_share: 0.75}\n"
+        "  c: {<<: [*a, *b], terminal_share: 0.0, site_share: 0.0}\n"
+        "  d: {<<: [*b, *a], terminal_share: 0.0}\n"
+        "categories:\n  m: {preset: water_meter, initial: 1000}\n"
+    )
+    with pytest.raises(ScenarioError) as raised:
+        load_scenario(_write(tmp_path, text))
+    # the shares no longer sum to 1: d took site_share 0.75 from b, its first merge
+    (problem,) = [p for p in raised.value.problems if p.path == "regions.*.site_share"]
+    assert "a: 0.25, b: 0.75, c: 0, d: 0.75" in problem.message
+
+
+def test_an_anchor_flattened_inside_a_merge_reads_the_same_when_reused(tmp_path: Path) -> None:
+    """An anchor defined inside a merge (flattened before it is read on its own) keeps its
+    explicit key over the one it merged, and no duplicate is seen."""
+    text = (
+        "name: t\nend: 2023-12\n"
+        "regions:\n"
+        "  a: &a {terminal_share: 0.5, site_share: 0.5}\n"
+        "  b: {<<: &b {<<: *a, site_share: 0.25}}\n"
+        "  c: *b\n"
+        "categories:\n  m: {preset: water_meter, initial: 1000}\n"
+    )
+    with pytest.raises(ScenarioError) as raised:
+        load_scenario(_write(tmp_path, text))
+    # site shares 0.5 + 0.25 + 0.25 sum to 1; terminal shares 3 x 0.5 do not
+    assert [(p.path, p.message) for p in raised.value.problems] == [
+        (
+            "regions.*.terminal_share",
+            "shares sum to 1.5, they must sum to 1 (got a: 0.5, b: 0.5, c: 0.5)",
+        )
+    ]
+
+
 def test_an_aliased_value_counts_at_the_depth_it_is_used(tmp_path: Path) -> None:
     """A deep value defined shallow and aliased deep nests deeper than either."""
     half = MAX_DEPTH // 2 + 1
@@ -106,3 +174,21 @@ def test_an_aliased_value_counts_at_the_depth_it_is_used(tmp_path: Path) -> None
     (line,) = _problems(_write(tmp_path, text))
     assert f"nested more than {MAX_DEPTH} levels deep" in line
     assert line.startswith(f"{tmp_path / 's.yaml'}:2:")
+
+
+def test_an_error_in_an_overriding_key_points_at_that_key(tmp_path: Path) -> None:
+    """The line of a bad value is that of the key that won, not of the merged one."""
+    path = _write(tmp_path, MERGED.format(extra="    initial: -5\n"))
+    (line,) = _problems(path)
+    assert line.startswith(f"{path}:11:14: categories.gas_meter.initial: got -5"), line
+
+
+@pytest.mark.parametrize("key", ["[a, b]", "{a: 1}"])
+def test_a_collection_as_a_key_is_a_clear_error(tmp_path: Path, key: str) -> None:
+    """A list or mapping as a key (`? [a, b]`) cannot be looked up: refused, not a
+    TypeError."""
+    path = _write(tmp_path, f"name: t\ncategories:\n  ? {key}\n  : 1\n")
+    assert _problems(path) == [
+        f"{path}:3:5: YAML syntax error: a key must be a name or a number, got "
+        + ("['a', 'b']" if key.startswith("[") else "{'a': 1}")
+    ]
