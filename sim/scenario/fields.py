@@ -26,6 +26,8 @@ LifetimeModel = Literal["exponential", "fixed", "weibull"]
 TargetMetric = Literal["connected", "demand", "blocked", "waiting"]
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+"""Years a scenario's months may lie in: pandas timestamps (plots, reports) span 1677-2262."""
 SHARE_TOLERANCE = 1e-6
 MAX_TERMINALS = 10**13
 """Upper bound of any terminal count (1,000 x the world's mobile connections)."""
@@ -35,7 +37,11 @@ MAX_HORIZON_MONTHS = 2400
 
 
 def _check_month(value: str) -> str:
-    month_index(value)
+    index = month_index(value)
+    if not FIRST_YEAR * 12 <= index < (LAST_YEAR + 1) * 12:
+        raise ValueError(
+            f"got {shown(value)}: expected a month from {FIRST_YEAR}-01 to {LAST_YEAR}-12"
+        )
     return value
 
 
@@ -51,7 +57,12 @@ def month_like(value: Any) -> str:
     return _check_month(value)
 
 
-_MONTH_SCHEMA = {"type": "string", "pattern": MONTH_RE.pattern, "examples": ["2024-07"]}
+_MONTH_SCHEMA = {
+    "type": "string",
+    "pattern": MONTH_RE.pattern,
+    "examples": ["2024-07"],
+    "description": f"a month YYYY-MM from {FIRST_YEAR}-01 to {LAST_YEAR}-12",
+}
 Month = Annotated[str, PlainValidator(month_like), WithJsonSchema(_MONTH_SCHEMA)]
 
 
@@ -168,9 +179,17 @@ def _year_table(value: Any) -> float | dict[int, float]:
         table: dict[int, float] = {}
         for raw_key, item in value.items():
             # JSON (a manifest's resolved scenario) has string keys: accept "2025" too
-            key = int(raw_key) if isinstance(raw_key, str) and raw_key.isdigit() else raw_key
-            if isinstance(key, bool) or not isinstance(key, int) or not 1900 <= key <= 2200:
-                raise ValueError(f"per-year table keys are years like 2025, got {shown(raw_key)}")
+            year_text = isinstance(raw_key, str) and re.fullmatch(r"[0-9]{4}", raw_key)
+            key = int(raw_key) if year_text else raw_key
+            if (
+                isinstance(key, bool)
+                or not isinstance(key, int)
+                or not FIRST_YEAR <= key <= LAST_YEAR
+            ):
+                raise ValueError(
+                    f"per-year table keys are years from {FIRST_YEAR} to {LAST_YEAR} like 2025, "
+                    f"got {shown(raw_key)}"
+                )
             try:
                 table[key] = checked_number(item, 0, MAX_SITES, what)
             except ValueError as error:

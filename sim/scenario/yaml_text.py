@@ -101,6 +101,17 @@ class ScenarioLoader(yaml.SafeLoader):
             )
         return super().construct_yaml_int(node)  # type: ignore[no-any-return,no-untyped-call]
 
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        """A date as PyYAML reads it (the scenario says what to write instead), or an error
+        for one that does not exist (2024-02-30, year 0), which PyYAML raises as a bare
+        ValueError."""
+        try:
+            return super().construct_yaml_timestamp(node)  # type: ignore[no-untyped-call]
+        except ValueError as error:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{shown(node.value)} is not a date ({error})", node.start_mark
+            ) from None
+
     def flatten_mapping(self, node: yaml.MappingNode) -> None:
         """PyYAML's merge (`<<: *base`: merged pairs first, then the node's own), noting how
         many leading pairs were merged: those may be overridden, the node's own may not
@@ -170,4 +181,8 @@ ScenarioLoader.add_constructor(
 ScenarioLoader.add_constructor(
     "tag:yaml.org,2002:int",
     ScenarioLoader.construct_yaml_int,  # type: ignore[arg-type]
+)
+ScenarioLoader.add_constructor(
+    "tag:yaml.org,2002:timestamp",
+    ScenarioLoader.construct_yaml_timestamp,  # type: ignore[arg-type]
 )
