@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from sim.scenario import catalog
-from sim.scenario.fields import MAX_HORIZON_MONTHS, NAME_RE, SHARE_TOLERANCE
+from sim.scenario.fields import MAX_HORIZON_MONTHS, SHARE_TOLERANCE
 from sim.scenario.model import Bass, Cagr, Logistic, Scenario, Targets
 from sim.scenario.months import month_index
 from sim.scenario.problems import Problem, did_you_mean, listing, shown
@@ -116,8 +116,6 @@ def consistency_problems(scenario: Scenario) -> list[Problem]:
 
     for name, category in scenario.categories.items():
         path = f"categories.{name}"
-        if not NAME_RE.match(name):
-            add(Problem(path, "category names use letters, digits, '.', '_' or '-'"))
         seen: set[str] = set()
         for position, tech in enumerate(category.technologies):
             if tech in seen:

@@ -26,6 +26,10 @@ LifetimeModel = Literal["exponential", "fixed", "weibull"]
 TargetMetric = Literal["connected", "demand", "blocked", "waiting"]
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+NAME_RULE = "letters, digits, '.', '_' or '-', starting with a letter or digit"
+MAX_NAME_CHARACTERS = 100
+"""Longest name (of a scenario, region, technology, category or target): a result folder,
+and a cell of every CSV row."""
 FIRST_YEAR, LAST_YEAR = 1900, 2200
 """Years a scenario's months may lie in: pandas timestamps (plots, reports) span 1677-2262."""
 SHARE_TOLERANCE = 1e-6
@@ -64,6 +68,36 @@ _MONTH_SCHEMA = {
     "description": f"a month YYYY-MM from {FIRST_YEAR}-01 to {LAST_YEAR}-12",
 }
 Month = Annotated[str, PlainValidator(month_like), WithJsonSchema(_MONTH_SCHEMA)]
+
+
+def check_name(value: str) -> str:
+    """A name that can stand in a folder name and a CSV cell: NAME_RE, at most
+    MAX_NAME_CHARACTERS (no '/', no line break, no leading '=' a spreadsheet would run)."""
+    if len(value) > MAX_NAME_CHARACTERS:
+        raise ValueError(
+            f"{shown(value)} is {len(value)} characters long; a name has at most "
+            f"{MAX_NAME_CHARACTERS} characters"
+        )
+    if not NAME_RE.match(value):
+        raise ValueError(f"{shown(value)} is not a name: use {NAME_RULE}")
+    return value
+
+
+Name = Annotated[
+    str,
+    AfterValidator(check_name),
+    # the pattern inside allOf: as a dict key, a top-level pattern would become
+    # patternProperties and lose the values' schema
+    WithJsonSchema(
+        {
+            "type": "string",
+            "maxLength": MAX_NAME_CHARACTERS,
+            "allOf": [{"pattern": NAME_RE.pattern}],
+            "description": NAME_RULE,
+        }
+    ),
+]
+"""The name of a region, technology, category or target."""
 
 
 _NUMERIC_TEXT = re.compile(r"^\s*[-+]?(\d[\d_]*\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")

@@ -209,12 +209,21 @@ def parse_scenario(
         raise ScenarioError(
             [Problem("", f"a scenario is a mapping of keys, got {type(data).__name__}", file)]
         )
-    if default_name and "name" not in data:
+    named = "name" in data
+    if default_name and not named:
         data = {"name": default_name, **data}
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as error:
-        raise ScenarioError(_problems_from_validation(error, file, _root)) from None
+        problems = _problems_from_validation(error, file, _root)
+        if not named:  # the name came from the file name: say how to give another
+            problems = [
+                Problem(p.path, f"{p.message} (the name defaults to the file name; write "
+                        "name: in the file)", p.file, p.line, p.column)
+                if p.path == "name" else p
+                for p in problems
+            ]  # fmt: skip
+        raise ScenarioError(problems) from None
     problems = consistency_problems(scenario)
     if problems:
         raise ScenarioError(_locate(problems, file, _root))

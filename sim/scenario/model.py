@@ -10,13 +10,16 @@ from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_vali
 
 from sim.scenario import catalog
 from sim.scenario.fields import (
+    MAX_NAME_CHARACTERS,
     MAX_SITES,
     MAX_TERMINALS,
     NAME_RE,
+    NAME_RULE,
     CellQuantile,
     Generation,
     LifetimeModel,
     Month,
+    Name,
     Number,
     OptionalNumber,
     Resolution,
@@ -106,7 +109,7 @@ class Network(ScenarioModel):
         default_factory=_default_sites,
         description="sites per generation; default: China at the end of 2022",
     )
-    technologies: dict[str, Carriage] = Field(
+    technologies: dict[Name, Carriage] = Field(
         default_factory=_default_carriage,
         description="technologies carried; default: every catalog technology whose "
         "generation has sites",
@@ -276,7 +279,7 @@ class Category(ScenarioModel):
 class Target(ScenarioModel):
     """A figure that must be reached (at_least) or not exceeded (at_most) by a date."""
 
-    name: str = Field(description="label in targets.csv")
+    name: Name = Field(description="label in targets.csv")
     metric: TargetMetric = Field("connected", description="which total is checked")
     date: Month = Field(description="month whose end-of-month value is checked")
     at_least: OptionalNumber = Field(None, ge=0, le=MAX_TERMINALS, description="required minimum")
@@ -364,10 +367,10 @@ class Scenario(ScenarioModel):
     resolution: Resolution = Field(
         "auto", description="terminals per simulated cohort; auto keeps a national run fast"
     )
-    regions: dict[str, Region] = Field(default_factory=_default_regions, min_length=1)
+    regions: dict[Name, Region] = Field(default_factory=_default_regions, min_length=1)
     network: Network = Field(default_factory=Network)
-    technologies: dict[str, TechnologyOverride] = Field(default_factory=dict)
-    categories: dict[str, Category] = Field(min_length=1)
+    technologies: dict[Name, TechnologyOverride] = Field(default_factory=dict)
+    categories: dict[Name, Category] = Field(min_length=1)
     targets: list[Target] = Field(default_factory=list)
     access: AccessSettings = Field(default_factory=AccessSettings)
 
@@ -383,10 +386,13 @@ class Scenario(ScenarioModel):
     @field_validator("name")
     @classmethod
     def _folder_safe(cls, value: str) -> str:
-        if not NAME_RE.match(value):
+        if len(value) > MAX_NAME_CHARACTERS:
             raise ValueError(
-                f"{shown(value)} cannot name a result folder: use letters, digits, '.', '_' or '-'"
+                f"{shown(value)} is {len(value)} characters long; a result folder name has at "
+                f"most {MAX_NAME_CHARACTERS} characters"
             )
+        if not NAME_RE.match(value):
+            raise ValueError(f"{shown(value)} cannot name a result folder: use {NAME_RULE}")
         return value
 
     # ---- derived views used by the core

@@ -1,5 +1,7 @@
-"""Dates that validated but broke later: years outside 1900-2200 (pandas timestamps in
-plot and report), and dates that do not exist."""
+"""Dates and names that validated but broke later: years outside 1900-2200 (pandas
+timestamps in plot and report), a scenario name too long for a folder, and region,
+technology and target names that were not checked at all (line breaks, '/', a leading '='
+that a spreadsheet runs as a formula)."""
 
 from __future__ import annotations
 
@@ -7,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from sim.cli import main
 from sim.scenario import ScenarioError, load_scenario
-from sim.scenario.fields import FIRST_YEAR, LAST_YEAR
+from sim.scenario.fields import FIRST_YEAR, LAST_YEAR, MAX_NAME_CHARACTERS
 
 CATEGORY = "categories:\n  m: {preset: water_meter, initial: 1000, technologies: [nb-iot]}\n"
+NAME_RULE = "letters, digits, '.', '_' or '-', starting with a letter or digit"
 
 
 def _write(tmp_path: Path, text: str, name: str = "s.yaml") -> Path:
@@ -92,6 +96,118 @@ def test_the_first_and_last_allowed_years_are_fine(tmp_path: Path) -> None:
     assert first.start == "1900-01"
     last = load_scenario(_write(tmp_path, "name: t\nstart: 2199-01\nend: 2200-12\n" + CATEGORY))
     assert last.end == "2200-12"
+
+
+# --------------------------------------------------------------------------- the scenario name
+
+
+def test_a_name_too_long_for_a_folder_is_refused_before_running(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 300-character name validated, then `run` failed after simulating."""
+    path = _write(tmp_path, "name: " + "n" * 300 + "\n" + CATEGORY)
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {path}:1:7: name: " in err
+    assert f"at most {MAX_NAME_CHARACTERS} characters" in err
+    assert "nothing was run or written" in err
+    assert not out.exists()
+
+
+def test_a_name_of_the_longest_length_is_fine(tmp_path: Path) -> None:
+    name = "n" * MAX_NAME_CHARACTERS
+    assert load_scenario(_write(tmp_path, f"name: {name}\nend: 2023-12\n" + CATEGORY)).name == name
+
+
+def test_a_file_name_too_long_for_a_default_name_says_so(tmp_path: Path) -> None:
+    path = _write(tmp_path, "end: 2023-12\n" + CATEGORY, name="f" * 150 + ".yaml")
+    ((field, message, _),) = _problems(path)
+    assert field == "name"
+    assert f"at most {MAX_NAME_CHARACTERS} characters" in message
+    assert "the file name" in message
+    assert "name:" in message
+
+
+# --------------------------------------------------------------------------- other names
+
+BAD_NAMES = [
+    pytest.param('"a/b"', "'a/b'", id="slash"),
+    pytest.param('"=SUM(A1)"', "'=SUM(A1)'", id="formula"),
+    pytest.param('"+1"', "'+1'", id="leading-plus"),
+    pytest.param('"-x"', "'-x'", id="leading-minus"),
+    pytest.param('"@cmd"', "'@cmd'", id="leading-at"),
+    pytest.param('"line\\nbreak"', "'line\\nbreak'", id="line-break"),
+    pytest.param('"with space"', "'with space'", id="space"),
+    pytest.param('""', "''", id="empty"),
+    pytest.param("x" * (MAX_NAME_CHARACTERS + 1), "101 characters", id="too-long"),
+]
+
+
+def _region_text(name: str) -> str:
+    return f"name: t\nregions:\n  {name}: {{terminal_share: 1, site_share: 1}}\n" + CATEGORY
+
+
+def _carried_text(name: str) -> str:
+    return (
+        f"name: t\nnetwork:\n  technologies:\n    nb-iot: {{generation: 4G}}\n"
+        f"    {name}: {{generation: 4G}}\n" + CATEGORY
+    )
+
+
+def _override_text(name: str) -> str:
+    return f"name: t\ntechnologies:\n  {name}: {{max_devices_per_cell: 10}}\n" + CATEGORY
+
+
+def _target_text(name: str) -> str:
+    return "name: t\n" + CATEGORY + f"targets:\n  - {{name: {name}, date: 2025-01, at_least: 1}}\n"
+
+
+def _category_text(name: str) -> str:
+    return f"name: t\ncategories:\n  {name}: {{preset: water_meter, initial: 1000}}\n"
+
+
+WHERE = [
+    pytest.param(_region_text, "regions", id="region"),
+    pytest.param(_carried_text, "network.technologies", id="carried-technology"),
+    pytest.param(_override_text, "technologies", id="technology-override"),
+    pytest.param(_target_text, "targets[0].name", id="target"),
+    pytest.param(_category_text, "categories", id="category"),
+]
+
+
+@pytest.mark.parametrize(("make", "where"), WHERE)
+@pytest.mark.parametrize(("name", "shown"), BAD_NAMES)
+def test_a_bad_name_is_refused_where_the_scenario_is_read(
+    tmp_path: Path, make: object, where: str, name: str, shown: str
+) -> None:
+    assert callable(make)
+    path = _write(tmp_path, make(name))
+    problems = _problems(path)
+    named = [p for p in problems if p[0] == where or p[0].startswith(where + ".")]
+    assert len(named) == 1, problems
+    field, message, line = named[0]
+    assert shown in message or shown in field, named
+    assert NAME_RULE in message or f"at most {MAX_NAME_CHARACTERS} characters" in message
+    assert line is not None
+
+
+@pytest.mark.parametrize(("make", "where"), WHERE)
+def test_good_names_are_read(tmp_path: Path, make: object, where: str) -> None:
+    assert callable(make)
+    name = "Dense_urban-2.0"
+    text = make(name)
+    if where == "network.technologies":  # a new technology needs its capacity
+        text += f"technologies:\n  {name}: {{max_devices_per_cell: 10}}\n"
+    scenario = load_scenario(_write(tmp_path, text))
+    names = {
+        "regions": scenario.regions,
+        "network.technologies": scenario.network.technologies,
+        "technologies": scenario.technologies,
+        "targets[0].name": [target.name for target in scenario.targets],
+        "categories": scenario.categories,
+    }[where]
+    assert name in names
 
 
 @pytest.mark.parametrize("date", ["2024-02-30", "0000-01-01", "2024-13-01"])
