@@ -288,8 +288,9 @@ def _yaml_reason(*parts: str | None) -> str:
 
 def _parse_yaml(text: str, file: str) -> tuple[yaml.Node | None, Any]:
     """The YAML node tree (for error locations) and the data of a scenario's text."""
-    loader = ScenarioLoader(text)
+    loader = None
     try:
+        loader = ScenarioLoader(text)  # reads the text: a control character fails here
         root = loader.get_single_node()
         data = None if root is None else loader.construct_document(root)
     except yaml.MarkedYAMLError as error:
@@ -309,7 +310,8 @@ def _parse_yaml(text: str, file: str) -> tuple[yaml.Node | None, Any]:
             [Problem("", f"YAML error: {_yaml_reason(str(error))}", file)]
         ) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return root, data
 
 

@@ -192,3 +192,21 @@ def test_a_collection_as_a_key_is_a_clear_error(tmp_path: Path, key: str) -> Non
         f"{path}:3:5: YAML syntax error: a key must be a name or a number, got "
         + ("['a', 'b']" if key.startswith("[") else "{'a': 1}")
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "code"),
+    [
+        pytest.param("\x00", "1:1", "0000", id="nul-alone"),
+        pytest.param("name: t\ncategories: \x1b[31m\n", "2:13", "001b", id="escape-in-a-value"),
+    ],
+)
+def test_a_control_character_is_a_clear_error(
+    tmp_path: Path, text: str, where: str, code: str
+) -> None:
+    """PyYAML refuses control characters while it is set up, outside the parse: that was a
+    ReaderError traceback (found by the fuzz test)."""
+    path = _write(tmp_path, text)
+    assert _problems(path) == [
+        f"{path}:{where}: YAML error: the character #x{code} is not allowed in YAML"
+    ]
