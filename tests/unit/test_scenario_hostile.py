@@ -204,8 +204,8 @@ def test_a_collection_as_a_key_is_a_clear_error(tmp_path: Path, key: str) -> Non
 def test_a_control_character_is_a_clear_error(
     tmp_path: Path, text: str, where: str, code: str
 ) -> None:
-    """PyYAML refuses control characters while it is set up, outside the parse: that was a
-    ReaderError traceback (found by the fuzz test)."""
+    """PyYAML refuses control characters while it is set up, before the parse: one line
+    with the character and where it is (found by the fuzz test)."""
     path = _write(tmp_path, text)
     assert _problems(path) == [
         f"{path}:{where}: YAML error: the character #x{code} is not allowed in YAML"
