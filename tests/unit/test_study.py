@@ -284,3 +284,11 @@ def test_compare_reads_names_as_text_and_keeps_horizons_apart(tmp_path: Path) ->
     assert not table["key"].str.contains("2025-06").any()
     assert not (table["figure"] == "connected_end").any()
     assert (table["key"] == "2024-12").any()  # the year end both have
+
+
+def test_set_values_are_read_as_scenario_files_read_them() -> None:
+    """--set values are YAML as in a scenario file: 1e-1 is a number (YAML 1.2), `on` and
+    `yes` stay words (only true/false are booleans)."""
+    override = parse_override("categories.m.growth.rate=1e-1,2.5e-1")
+    assert override.values == (0.1, 0.25)
+    assert parse_override("a.b=on,yes,true").values == ("on", "yes", True)
