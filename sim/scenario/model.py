@@ -79,11 +79,6 @@ class Carriage(ScenarioModel):
             raise ValueError("'on' is the deprecated name of 'generation': give generation only")
         return {("generation" if key is old[0] else key): value for key, value in data.items()}
 
-    @property
-    def on(self) -> Generation:
-        """Deprecated: the old name of `generation`."""
-        return self.generation
-
 
 def _default_sites() -> dict[Generation, SiteSchedule]:
     # China, end of 2022: 10.83 M base stations of which 2.312 M 5G (MIIT 2022 bulletin);

@@ -16,6 +16,10 @@ from sim.scenario.fields import (
     WholeNumber,
 )
 
+MIN_RAO_PERIOD_MS = 0.01
+"""Shortest time between random-access opportunities the access layer simulates, ms (its
+blocks of opportunities would grow without bound below it)."""
+
 RandomAccess = Literal["lte-prach", "nb-iot-nprach", "nr-prach"]
 """The random-access channel family of a technology: which configuration fields apply."""
 
@@ -50,7 +54,10 @@ class TechnologyOverride(ScenarioModel):
         None, ge=1, le=64, description="contention preambles per random-access opportunity"
     )
     rao_period_ms: OptionalNumber = Field(
-        None, gt=0, le=2560, description="time between random-access opportunities, ms"
+        None,
+        ge=MIN_RAO_PERIOD_MS,
+        le=2560,
+        description="time between random-access opportunities, ms",
     )
 
 
@@ -70,5 +77,5 @@ class TechnologySpec(TechnologyOverride):
         ge=1, le=64, description="contention preambles per random-access opportunity"
     )
     rao_period_ms: Number = Field(
-        gt=0, le=2560, description="time between random-access opportunities, ms"
+        ge=MIN_RAO_PERIOD_MS, le=2560, description="time between random-access opportunities, ms"
     )
