@@ -39,7 +39,7 @@ def single_pool_scenario(
             "network": {
                 "sectors_per_site": 1,
                 "sites": {"4G": {"initial": 1}},
-                "technologies": {"nb-iot": {"on": "4G", "share": 1.0}},
+                "technologies": {"nb-iot": {"generation": "4G", "share": 1.0}},
             },
             "technologies": {"nb-iot": {"max_devices_per_cell": capacity}},
             "categories": {"meter": category},

@@ -52,7 +52,7 @@ from sim.results import (
     write_marker,
     write_text,
 )
-from sim.scenario import Problem, ScenarioError, json_schema, load_scenario
+from sim.scenario import Problem, Scenario, ScenarioError, json_schema, load_scenario
 from sim.scenario.catalog import lte_prach_timing
 from sim.study.compare import FIGURES, FolderError, compare_folders, folder_figures
 from sim.study.executors import executor_notes
@@ -273,9 +273,18 @@ def _report(error: ScenarioError, what: str, file: Path | None = None) -> None:
     print(f"{count} problem{'s' if count != 1 else ''}; {what}", file=sys.stderr)
 
 
+def _load(path: Path) -> Scenario:
+    """Read a scenario file; say what in it is deprecated (read, but the file should
+    change).  Raises ScenarioError."""
+    scenario = load_scenario(path)
+    for note in scenario.notes:
+        print(f"warning: {note}", file=sys.stderr)
+    return scenario
+
+
 def _run(args: argparse.Namespace) -> int:
     try:
-        scenario = load_scenario(args.scenario)
+        scenario = _load(args.scenario)
     except ScenarioError as error:
         _report(error, "nothing was run or written")
         return EXIT_BAD_INPUT
@@ -396,7 +405,7 @@ def _compare(args: argparse.Namespace) -> int:
 
 def _sweep(args: argparse.Namespace) -> int:
     try:
-        scenario = load_scenario(args.scenario)
+        scenario = _load(args.scenario)
         if not args.overrides:
             raise ScenarioError([Problem("--set", "give at least one --set PATH=V1,V2,...")])
         overrides = [parse_override(text) for text in args.overrides]
@@ -543,7 +552,7 @@ def _validate(args: argparse.Namespace) -> int:
     failures = 0
     for path in args.scenarios:
         try:
-            build_plan(load_scenario(path))  # the plan checks what needs the curves
+            build_plan(_load(path))  # the plan checks what needs the curves
         except ScenarioError as error:
             failures += 1
             _report(error, f"{path} is invalid", path)

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from sim.scenario import catalog
-from sim.scenario.fields import MAX_HORIZON_MONTHS, NAME_RE, SHARE_TOLERANCE
+from sim.scenario.fields import MAX_HORIZON_MONTHS, SHARE_TOLERANCE
 from sim.scenario.model import Bass, Cagr, Logistic, Scenario, Targets
 from sim.scenario.months import month_index
-from sim.scenario.problems import Problem, did_you_mean
+from sim.scenario.problems import Problem, did_you_mean, listing, shown
 
 
 def _within(month: str, scenario: Scenario) -> bool:
@@ -20,7 +20,7 @@ def _share_sum_problem(path: str, shares: Mapping[str, float]) -> Problem | None
     total = sum(shares.values())
     if abs(total - 1.0) <= SHARE_TOLERANCE:
         return None
-    listed = ", ".join(f"{key}: {value:g}" for key, value in shares.items())
+    listed = listing([f"{key}: {value:g}" for key, value in shares.items()])
     return Problem(path, f"shares sum to {total:g}, they must sum to 1 (got {listed})")
 
 
@@ -53,9 +53,9 @@ def consistency_problems(scenario: Scenario) -> list[Problem]:
             add(
                 Problem(
                     f"technologies.{name}.max_devices_per_cell",
-                    f"{name!r} is not a catalog technology"
+                    f"{shown(name)} is not a catalog technology"
                     f"{did_you_mean(name, catalog.TECHNOLOGIES)}; a new technology needs "
-                    f"max_devices_per_cell (catalog: {', '.join(catalog.TECHNOLOGIES)})",
+                    f"max_devices_per_cell (catalog: {listing(catalog.TECHNOLOGIES)})",
                 )
             )
         known_technologies.add(name)
@@ -82,8 +82,8 @@ def consistency_problems(scenario: Scenario) -> list[Problem]:
             add(
                 Problem(
                     path,
-                    f"unknown technology {name!r}{did_you_mean(name, known_technologies)}; "
-                    f"known: {', '.join(sorted(known_technologies))} (add new ones under "
+                    f"unknown technology {shown(name)}{did_you_mean(name, known_technologies)}; "
+                    f"known: {listing(sorted(known_technologies))} (add new ones under "
                     "technologies: with max_devices_per_cell)",
                 )
             )
@@ -106,29 +106,27 @@ def consistency_problems(scenario: Scenario) -> list[Problem]:
                             )
                         )
     for name, carriage in carried.items():
-        if carriage.on not in scenario.network.sites:
+        if carriage.generation not in scenario.network.sites:
             add(
                 Problem(
-                    f"network.technologies.{name}.on",
-                    f"{carriage.on} has no sites; add network.sites.{carriage.on}",
+                    f"network.technologies.{name}.generation",
+                    f"{carriage.generation} has no sites; add network.sites.{carriage.generation}",
                 )
             )
 
     for name, category in scenario.categories.items():
         path = f"categories.{name}"
-        if not NAME_RE.match(name):
-            add(Problem(path, "category names use letters, digits, '.', '_' or '-'"))
         seen: set[str] = set()
         for position, tech in enumerate(category.technologies):
             if tech in seen:
-                add(Problem(f"{path}.technologies[{position}]", f"{tech!r} is listed twice"))
+                add(Problem(f"{path}.technologies[{position}]", f"{shown(tech)} is listed twice"))
             seen.add(tech)
             if tech not in carried:
                 add(
                     Problem(
                         f"{path}.technologies[{position}]",
-                        f"{tech!r} is not carried by the network"
-                        f"{did_you_mean(tech, carried)}; carried: {', '.join(carried)} "
+                        f"{shown(tech)} is not carried by the network"
+                        f"{did_you_mean(tech, carried)}; carried: {listing(carried)} "
                         "(see network.technologies)",
                     )
                 )
@@ -141,8 +139,8 @@ def consistency_problems(scenario: Scenario) -> list[Problem]:
                     add(
                         Problem(
                             f"{mix_path}.{tech}",
-                            f"{tech!r} is not in this category's technologies "
-                            f"[{', '.join(category.technologies)}]"
+                            f"{shown(tech)} is not in this category's technologies "
+                            f"[{listing(category.technologies)}]"
                             f"{did_you_mean(tech, category.technologies)}",
                         )
                     )
@@ -156,7 +154,7 @@ def consistency_problems(scenario: Scenario) -> list[Problem]:
                         Problem(
                             f"{path}.regions.{region}",
                             f"unknown region{did_you_mean(region, scenario.regions)}; "
-                            f"regions: {', '.join(scenario.regions)}",
+                            f"regions: {listing(scenario.regions)}",
                         )
                     )
             problem = _share_sum_problem(f"{path}.regions", category.regions)
@@ -221,16 +219,16 @@ def consistency_problems(scenario: Scenario) -> list[Problem]:
             add(
                 Problem(
                     f"access.technologies[{position}]",
-                    f"{tech!r} is not carried by the network{did_you_mean(tech, carried)}; "
-                    f"carried: {', '.join(carried)}",
+                    f"{shown(tech)} is not carried by the network{did_you_mean(tech, carried)}; "
+                    f"carried: {listing(carried)}",
                 )
             )
         elif tech not in catalog.TECHNOLOGIES:
             add(
                 Problem(
                     f"access.technologies[{position}]",
-                    f"{tech!r} has no random-access profile in the catalog; simulate one of "
-                    f"{', '.join(t for t in carried if t in catalog.TECHNOLOGIES)}",
+                    f"{shown(tech)} has no random-access profile in the catalog; simulate one of "
+                    f"{listing(t for t in carried if t in catalog.TECHNOLOGIES)}",
                 )
             )
 
@@ -248,8 +246,8 @@ def consistency_problems(scenario: Scenario) -> list[Problem]:
                 add(
                     Problem(
                         f"{path}.{field}",
-                        f"unknown {field} {value!r}{did_you_mean(value, choices)}; "
-                        f"known: {', '.join(choices)}",
+                        f"unknown {field} {shown(value)}{did_you_mean(value, choices)}; "
+                        f"known: {listing(choices)}",
                     )
                 )
     return problems

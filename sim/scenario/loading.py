@@ -13,9 +13,10 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from sim.scenario.checks import consistency_problems
-from sim.scenario.model import GROWTH_MODELS, Scenario
-from sim.scenario.problems import Problem, ScenarioError, did_you_mean
-from sim.scenario.yaml_text import ScenarioLoader
+from sim.scenario.fields import not_a_number
+from sim.scenario.model import DEPRECATED_ON, GROWTH_MODELS, Scenario, uses_deprecated_on
+from sim.scenario.problems import SHOWN_CHARACTERS, Problem, ScenarioError, did_you_mean, shown
+from sim.scenario.yaml_text import LimitError, ScenarioLoader
 
 
 def _node_at(root: yaml.Node | None, loc: tuple[Any, ...]) -> tuple[yaml.Node | None, bool]:
@@ -23,8 +24,10 @@ def _node_at(root: yaml.Node | None, loc: tuple[Any, ...]) -> tuple[yaml.Node | 
     node = root
     for step in loc:
         if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                if str(key_node.value) == str(step):
+            # the last pair with the key is the one read: after merged pairs (`<<: *base`)
+            # come the mapping's own, which override them
+            for key_node, value_node in reversed(node.value):
+                if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(step):
                     node = value_node
                     break
             else:
@@ -41,8 +44,8 @@ def _node_at(root: yaml.Node | None, loc: tuple[Any, ...]) -> tuple[yaml.Node | 
 
 def _key_node(parent: yaml.Node | None, key: Any) -> yaml.Node | None:
     if isinstance(parent, yaml.MappingNode):
-        for key_node, _ in parent.value:
-            if str(key_node.value) == str(key):
+        for key_node, _ in reversed(parent.value):  # the last one is read (see _node_at)
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(key):
                 return key_node
     return None
 
@@ -53,7 +56,10 @@ def _path_text(loc: Iterable[Any]) -> str:
         if isinstance(step, int):
             text += f"[{step}]"
         else:
-            text += ("." if text else "") + str(step)
+            # a key as written, unless it is long or holds line breaks: then quoted and cut
+            name = str(step)
+            plain = name.isprintable() and len(name) <= SHOWN_CHARACTERS
+            text += ("." if text else "") + (name if plain else shown(name))
     return text
 
 
@@ -103,9 +109,13 @@ def _date_text(match: re.Match[str]) -> str:
     return f"{year:04d}-{month:02d}-{day:02d}"
 
 
-def _short(value: Any, limit: int = 80) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+_NUMBER_TYPES = {
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+}
 
 
 def _problems_from_validation(
@@ -130,24 +140,26 @@ def _problems_from_validation(
         message = str(detail["msg"]).removeprefix("Value error, ")
         if kind == "extra_forbidden":
             allowed = _field_names(Scenario, loc[:-1])
-            message = f"unknown key {loc[-1]!r}{did_you_mean(str(loc[-1]), allowed)}"
+            message = f"unknown key {shown(loc[-1])}{did_you_mean(str(loc[-1]), allowed)}"
             if allowed:
                 message += f" (allowed: {', '.join(allowed)})"
         elif kind == "missing":
             message = "required key is missing"
         elif kind == "union_tag_invalid":
             message = (
-                f"unknown growth model {detail['input'].get('model')!r}"
+                f"unknown growth model {shown(detail['input'].get('model'))}"
                 f"{did_you_mean(detail['input'].get('model'), GROWTH_MODELS)}; "
                 f"models: {', '.join(GROWTH_MODELS)}"
             )
             loc = (*loc, "model")
         elif kind == "union_tag_not_found":
             message = f"a growth needs model: one of {', '.join(GROWTH_MODELS)}"
+        elif kind in _NUMBER_TYPES:  # a field declared plain int or float (strict mode)
+            message = not_a_number(detail.get("input"), _NUMBER_TYPES[kind])
         elif kind.startswith(("literal_error", "enum")):
-            message = f"got {_short(detail['input'])}; {message[0].lower() + message[1:]}"
+            message = f"got {shown(detail['input'])}; {message[0].lower() + message[1:]}"
         elif kind != "value_error" and "input" in detail and not isinstance(detail["input"], dict):
-            message = f"got {_short(detail['input'])}: {message}"
+            message = f"got {shown(detail['input'])}: {message}"
         message = message.replace("Input should be", "must be").replace(
             "input should be", "must be"
         )
@@ -161,7 +173,11 @@ def _problems_from_validation(
     return problems
 
 
-def _locate(problems: list[Problem], file: str | None, root: yaml.Node | None) -> list[Problem]:
+def _locate(
+    problems: list[Problem], file: str | None, root: yaml.Node | None, keys: bool = False
+) -> list[Problem]:
+    """The problems with the file, and the line and column of the value at their path (with
+    `keys`, of the key itself: a note about a key's name)."""
     located = []
     for problem in problems:
         loc = tuple(
@@ -170,7 +186,10 @@ def _locate(problems: list[Problem], file: str | None, root: yaml.Node | None) -
         )
         if "*" in loc:
             loc = loc[: loc.index("*")]
-        node, _ = _node_at(root, loc)
+        node, found = _node_at(root, loc)
+        if keys and found and loc:
+            parent, _ = _node_at(root, loc[:-1])
+            node = _key_node(parent, loc[-1]) or node
         line = column = None
         if node is not None:
             line, column = node.start_mark.line + 1, node.start_mark.column + 1
@@ -190,41 +209,118 @@ def parse_scenario(
         raise ScenarioError(
             [Problem("", f"a scenario is a mapping of keys, got {type(data).__name__}", file)]
         )
-    if default_name and "name" not in data:
+    named = "name" in data
+    if default_name and not named:
         data = {"name": default_name, **data}
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as error:
-        raise ScenarioError(_problems_from_validation(error, file, _root)) from None
+        problems = _problems_from_validation(error, file, _root)
+        if not named:  # the name came from the file name: say how to give another
+            problems = [
+                Problem(p.path, f"{p.message} (the name defaults to the file name; write "
+                        "name: in the file)", p.file, p.line, p.column)
+                if p.path == "name" else p
+                for p in problems
+            ]  # fmt: skip
+        raise ScenarioError(problems) from None
     problems = consistency_problems(scenario)
     if problems:
         raise ScenarioError(_locate(problems, file, _root))
+    notes = _deprecation_notes(data)
+    if notes:
+        scenario._notes = tuple(_locate(notes, file, _root, keys=True))
     return scenario
+
+
+def _deprecation_notes(data: dict[Any, Any]) -> list[Problem]:
+    """Keys that are still read but have a new name: `on` of network.technologies."""
+    network = data.get("network")
+    carried = network.get("technologies") if isinstance(network, dict) else None
+    if not isinstance(carried, dict):
+        return []
+    return [
+        Problem(f"network.technologies.{name}.on", DEPRECATED_ON)
+        for name, carriage in carried.items()
+        if uses_deprecated_on(carriage)
+    ]
+
+
+MAX_FILE_BYTES = 10_000_000
+"""Largest scenario file read, bytes (10 MB; the bundled scenarios are 5 kB).  A path to an
+endless stream (/dev/zero, a FIFO) is read this far and refused."""
+
+
+def _read_text(path: Path, file: str) -> str:
+    """The text of a scenario file, at most MAX_FILE_BYTES of UTF-8."""
+    try:
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise ScenarioError([Problem("", "no such file", file)]) from None
+    except OSError as error:
+        raise ScenarioError([Problem("", f"cannot read the file: {error}", file)]) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError(
+            [
+                Problem(
+                    "",
+                    f"the file is larger than {MAX_FILE_BYTES // 1_000_000} MB; a scenario is a "
+                    "few kB (is this the right file?)",
+                    file,
+                )
+            ]
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ScenarioError([Problem("", f"cannot read the file: {error}", file)]) from None
+
+
+_LONG_WORD = re.compile(rf"\S{{{SHOWN_CHARACTERS + 1},}}")
+
+
+def _yaml_reason(*parts: str | None) -> str:
+    """PyYAML's explanation on one line, each token it quotes cut to SHOWN_CHARACTERS."""
+    text = " ".join(" ".join(part.split()) for part in parts if part)
+    return _LONG_WORD.sub(lambda match: match.group()[: SHOWN_CHARACTERS - 3] + "...", text)
+
+
+def _parse_yaml(text: str, file: str) -> tuple[yaml.Node | None, Any]:
+    """The YAML node tree (for error locations) and the data of a scenario's text."""
+    loader = None
+    try:
+        loader = ScenarioLoader(text)  # reads the text: a control character fails here
+        root = loader.get_single_node()
+        data = None if root is None else loader.construct_document(root)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark else None
+        column = mark.column + 1 if mark else None
+        kind = "YAML error" if isinstance(error, LimitError) else "YAML syntax error"
+        reason = _yaml_reason(error.context, error.problem)
+        raise ScenarioError([Problem("", f"{kind}: {reason}", file, line, column)]) from None
+    except yaml.reader.ReaderError as error:  # a character YAML does not allow in a file
+        where = text[: error.position]
+        line, column = where.count("\n") + 1, error.position - where.rfind("\n")
+        message = f"YAML error: the character #x{error.character:04x} is not allowed in YAML"
+        raise ScenarioError([Problem("", message, file, line, column)]) from None
+    except yaml.YAMLError as error:
+        raise ScenarioError(
+            [Problem("", f"YAML error: {_yaml_reason(str(error))}", file)]
+        ) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+    return root, data
 
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file; every problem is reported in one ScenarioError."""
     path = Path(path)
     file = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError([Problem("", "no such file", file)]) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ScenarioError([Problem("", f"cannot read the file: {error}", file)]) from None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=ScenarioLoader)
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        reason = " ".join(part for part in (error.context, error.problem) if part)
-        line = mark.line + 1 if mark else None
-        column = mark.column + 1 if mark else None
-        raise ScenarioError(
-            [Problem("", f"YAML syntax error: {reason}", file, line, column)]
-        ) from None
-    except yaml.YAMLError as error:
-        raise ScenarioError([Problem("", f"YAML error: {error}", file)]) from None
+    text = _read_text(path, file)
+    root, data = _parse_yaml(text, file)
     if data is None:
         raise ScenarioError([Problem("", "the file is empty", file)])
     return parse_scenario(data, file=file, default_name=path.stem.replace(" ", "_"), _root=root)

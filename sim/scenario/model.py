@@ -6,49 +6,78 @@ from __future__ import annotations
 import typing
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from sim.scenario import catalog
 from sim.scenario.fields import (
+    MAX_NAME_CHARACTERS,
     MAX_SITES,
     MAX_TERMINALS,
     NAME_RE,
+    NAME_RULE,
     CellQuantile,
     Generation,
     LifetimeModel,
     Month,
+    Name,
+    Number,
+    OptionalNumber,
     Resolution,
     ShareSchedule,
     TargetMetric,
     TechnologyMix,
     WhenFull,
+    WholeNumber,
     YearTable,
 )
 from sim.scenario.months import month_index
-from sim.scenario.problems import did_you_mean
+from sim.scenario.problems import Problem, did_you_mean, shown
 from sim.scenario.technology import ScenarioModel, TechnologyOverride
 
 
 class Region(ScenarioModel):
     """A part of the country with its share of terminals and of base-station sites."""
 
-    terminal_share: float = Field(ge=0, le=1, description="share of every category's terminals")
-    site_share: float = Field(ge=0, le=1, description="share of every generation's sites")
+    terminal_share: Number = Field(ge=0, le=1, description="share of every category's terminals")
+    site_share: Number = Field(ge=0, le=1, description="share of every generation's sites")
 
 
 class SiteSchedule(ScenarioModel):
     """Base-station sites of one generation (counts of sites, not cells)."""
 
-    initial: int = Field(0, ge=0, le=MAX_SITES, description="sites in service at the start")
+    initial: WholeNumber = Field(0, ge=0, le=MAX_SITES, description="sites in service at the start")
     build_per_year: YearTable = Field(0.0, description="new sites per year, spread evenly")
     retire_per_year: YearTable = Field(0.0, description="retired sites per year, spread evenly")
+
+
+DEPRECATED_ON = "'on' is deprecated, write 'generation'"
+"""The note for `on:`, the old name of `generation:`, which YAML 1.1 loaders read as True."""
+
+
+def uses_deprecated_on(carriage: Any) -> bool:
+    """Whether a carriage as written names its generation with the old key `on`.
+
+    Every YAML 1.1 loader (PyYAML's safe_load included) reads the key `on` as True.
+    """
+    return isinstance(carriage, dict) and any(key is True or key == "on" for key in carriage)
 
 
 class Carriage(ScenarioModel):
     """Which generation carries a technology, and on what share of its sites."""
 
-    on: Generation = Field(description="base-station generation carrying the technology")
+    generation: Generation = Field(description="base-station generation carrying the technology")
     share: ShareSchedule = Field(1.0, description="share of that generation's sites, 0..1")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_name(cls, data: Any) -> Any:
+        # `on:` (or True, as YAML 1.1 reads it) is still accepted; parse_scenario notes it
+        if not uses_deprecated_on(data):
+            return data
+        old = [key for key in data if key is True or key == "on"]
+        if len(old) > 1 or "generation" in data:
+            raise ValueError("'on' is the deprecated name of 'generation': give generation only")
+        return {("generation" if key is old[0] else key): value for key, value in data.items()}
 
 
 def _default_sites() -> dict[Generation, SiteSchedule]:
@@ -62,7 +91,7 @@ def _default_sites() -> dict[Generation, SiteSchedule]:
 
 def _default_carriage() -> dict[str, Carriage]:
     return {
-        name: Carriage(on=spec.generation, share=spec.default_site_share)  # type: ignore[arg-type]
+        name: Carriage(generation=spec.generation, share=spec.default_site_share)  # type: ignore[arg-type]
         for name, spec in catalog.TECHNOLOGIES.items()
     }
 
@@ -70,12 +99,12 @@ def _default_carriage() -> dict[str, Carriage]:
 class Network(ScenarioModel):
     """Base-station build-out and which technologies it carries."""
 
-    sectors_per_site: int = Field(3, ge=1, le=12, description="cells per site")
+    sectors_per_site: WholeNumber = Field(3, ge=1, le=12, description="cells per site")
     sites: dict[Generation, SiteSchedule] = Field(
         default_factory=_default_sites,
         description="sites per generation; default: China at the end of 2022",
     )
-    technologies: dict[str, Carriage] = Field(
+    technologies: dict[Name, Carriage] = Field(
         default_factory=_default_carriage,
         description="technologies carried; default: every catalog technology whose "
         "generation has sites",
@@ -89,7 +118,7 @@ class Network(ScenarioModel):
             sites = data.get("sites")
             if isinstance(sites, dict):
                 carried = {
-                    name: {"on": spec.generation, "share": spec.default_site_share}
+                    name: {"generation": spec.generation, "share": spec.default_site_share}
                     for name, spec in catalog.TECHNOLOGIES.items()
                     if spec.generation in sites
                 }
@@ -101,15 +130,15 @@ class Cagr(ScenarioModel):
     """N(t) = N0 (1 + rate)^t, t in years."""
 
     model: Literal["cagr"]
-    rate: float = Field(gt=-1, le=10, description="growth per year, 0.18 = 18 %/year")
+    rate: Number = Field(gt=-1, le=10, description="growth per year, 0.18 = 18 %/year")
 
 
 class Logistic(ScenarioModel):
     """N(t) = K / (1 + (K/N0 - 1) e^(-rate t)), t in years."""
 
     model: Literal["logistic"]
-    rate: float = Field(gt=0, le=10, description="intrinsic growth rate per year")
-    saturation: float = Field(
+    rate: Number = Field(gt=0, le=10, description="intrinsic growth rate per year")
+    saturation: Number = Field(
         gt=0, le=MAX_TERMINALS, description="K, the installed base it tends to, terminals"
     )
 
@@ -118,16 +147,16 @@ class Bass(ScenarioModel):
     """Bass diffusion: N(t) = market F(t + t0), F(t0) = N0 / market."""
 
     model: Literal["bass"]
-    p: float = Field(gt=0, le=1, description="innovation coefficient per year")
-    q: float = Field(ge=0, le=10, description="imitation coefficient per year")
-    market: float = Field(gt=0, le=MAX_TERMINALS, description="market potential, terminals")
+    p: Number = Field(gt=0, le=1, description="innovation coefficient per year")
+    q: Number = Field(ge=0, le=10, description="imitation coefficient per year")
+    market: Number = Field(gt=0, le=MAX_TERMINALS, description="market potential, terminals")
 
 
 class Linear(ScenarioModel):
     """N(t) = N0 + per_year t, never below 0."""
 
     model: Literal["linear"]
-    per_year: float = Field(
+    per_year: Number = Field(
         ge=-MAX_TERMINALS,
         le=MAX_TERMINALS,
         description="net change of the installed base, terminals/year",
@@ -138,7 +167,7 @@ class Targets(ScenarioModel):
     """Anchor values, log-linear between them, extrapolated at the last segment's rate."""
 
     model: Literal["targets"]
-    values: dict[Month, float] = Field(
+    values: dict[Month, Number] = Field(
         min_length=1, description="installed base at dated month ends, terminals"
     )
 
@@ -161,12 +190,12 @@ GROWTH_MODELS = ("cagr", "logistic", "bass", "linear", "targets")
 class Traffic(ScenarioModel):
     """What one terminal sends; used by the access layer."""
 
-    reports_per_day: float = Field(1.0, ge=0, description="uplink reports per terminal per day")
-    payload_bytes: float = Field(100.0, ge=0, description="application payload per report, bytes")
-    synchronized: float = Field(
+    reports_per_day: Number = Field(1.0, ge=0, description="uplink reports per terminal per day")
+    payload_bytes: Number = Field(100.0, ge=0, description="application payload per report, bytes")
+    synchronized: Number = Field(
         0.0, ge=0, le=1, description="share of reports sent at a common instant (e.g. on the hour)"
     )
-    busy_hour_share: float = Field(
+    busy_hour_share: Number = Field(
         1 / 24, ge=0, le=1, description="share of a day's reports sent in the busy hour"
     )
 
@@ -175,43 +204,48 @@ class Category(ScenarioModel):
     """A kind of terminal: installed base, growth, lifetime, radio and behaviour."""
 
     preset: str | None = Field(None, description="catalog preset whose fields are defaults")
-    initial: int = Field(
+    initial: WholeNumber = Field(
         0, ge=0, le=MAX_TERMINALS, description="installed base at the start, terminals"
     )
     growth: GrowthModel = Field(
         default_factory=lambda: Cagr(model="cagr", rate=0.0),
         description="installed-base (demand) curve",
     )
-    lifetime_years: float = Field(10.0, gt=0, le=100, description="mean terminal lifetime, years")
+    lifetime_years: Number = Field(10.0, gt=0, le=100, description="mean terminal lifetime, years")
     lifetime: LifetimeModel = Field("exponential", description="lifetime distribution")
-    weibull_shape: float = Field(2.0, gt=0, le=20, description="shape k of a weibull lifetime")
+    weibull_shape: Number = Field(2.0, gt=0, le=20, description="shape k of a weibull lifetime")
     technologies: list[str] = Field(min_length=1, description="technologies in preference order")
     mix: TechnologyMix | None = Field(
         None, description="shares of new terminals per technology; default: all on the first"
     )
     when_full: WhenFull = Field("fallback", description="what a join does when its pool is full")
-    patience_months: float | None = Field(
+    patience_months: OptionalNumber = Field(
         None, gt=0, description="with when_full: wait, months before a waiting terminal gives up"
     )
     traffic: Traffic = Field(default_factory=Traffic)
-    regions: dict[str, float] | None = Field(
+    regions: dict[str, Number] | None = Field(
         None, description="this category's terminal share per region; default: the regions'"
     )
 
-    @field_validator("preset")
+    @field_validator("preset", mode="before")
     @classmethod
-    def _known_preset(cls, value: str | None) -> str | None:
+    def _known_preset(cls, value: Any) -> Any:
+        presets = ", ".join(catalog.CATEGORY_PRESETS)
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"got {shown(value)}: expected a preset name, one of {presets}")
         if value is not None and value not in catalog.CATEGORY_PRESETS:
             raise ValueError(
-                f"unknown preset {value!r}{did_you_mean(value, catalog.CATEGORY_PRESETS)}; "
-                f"presets: {', '.join(catalog.CATEGORY_PRESETS)}"
+                f"unknown preset {shown(value)}{did_you_mean(value, catalog.CATEGORY_PRESETS)}; "
+                f"presets: {presets}"
             )
         return value
 
     @model_validator(mode="before")
     @classmethod
     def _apply_preset(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("preset") in catalog.CATEGORY_PRESETS:
+        # a preset that is not a name (a list, a mapping) is left to _known_preset to refuse
+        preset = data.get("preset") if isinstance(data, dict) else None
+        if isinstance(preset, str) and preset in catalog.CATEGORY_PRESETS:
             merged = catalog.preset_fields(data["preset"])
             for key, value in data.items():
                 if key == "traffic" and isinstance(value, dict):
@@ -240,11 +274,11 @@ class Category(ScenarioModel):
 class Target(ScenarioModel):
     """A figure that must be reached (at_least) or not exceeded (at_most) by a date."""
 
-    name: str = Field(description="label in targets.csv")
+    name: Name = Field(description="label in targets.csv")
     metric: TargetMetric = Field("connected", description="which total is checked")
     date: Month = Field(description="month whose end-of-month value is checked")
-    at_least: float | None = Field(None, ge=0, le=MAX_TERMINALS, description="required minimum")
-    at_most: float | None = Field(None, ge=0, le=MAX_TERMINALS, description="allowed maximum")
+    at_least: OptionalNumber = Field(None, ge=0, le=MAX_TERMINALS, description="required minimum")
+    at_most: OptionalNumber = Field(None, ge=0, le=MAX_TERMINALS, description="allowed maximum")
     category: str | None = Field(None, description="only this category (default: all)")
     region: str | None = Field(None, description="only this region (default: all)")
     technology: str | None = Field(None, description="only this technology (default: all)")
@@ -259,14 +293,14 @@ class Target(ScenarioModel):
 class OverloadControls(ScenarioModel):
     """Random-access overload controls applied in every simulated cell."""
 
-    acb_factor: float = Field(
+    acb_factor: Number = Field(
         1.0, gt=0, le=1, description="access class barring: probability of passing; 1 = off"
     )
-    acb_time_s: float = Field(4.0, gt=0, le=1024, description="mean barring time, s")
-    backoff_indicator_ms: float | None = Field(
+    acb_time_s: Number = Field(4.0, gt=0, le=1024, description="mean barring time, s")
+    backoff_indicator_ms: OptionalNumber = Field(
         None, ge=0, le=960, description="backoff window BI, ms; default: the procedure's 20 ms"
     )
-    jitter_s: float = Field(
+    jitter_s: Number = Field(
         0.0,
         ge=0,
         le=3600,
@@ -277,7 +311,7 @@ class OverloadControls(ScenarioModel):
 class AccessSettings(ScenarioModel):
     """The access layer: random access in representative cells in chosen years."""
 
-    years: list[int] = Field(
+    years: list[WholeNumber] = Field(
         default_factory=list, description="years simulated (end-of-year state); empty: off"
     )
     cells: list[CellQuantile] = Field(
@@ -285,18 +319,20 @@ class AccessSettings(ScenarioModel):
         min_length=1,
         description="cells by their quantile of devices per cell",
     )
-    spread_cv: float = Field(
+    spread_cv: Number = Field(
         1.0,
         ge=0,
         le=10,
         description="coefficient of variation of devices per cell across a region's cells "
         "(lognormal)",
     )
-    window_s: float = Field(60.0, gt=0, le=3600, description="busy window simulated, s")
-    burst_s: float = Field(
+    window_s: Number = Field(60.0, gt=0, le=3600, description="busy window simulated, s")
+    burst_s: Number = Field(
         10.0, gt=0, le=600, description="synchronised reports: Beta(3,4) over this many s"
     )
-    replications: int = Field(3, ge=1, le=1000, description="runs per cell (means reported)")
+    replications: WholeNumber = Field(
+        3, ge=1, le=1000, description="runs per cell (means reported)"
+    )
     technologies: list[str] | None = Field(
         None, description="technologies simulated; default: every one a category uses"
     )
@@ -322,24 +358,36 @@ class Scenario(ScenarioModel):
     )
     start: Month = Field("2023-01", description="first simulated month")
     end: Month = Field("2030-12", description="last simulated month")
-    seed: int = Field(1, ge=0, description="seed of the run's random generator")
+    seed: WholeNumber = Field(1, ge=0, description="seed of the run's random generator")
     resolution: Resolution = Field(
         "auto", description="terminals per simulated cohort; auto keeps a national run fast"
     )
-    regions: dict[str, Region] = Field(default_factory=_default_regions, min_length=1)
+    regions: dict[Name, Region] = Field(default_factory=_default_regions, min_length=1)
     network: Network = Field(default_factory=Network)
-    technologies: dict[str, TechnologyOverride] = Field(default_factory=dict)
-    categories: dict[str, Category] = Field(min_length=1)
+    technologies: dict[Name, TechnologyOverride] = Field(default_factory=dict)
+    categories: dict[Name, Category] = Field(min_length=1)
     targets: list[Target] = Field(default_factory=list)
     access: AccessSettings = Field(default_factory=AccessSettings)
+
+    # what is not wrong but should change in the file (deprecated keys); not part of the
+    # scenario's value, so not in its dump (the resolved scenario) or schema
+    _notes: tuple[Problem, ...] = PrivateAttr(default=())
+
+    @property
+    def notes(self) -> tuple[Problem, ...]:
+        """Notes about how the scenario was written (deprecated keys), to show as warnings."""
+        return self._notes
 
     @field_validator("name")
     @classmethod
     def _folder_safe(cls, value: str) -> str:
-        if not NAME_RE.match(value):
+        if len(value) > MAX_NAME_CHARACTERS:
             raise ValueError(
-                f"{value!r} cannot name a result folder: use letters, digits, '.', '_' or '-'"
+                f"{shown(value)} is {len(value)} characters long; a result folder name has at "
+                f"most {MAX_NAME_CHARACTERS} characters"
             )
+        if not NAME_RE.match(value):
+            raise ValueError(f"{shown(value)} cannot name a result folder: use {NAME_RULE}")
         return value
 
     # ---- derived views used by the core

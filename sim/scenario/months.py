@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from sim.scenario.problems import shown
+
 MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
@@ -11,7 +13,7 @@ def month_index(month: str) -> int:
     """Months since year 0 of a `YYYY-MM` string (2023-01 -> 2023*12)."""
     match = MONTH_RE.match(month)
     if match is None:
-        raise ValueError(f"expected a month as YYYY-MM (e.g. 2024-07), got {month!r}")
+        raise ValueError(f"expected a month as YYYY-MM (e.g. 2024-07), got {shown(month)}")
     return int(match.group(1)) * 12 + int(match.group(2)) - 1
 
 

@@ -27,6 +27,7 @@ from sim.results import (
     write_result_folder,
 )
 from sim.scenario import Problem, Scenario, ScenarioError, parse_scenario
+from sim.scenario.yaml_text import ScenarioLoader
 from sim.study.executors import TaskFailure, executor_for
 from sim.study.replications import Task, combine, replicate
 
@@ -56,7 +57,7 @@ def parse_override(text: str) -> Override:
         if not item.strip():
             raise ScenarioError([Problem(path_text, f"an empty value in {values_text!r}")])
         try:
-            values.append(yaml.safe_load(item.strip()))
+            values.append(yaml.load(item.strip(), Loader=ScenarioLoader))
         except yaml.YAMLError:
             values.append(item.strip())
     return Override(tuple(steps), tuple(values))

@@ -68,7 +68,8 @@ def build_network(scenario: Scenario) -> NetworkPlan:
     for position, name in enumerate(technologies):
         carriage = scenario.network.technologies[name]
         share = step_values(carriage.share, month_indices)
-        sites[:, :, position] = (by_generation[carriage.on] * share)[:, None] * site_share[None, :]
+        carrying = by_generation[carriage.generation] * share
+        sites[:, :, position] = carrying[:, None] * site_share[None, :]
         devices_per_cell[position] = scenario.max_devices_per_cell(name)
     cells = sites * scenario.network.sectors_per_site
     # a small relative guard so 2.0 cells x 50 devices is 100, not 99 after rounding error

@@ -31,7 +31,7 @@ def small_scenarios(draw: st.DrawFn) -> dict[str, Any]:
         }
     technologies = {
         tech: {
-            "on": "4G",
+            "generation": "4G",
             "share": draw(
                 st.one_of(
                     st.sampled_from([0.0, 0.5, 1.0]),

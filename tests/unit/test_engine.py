@@ -21,7 +21,7 @@ def two_technology_scenario(when_full: str, **category: Any) -> dict[str, Any]:
         "network": {
             "sectors_per_site": 1,
             "sites": {"4G": {"initial": 1}},
-            "technologies": {"nb-iot": {"on": "4G"}, "lte-cat1": {"on": "4G"}},
+            "technologies": {"nb-iot": {"generation": "4G"}, "lte-cat1": {"generation": "4G"}},
         },
         "technologies": {
             "nb-iot": {"max_devices_per_cell": 1000},
@@ -94,7 +94,7 @@ def test_retired_sites_displace_terminals_to_other_technologies() -> None:
         "4G": {"initial": 2, "retire_per_year": {2024: 12}},
         "5G": {"initial": 1},
     }
-    data["network"]["technologies"]["lte-cat1"]["on"] = "5G"
+    data["network"]["technologies"]["lte-cat1"]["generation"] = "5G"
     result = run(data)
     network = result.network.set_index(["date", "technology"])
     assert network.loc[("2023-12", "nb-iot"), "connected"] > 900
@@ -164,7 +164,7 @@ def test_capacity_moves_at_once_whatever_the_technology_order() -> None:
     whichever of the two the network lists first."""
     blocked = []
     for order in (["nb-iot", "nr-redcap"], ["nr-redcap", "nb-iot"]):
-        carriage = {"nb-iot": {"on": "4G"}, "nr-redcap": {"on": "5G"}}
+        carriage = {"nb-iot": {"generation": "4G"}, "nr-redcap": {"generation": "5G"}}
         data = {
             "name": "move",
             "end": "2024-12",
@@ -242,7 +242,7 @@ def test_waiting_terminals_take_freed_capacity_before_new_arrivals() -> None:
     terminals waiting for the pool, first come first served, before any new arrival; so
     while a queue stands, arrivals of another category that may not wait are all blocked."""
     data = two_technology_scenario("wait", initial=1000, lifetime_years=1)
-    data["network"]["technologies"] = {"nb-iot": {"on": "4G"}}
+    data["network"]["technologies"] = {"nb-iot": {"generation": "4G"}}
     data["categories"]["meter"]["technologies"] = ["nb-iot"]
     data["categories"]["meter"]["mix"] = {"nb-iot": 1.0}
     data["categories"]["alarm"] = {

@@ -112,10 +112,10 @@ def _scenario(**overrides: Any) -> sim.Scenario:
                 "5G": {"initial": 200, "build_per_year": 240},
             },
             "technologies": {
-                "nb-iot": {"on": "4G", "share": 0.125},
-                "lte-cat1": {"on": "4G"},
-                "lte-m": {"on": "4G", "share": 0.0},
-                "nr-redcap": {"on": "5G", "share": {"2023-01": 0.0, "2024-07": 0.5}},
+                "nb-iot": {"generation": "4G", "share": 0.125},
+                "lte-cat1": {"generation": "4G"},
+                "lte-m": {"generation": "4G", "share": 0.0},
+                "nr-redcap": {"generation": "5G", "share": {"2023-01": 0.0, "2024-07": 0.5}},
             },
         },
         "technologies": {"nb-iot": {"max_devices_per_cell": 7}},
@@ -169,7 +169,10 @@ def test_build_network_sectors_per_site() -> None:
     network = {
         "sectors_per_site": 6,
         "sites": {"4G": {"initial": 1001}},
-        "technologies": {"nb-iot": {"on": "4G", "share": 0.125}, "lte-cat1": {"on": "4G"}},
+        "technologies": {
+            "nb-iot": {"generation": "4G", "share": 0.125},
+            "lte-cat1": {"generation": "4G"},
+        },
     }
     plan6 = build_network(_scenario(network=network))
     country, cat1 = _pool(plan6, "country", "lte-cat1")
@@ -214,7 +217,7 @@ def test_build_network_capacity_not_lost_to_rounding() -> None:
     network = {
         "sectors_per_site": 3,
         "sites": {"4G": {"initial": 10}},
-        "technologies": {"nb-iot": {"on": "4G", "share": 0.1}},
+        "technologies": {"nb-iot": {"generation": "4G", "share": 0.1}},
     }
     scenario = _scenario(
         network=network,

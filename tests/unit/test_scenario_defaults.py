@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sim import load_scenario, parse_scenario
+from sim import ScenarioError, load_scenario, parse_scenario
 from sim.scenario import Category, catalog
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,3 +99,14 @@ def test_a_broken_preset_table_names_the_file(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(catalog, "CATEGORY_PRESETS", broken)
     with pytest.raises(catalog.CatalogError, match=r"category_presets\.csv: preset bad"):
         catalog.check_presets(Category.model_validate)
+
+
+def test_random_access_period_has_the_access_layers_lower_bound() -> None:
+    """A period the access layer cannot simulate (below 0.01 ms) is refused where the
+    scenario is read, not halfway through a run."""
+    data = {
+        "technologies": {"nb-iot": {"rao_period_ms": 0.001}},
+        "categories": {"m": {"initial": 5, "technologies": ["nb-iot"]}},
+    }
+    with pytest.raises(ScenarioError, match=r"technologies\.nb-iot\.rao_period_ms"):
+        parse_scenario(data)

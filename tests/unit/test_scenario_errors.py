@@ -147,6 +147,24 @@ BAD_SCENARIOS = [
         id="negative-initial",
     ),
     pytest.param(
+        _scenario(category="categories:\n  water_meter: {preset: water_meter, initial: 1.5}\n"),
+        "categories.water_meter.initial",
+        ("got 1.5", "whole number"),
+        id="initial-fraction",
+    ),
+    pytest.param(
+        _scenario(category="categories:\n  water_meter: {preset: water_meter, initial: '9'}\n"),
+        "categories.water_meter.initial",
+        ("got '9'", "write it without quotes"),
+        id="initial-quoted",
+    ),
+    pytest.param(
+        _scenario(category=_flow("lifetime_years: true")),
+        "categories.water_meter.lifetime_years",
+        ("got True", "expected a number"),
+        id="lifetime-years-true",
+    ),
+    pytest.param(
         _scenario(category=_flow("lifetime_years: 0")),
         "categories.water_meter.lifetime_years",
         ("got 0",),
@@ -164,6 +182,18 @@ BAD_SCENARIOS = [
         "categories.water_meter.growth.rate",
         ("-2",),
         id="cagr-rate-below-minus-1",
+    ),
+    pytest.param(
+        _water_meter("growth: {model: cagr, rate: true}"),
+        "categories.water_meter.growth.rate",
+        ("got True: expected a number", "true/false is not a number"),
+        id="cagr-rate-true",
+    ),
+    pytest.param(
+        _water_meter("growth: {model: cagr, rate: '0.3'}"),
+        "categories.water_meter.growth.rate",
+        ("got '0.3': expected a number",),
+        id="cagr-rate-quoted",
     ),
     pytest.param(
         _water_meter("growth: {model: cagr, rate: -1}"),
@@ -295,25 +325,30 @@ BAD_SCENARIOS = [
         _scenario(
             "network:",
             "  technologies:",
-            "    nb-iot: {on: 4G, share: 1.5}",
-            "    lte-cat1: {on: 4G}",
+            "    nb-iot: {generation: 4G, share: 1.5}",
+            "    lte-cat1: {generation: 4G}",
         ),
         "network.technologies.nb-iot.share",
         ("1.5",),
         id="carriage-share-above-1",
     ),
     pytest.param(
-        _scenario("network:", "  technologies:", "    nb-iot: {on: 3G}", "    lte-cat1: {on: 4G}"),
-        "network.technologies.nb-iot.on",
+        _scenario(
+            "network:",
+            "  technologies:",
+            "    nb-iot: {generation: 3G}",
+            "    lte-cat1: {generation: 4G}",
+        ),
+        "network.technologies.nb-iot.generation",
         ("'3G'",),
-        id="carriage-on-3G",
+        id="carriage-generation-3G",
     ),
     pytest.param(
         _scenario(
             "network:",
             "  technologies:",
-            "    nb-iot: {on: 4G, share: {2023-01: 0.1, 2040-01: 0.5}}",
-            "    lte-cat1: {on: 4G}",
+            "    nb-iot: {generation: 4G, share: {2023-01: 0.1, 2040-01: 0.5}}",
+            "    lte-cat1: {generation: 4G}",
         ),
         "network.technologies.nb-iot.share",
         ("2040-01", "outside"),
@@ -323,8 +358,8 @@ BAD_SCENARIOS = [
         _scenario(
             "network:",
             "  technologies:",
-            "    nb-iot: {on: 4G}",
-            "    lorawan: {on: 4G}",
+            "    nb-iot: {generation: 4G}",
+            "    lorawan: {generation: 4G}",
         ),
         "network.technologies.lorawan",
         ("'lorawan'",),
@@ -400,6 +435,13 @@ BAD_SCENARIOS = [
     pytest.param(_scenario("resolution: 0"), "resolution", ("got 0",), id="resolution-0"),
     pytest.param(_scenario("resolution: fast"), "resolution", ("'fast'",), id="resolution-fast"),
     pytest.param(_scenario("seed: -1"), "seed", ("got -1",), id="seed-negative"),
+    pytest.param(_scenario("seed: yes"), "seed", ("got 'yes'", "whole number"), id="seed-yes"),
+    pytest.param(
+        _scenario("network:", "  sectors_per_site: true"),
+        "network.sectors_per_site",
+        ("got True", "whole number"),
+        id="sectors-per-site-true",
+    ),
     pytest.param(_scenario(head="name: a/b\n"), "name", ("'a/b'",), id="name-with-slash"),
     # non-finite and out-of-range numbers
     pytest.param(

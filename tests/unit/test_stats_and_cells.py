@@ -86,7 +86,7 @@ SMALL = {
     "regions": {"city": {"terminal_share": 0.7, "site_share": 0.2},
                 "land": {"terminal_share": 0.3, "site_share": 0.8}},
     "network": {"sites": {"4G": {"initial": 400}},
-                "technologies": {"nb-iot": {"on": "4G"}, "lte-cat1": {"on": "4G"}}},
+                "technologies": {"nb-iot": {"generation": "4G"}, "lte-cat1": {"generation": "4G"}}},
     "categories": {
         "meter": {"preset": "water_meter", "initial": 1_000_000,
                   "traffic": {"reports_per_day": 24, "synchronized": 1.0}},

@@ -386,3 +386,11 @@ def test_an_unusable_scheduler_address_is_bad_input_for_the_api(address: str) ->
 def test_the_api_refuses_bad_study_options(options: dict[str, Any], message: str) -> None:
     with pytest.raises(ScenarioError, match=message):
         run(TINY, replications=2, **options)
+
+
+def test_set_values_are_read_as_scenario_files_read_them() -> None:
+    """--set values are YAML as in a scenario file: 1e-1 is a number (YAML 1.2), `on` and
+    `yes` stay words (only true/false are booleans)."""
+    override = parse_override("categories.m.growth.rate=1e-1,2.5e-1")
+    assert override.values == (0.1, 0.25)
+    assert parse_override("a.b=on,yes,true").values == ("on", "yes", True)
