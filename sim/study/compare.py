@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.results import Tables, read_tables
+from sim.results import Tables
 from sim.stats import welch_test
 
 COMPARISON_COLUMNS = [
@@ -64,17 +64,6 @@ def _with_replication(table: pd.DataFrame) -> pd.DataFrame:
     if table.empty or "replication" in table.columns:
         return table
     return table.assign(replication=0)
-
-
-def load_folder(path: str | Path) -> Folder:
-    """Read a result folder's key figures."""
-    try:
-        tables = read_tables(path)
-    except FileNotFoundError as error:
-        raise FolderError(str(error)) from None
-    except (OSError, ValueError) as error:
-        raise FolderError(f"{path}: cannot read the result folder: {error}") from None
-    return folder_figures(tables)
 
 
 def folder_figures(tables: Tables) -> Folder:

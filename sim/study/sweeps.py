@@ -20,8 +20,10 @@ from sim.results import (
     RESULT_FOLDER,
     SWEEP_FOLDER,
     Result,
+    ResultFolderError,
     check_replaceable,
     claim,
+    read_tables,
     write_csv,
     write_marker,
     write_result_folder,
@@ -146,10 +148,11 @@ SWEEP_FIGURES = (
 
 
 def _complete(folder: Path, variant: Variant, seed: int, replications: int) -> bool:
-    """Whether a folder already holds this variant's finished results (for resuming)."""
+    """Whether a folder already holds this variant's finished results (for resuming): whole
+    (every file as its manifest recorded it) and of this variant, seed and replications."""
     try:
-        manifest = json.loads((folder / "manifest.json").read_text())
-    except (OSError, ValueError):
+        manifest = read_tables(folder).manifest
+    except ResultFolderError:  # absent, torn or unreadable: run the variant again
         return False
     return (
         manifest.get("status") == "complete"

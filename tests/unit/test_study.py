@@ -220,6 +220,20 @@ def test_sweep_resumes_after_an_interruption(tmp_path: Path) -> None:
     assert {"connected_end_ci_low", "connected_end_ci_high"} <= set(index.columns)
 
 
+def test_a_resumed_sweep_runs_a_torn_variant_again(tmp_path: Path) -> None:
+    """Resuming trusts a variant folder only when its files match the manifest's checksums:
+    a torn connections.csv makes the variant run again, not count as complete."""
+    rates = parse_override("categories.meter.growth.rate=0.1,0.2")
+    variant_list = variants(parse_scenario(TINY), [rates])
+    run_sweep(variant_list, tmp_path, seed=1, replications=1)
+    torn = tmp_path / "v0001" / "connections.csv"
+    whole = torn.read_bytes()
+    torn.write_bytes(whole[: len(whole) * 2 // 3])
+    report = run_sweep(variant_list, tmp_path, seed=1, replications=1)
+    assert report.skipped == 1  # v0000 only
+    assert torn.read_bytes() == whole  # v0001 was written again, whole
+
+
 def test_a_failing_variant_is_reported_and_the_rest_completes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
