@@ -83,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     run_parser.add_argument(
         "--out", type=Path, help="result folder (default: results/<scenario name>/)"
     )
-    run_parser.add_argument("--seed", type=_non_negative_int, help="override the scenario's seed")
+    run_parser.add_argument("--seed", type=_whole_number(0), help="override the scenario's seed")
     run_parser.add_argument(
         "--quiet", action="store_true", help="no progress bar and no summary on the terminal"
     )
@@ -118,7 +118,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument("--out", type=Path,
                        help="sweep folder (default: results/<scenario name>-sweep/)")  # fmt: skip
-    sweep.add_argument("--seed", type=_non_negative_int, help="override the scenario's seed")
+    sweep.add_argument("--seed", type=_whole_number(0), help="override the scenario's seed")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
     _study_options(sweep)
 
@@ -186,9 +186,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _study_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--replications", type=_positive_int, default=1,
+    parser.add_argument("--replications", type=_whole_number(1), default=1,
                         help="independent replications (SeedSequence(seed).spawn(R))")  # fmt: skip
-    parser.add_argument("--jobs", type=_positive_int, default=1,
+    parser.add_argument("--jobs", type=_whole_number(1), default=1,
                         help="local worker processes (never more than runs or CPUs)")  # fmt: skip
     parser.add_argument("--scheduler", metavar="ADDRESS", type=_scheduler,
                         help="a Dask scheduler (tcp://host:8786; also tls, ws, wss, ucx) "
@@ -238,29 +238,20 @@ def _scheduler(text: str) -> str:
     return text
 
 
-def _positive_int(text: str) -> int:
-    """A whole number >= 1 (the message names the value, not this function)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text}")
-    return value
+def _whole_number(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number >= `minimum`; its message names the value and what
+    is allowed (argparse's own would name this function)."""
 
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be a whole number >= {minimum}, got {text}")
+        return value
 
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text}")
-    return value
+    return parse
 
 
 def _report(error: ScenarioError, what: str, file: Path | None = None) -> None:

@@ -361,6 +361,8 @@ def test_a_scheduler_for_a_single_run_is_noted(
     [
         ("--jobs", "abc", "--jobs: must be a whole number >= 1, got abc"),
         ("--replications", "2.5", "--replications: must be a whole number >= 1, got 2.5"),
+        ("--seed", "abc", "--seed: must be a whole number >= 0, got abc"),
+        ("--seed", "-1", "--seed: must be a whole number >= 0, got -1"),
         ("--scheduler", "local:²", "local:N needs a whole number N >= 1 of workers, got 'local:²'"),
         ("--scheduler", "http://host:8786", "unknown scheme 'http' in 'http://host:8786'"),
         ("--scheduler", "tcp://host:port", "bad port 'port' in 'tcp://host:port'"),
@@ -379,6 +381,7 @@ def test_bad_study_options_say_what_is_allowed(
     err = capsys.readouterr().err
     assert message in err
     assert "_positive_int" not in err
+    assert "_non_negative_int" not in err
     assert "_scheduler" not in err
     assert not (tmp_path / "o").exists()
 
