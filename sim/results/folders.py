@@ -464,11 +464,20 @@ def atomic_file(path: str | Path, write: Callable[[Path], object]) -> Path:
     return path
 
 
+def _read_umask() -> int:
+    umask = os.umask(0)  # the only way to read it is to set it
+    os.umask(umask)
+    return umask
+
+
+_UMASK = _read_umask()
+"""The process's umask, read once at import: setting it to read it later could change the
+mode of files other threads create at that instant."""
+
+
 def readable(path: Path, folder: bool = False) -> None:
     """mkdtemp/mkstemp create private (0700/0600) entries; results are ordinary files."""
-    umask = os.umask(0)
-    os.umask(umask)
-    path.chmod((0o777 if folder else 0o666) & ~umask)
+    path.chmod((0o777 if folder else 0o666) & ~_UMASK)
 
 
 def checksum(data: bytes) -> dict[str, Any]:
