@@ -193,3 +193,15 @@ def test_read_first_counts_replications(tmp_path: Path) -> None:
     assert full, sentences
     assert all("of 2 replications" in s and "at the earliest" in s for s in full)
     assert "china-capacity-crunch: all 2 targets met in every replication" in sentences
+
+
+def test_every_name_in_the_report_is_escaped(tmp_path: Path) -> None:
+    """What held and must keep holding: names reach the report as text, never as markup
+    (a folder named like HTML stays a name)."""
+    hostile = tmp_path / "<script>alert(1)</script>&\"'"
+    folder = run(ROOT / "scenarios" / "minimal.yaml").write(hostile)
+    report = tmp_path / "report.html"
+    assert main(["report", str(folder), "--out", str(report)]) == 0
+    root = ElementTree.fromstring(report.read_text().split("\n", 1)[1])  # well-formed
+    assert not [element for element in root.iter() if element.tag == "script"]
+    assert str(hostile) in "".join(root.itertext())

@@ -210,3 +210,25 @@ def test_a_control_character_is_a_clear_error(
     assert _problems(path) == [
         f"{path}:{where}: YAML error: the character #x{code} is not allowed in YAML"
     ]
+
+
+@pytest.mark.parametrize(
+    "tag",
+    [
+        "!!python/object/apply:os.system ['touch {marker}']",
+        "!!python/name:os.system",
+        "!!python/object/new:os.system ['touch {marker}']",
+    ],
+)
+def test_python_tags_are_refused_and_never_run(tmp_path: Path, tag: str) -> None:
+    """What held and must keep holding: a !!python tag is a clear error, and nothing in it
+    runs (the file is read with a safe loader)."""
+    marker = tmp_path / "ran"
+    path = _write(
+        tmp_path,
+        f"name: {tag.format(marker=marker)}\ncategories: {{m: {{preset: water_meter}}}}\n",
+    )
+    problems = _problems(path)
+    assert len(problems) == 1
+    assert "python" in problems[0]
+    assert not marker.exists()

@@ -218,6 +218,13 @@ def test_sweep_resumes_after_an_interruption(tmp_path: Path) -> None:
     assert list(index["status"]) == ["complete"] * 3
     assert index["connected_end_mean"].is_monotonic_increasing
     assert {"connected_end_ci_low", "connected_end_ci_high"} <= set(index.columns)
+    # the resumed sweep wrote the same bytes as one that was never interrupted
+    whole = tmp_path / "uninterrupted"
+    run_sweep(variant_list, whole, seed=1, replications=2)
+    for folder in ("v0000", "v0001", "v0002"):
+        for table in sorted((whole / folder).glob("*.csv")):
+            assert (tmp_path / folder / table.name).read_bytes() == table.read_bytes()
+    assert (tmp_path / "sweep.csv").read_bytes() == (whole / "sweep.csv").read_bytes()
 
 
 def test_a_resumed_sweep_runs_a_torn_variant_again(tmp_path: Path) -> None:
