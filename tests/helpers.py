@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from sim import Scenario, parse_scenario
@@ -45,3 +47,25 @@ def single_pool_scenario(
             "categories": {"meter": category},
         }
     )
+
+
+def tiny_scenario(end: str = "2024-12", initial: int = 200_000) -> dict[str, Any]:
+    """A water-meter scenario that runs in well under a second (cohorts of 200)."""
+    return {
+        "name": "tiny",
+        "end": end,
+        "resolution": 200,
+        "categories": {
+            "meter": {
+                "preset": "water_meter",
+                "initial": initial,
+                "growth": {"model": "cagr", "rate": 0.2},
+            }
+        },
+    }
+
+
+def write_yaml(path: Path, data: dict[str, Any]) -> Path:
+    """Write scenario data as a file (JSON is YAML)."""
+    path.write_text(json.dumps(data))
+    return path

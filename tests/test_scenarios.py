@@ -180,21 +180,6 @@ def test_readme_shows_the_storm_excerpts() -> None:
 
 
 @pytest.mark.slow
-def test_readme_access_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    block = next(b for b in _readme_blocks("bash") if "iotsim access" in b)
-    commands = [line.split("#")[0].split() for line in block.splitlines()]
-    ran = 0
-    for words in filter(None, commands):
-        assert words[0] == "iotsim"
-        assert main(words[1:]) == 0, " ".join(words)
-        ran += 1
-    assert ran == 3
-    assert (tmp_path / "results" / "access-30000.csv").exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]  # nothing in the root
-
-
-@pytest.mark.slow
 def test_readme_worked_study_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     shutil.copytree(ROOT / "scenarios", tmp_path / "scenarios")
     monkeypatch.chdir(tmp_path)

@@ -10,11 +10,8 @@ from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_vali
 
 from sim.scenario import catalog
 from sim.scenario.fields import (
-    MAX_NAME_CHARACTERS,
     MAX_SITES,
     MAX_TERMINALS,
-    NAME_RE,
-    NAME_RULE,
     CellQuantile,
     Generation,
     LifetimeModel,
@@ -29,6 +26,7 @@ from sim.scenario.fields import (
     WhenFull,
     WholeNumber,
     YearTable,
+    check_name,
 )
 from sim.scenario.months import month_index
 from sim.scenario.problems import Problem, did_you_mean, shown
@@ -381,14 +379,10 @@ class Scenario(ScenarioModel):
     @field_validator("name")
     @classmethod
     def _folder_safe(cls, value: str) -> str:
-        if len(value) > MAX_NAME_CHARACTERS:
-            raise ValueError(
-                f"{shown(value)} is {len(value)} characters long; a result folder name has at "
-                f"most {MAX_NAME_CHARACTERS} characters"
-            )
-        if not NAME_RE.match(value):
-            raise ValueError(f"{shown(value)} cannot name a result folder: use {NAME_RULE}")
-        return value
+        try:
+            return check_name(value)
+        except ValueError as error:  # the same rule as every name, said for its folder
+            raise ValueError(f"{error} (the scenario's name names its result folder)") from None
 
     # ---- derived views used by the core
 

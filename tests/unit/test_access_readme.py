@@ -28,6 +28,7 @@ def test_the_first_example_prints_the_excerpt(
     first = commands(reference=False)[0]
     assert main(first) == 0
     assert (tmp_path / "results" / "access-30000.csv").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["results"]  # nothing in the root
     printed = capsys.readouterr().out.splitlines()
     shown = [line for line in EXCERPT.splitlines() if line.strip() != "..."]
     assert printed[: len(shown)] == shown
@@ -40,3 +41,4 @@ def test_the_other_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert len(others) == 3
     for words in others:
         assert main(words) == 0, " ".join(words)
+    assert {p.name for p in tmp_path.iterdir()} <= {"results"}  # nothing in the root

@@ -14,17 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import tiny_scenario
 
 from sim import run
 from sim.cli import main
 
-TINY: dict[str, Any] = {
-    "name": "tiny",
-    "end": "2023-06",
-    "resolution": 200,
-    "categories": {"meter": {"preset": "water_meter", "initial": 20_000,
-                             "growth": {"model": "cagr", "rate": 0.2}}},
-}  # fmt: skip
+TINY = tiny_scenario(end="2023-06", initial=20_000)
 COMMANDS = ["compare", "plot", "report"]
 
 

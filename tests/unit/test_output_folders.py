@@ -6,26 +6,15 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
+from helpers import tiny_scenario, write_yaml
 
 from sim import run
 from sim.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
-TINY: dict[str, Any] = {
-    "name": "tiny",
-    "end": "2023-06",
-    "resolution": 200,
-    "categories": {"meter": {"preset": "water_meter", "initial": 20_000,
-                             "growth": {"model": "cagr", "rate": 0.2}}},
-}  # fmt: skip
-
-
-def write_yaml(path: Path, data: dict[str, Any]) -> Path:
-    path.write_text(json.dumps(data))  # JSON is YAML
-    return path
+TINY = tiny_scenario(end="2023-06", initial=20_000)
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import tiny_scenario, write_yaml
 
 from sim import ScenarioError, parse_scenario, run
 from sim.cli import main
@@ -17,18 +18,7 @@ from sim.results import write_result_folder
 from sim.stats import t_quantile_975, welch_test
 from sim.study.sweeps import parse_override, run_sweep, variants
 
-TINY: dict[str, Any] = {
-    "name": "tiny",
-    "end": "2024-12",
-    "resolution": 200,
-    "categories": {"meter": {"preset": "water_meter", "initial": 200_000,
-                             "growth": {"model": "cagr", "rate": 0.2}}},
-}  # fmt: skip
-
-
-def write_yaml(path: Path, data: dict[str, Any]) -> Path:
-    path.write_text(json.dumps(data))  # JSON is YAML
-    return path
+TINY = tiny_scenario()
 
 
 def test_intervals_are_the_student_t_interval_by_hand(tmp_path: Path) -> None:

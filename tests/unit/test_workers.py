@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import tiny_scenario
 
 from sim import run
 from sim.cli import main
@@ -153,13 +154,7 @@ def test_without_the_death_signal_the_poll_ends_an_orphan() -> None:
     assert not alive
 
 
-TINY: dict[str, Any] = {
-    "name": "tiny",
-    "end": "2024-12",
-    "resolution": 200,
-    "categories": {"meter": {"preset": "water_meter", "initial": 200_000,
-                             "growth": {"model": "cagr", "rate": 0.2}}},
-}  # fmt: skip
+TINY = tiny_scenario()
 
 
 def _pid(_task: object) -> int:

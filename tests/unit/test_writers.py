@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import tiny_scenario, write_yaml
 
 import sim.results.folders as folders
 from sim import run
@@ -28,13 +29,7 @@ from sim.cli import main
 from sim.results import Result
 
 ROOT = Path(__file__).resolve().parents[2]
-TINY: dict[str, Any] = {
-    "name": "tiny",
-    "end": "2023-06",
-    "resolution": 200,
-    "categories": {"meter": {"preset": "water_meter", "initial": 20_000,
-                             "growth": {"model": "cagr", "rate": 0.2}}},
-}  # fmt: skip
+TINY = tiny_scenario(end="2023-06", initial=20_000)
 
 CHILD = r"""
 import builtins, json, sys
@@ -86,11 +81,6 @@ from sim.cli import main
 
 sys.exit(main(config["argv"]))
 """
-
-
-def write_yaml(path: Path, data: dict[str, Any]) -> Path:
-    path.write_text(json.dumps(data))  # JSON is YAML
-    return path
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
