@@ -64,6 +64,7 @@ def manifest(
     it holds: `files`, and per file its `size_bytes` and `sha256` (`checksums`), so a
     reader can tell a whole folder from a torn one."""
     import pydantic
+    import scipy
     import simpy
 
     resolved = result.scenario.model_dump(mode="json")
@@ -91,6 +92,7 @@ def manifest(
             "numpy": np.__version__,
             "pandas": pd.__version__,
             "pydantic": pydantic.VERSION,
+            "scipy": scipy.__version__,  # its t quantiles make the intervals of <table>_ci.csv
         },
         "started_utc": result.started_utc,
         "wall_time_s": round(result.wall_time_s, 3),

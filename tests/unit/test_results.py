@@ -88,7 +88,7 @@ def test_manifest_carries_the_resolved_scenario(tmp_path: Path) -> None:
     resolved = manifest["resolved_scenario"]
     assert resolved["categories"]["water_meter"]["lifetime_years"] == 6.0  # preset default
     assert resolved["network"]["sectors_per_site"] == 3  # schema default
-    assert set(manifest["versions"]) >= {"iotsim", "python", "simpy", "numpy"}
+    assert set(manifest["versions"]) >= {"iotsim", "python", "simpy", "numpy", "scipy"}
     assert len(manifest["scenario_sha256"]) == 64
 
 
