@@ -5,17 +5,25 @@ from __future__ import annotations
 
 import math
 import warnings
+from types import ModuleType
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
+
+
+def _scipy_stats() -> ModuleType:
+    """scipy.stats, imported when first needed: the import takes about a second, which a
+    single run (no intervals, no tests) should not pay."""
+    from scipy import stats
+
+    return stats
 
 
 def t_quantile_975(df: float) -> float:
     """t(0.975, df): the two-sided 95 % Student-t quantile for `df` degrees of freedom."""
     if not df >= 1:
         raise ValueError(f"degrees of freedom must be >= 1, got {df}")
-    return float(stats.t.ppf(0.975, df))
+    return float(_scipy_stats().t.ppf(0.975, df))
 
 
 def t_quantiles_975(df: ArrayLike) -> np.ndarray:
@@ -28,7 +36,7 @@ def t_quantiles_975(df: ArrayLike) -> np.ndarray:
     out = np.full(degrees.shape, math.nan)
     usable = degrees >= 1
     if usable.any():
-        out[usable] = stats.t.ppf(0.975, degrees[usable])
+        out[usable] = _scipy_stats().t.ppf(0.975, degrees[usable])
     return out
 
 
@@ -72,5 +80,5 @@ def welch_test(first: ArrayLike, second: ArrayLike) -> tuple[float, float]:
         # in every replication) or its values agree to many digits; the variances are
         # still right (0, or as exact as the data), so the test stands
         warnings.filterwarnings("ignore", "Precision loss", RuntimeWarning)
-        result = stats.ttest_ind(b, a, equal_var=False)
+        result = _scipy_stats().ttest_ind(b, a, equal_var=False)
     return float(result.statistic), float(result.pvalue)

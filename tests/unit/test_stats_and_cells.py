@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from statistics import NormalDist
 
 import numpy as np
@@ -131,18 +132,18 @@ def test_interval_tables_ask_for_t_quantiles_once_not_per_cell(
 ) -> None:
     """A connections table has thousands of keys x figures; asking SciPy for t(0.975, df)
     cell by cell took seconds (a table lookup did not): one vectorised call per table."""
-    import sim.stats
+    from scipy import stats
 
     meters = {"water_meter": {"preset": "water_meter", "initial": 1000}}
     result = run(parse_scenario({"categories": meters, "end": "2024-12"}), replications=3)
     calls: list[int] = []
-    real = sim.stats.stats.t.ppf
+    real = stats.t.ppf
 
     def counted(q: float, df: object) -> object:
         calls.append(np.size(df))
         return real(q, df)
 
-    monkeypatch.setattr(sim.stats.stats.t, "ppf", counted)
+    monkeypatch.setattr(stats.t, "ppf", counted)
     table = interval_table("connections", result.connections)
     assert len(table) * 6 > 50  # many cells...
     assert len(calls) <= 1  # ...one call
@@ -154,3 +155,16 @@ def test_interval_tables_ask_for_t_quantiles_once_not_per_cell(
     assert table.loc[0, "connected_mean"] == pytest.approx(mean, abs=1e-6)
     assert table.loc[0, "connected_ci_low"] == pytest.approx(low, abs=1e-6)
     assert table.loc[0, "connected_ci_high"] == pytest.approx(high, abs=1e-6)
+
+
+def test_a_single_run_does_not_load_scipy() -> None:
+    """SciPy takes about a second to import; a single run computes no interval and no test,
+    so it must not pay for it (it did when sim.stats imported scipy.stats at the top)."""
+    import subprocess
+    import sys
+
+    code = "import sys, sim; sim.run('scenarios/minimal.yaml'); print('scipy' in sys.modules)"
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=root, check=True)  # fmt: skip
+    assert done.stdout.strip() == "False"
