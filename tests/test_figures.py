@@ -205,3 +205,26 @@ def test_every_name_in_the_report_is_escaped(tmp_path: Path) -> None:
     root = ElementTree.fromstring(report.read_text().split("\n", 1)[1])  # well-formed
     assert not [element for element in root.iter() if element.tag == "script"]
     assert str(hostile) in "".join(root.itertext())
+
+
+def test_read_first_says_when_every_simulated_cell_passes(tmp_path: Path) -> None:
+    """With the access layer on and no cell below 90 %, "Read first" says so (it said
+    nothing: the rows below 90 % were selected in a way that, when there were none, kept
+    them all); cells that saw no attempt are not counted as passing."""
+    busy = {
+        "name": "calm",
+        "end": "2023-12",
+        "network": {"sites": {"4G": {"initial": 100}}},
+        "categories": {"m": {"preset": "water_meter", "initial": 1_000_000}},
+        "access": {"years": [2023], "technologies": ["nb-iot"], "window_s": 10, "spread_cv": 0},
+    }
+    idle = {**busy, "name": "idle", "categories": {"m": {"preset": "water_meter", "initial": 5}}}
+    folders = [run(data).write(tmp_path / str(data["name"])) for data in (busy, idle)]
+    report = tmp_path / "report.html"
+    assert main(["report", *map(str, folders), "--out", str(report)]) == 0
+    sentences = _read_first(report)
+    assert "calm: all 3 simulated cells with attempts at or above 90 % access success" in (
+        sentences
+    )
+    assert "idle: 3 simulated cells saw no attempt (nothing to measure)" in sentences
+    assert not any(s.startswith("idle: all") for s in sentences)

@@ -86,8 +86,8 @@ def findings(run: Tables) -> list[Finding]:
         out.append(Finding("the access layer was not run (no access.years)", warning=False))
         return out
     threshold = f"{ACCESS_FAILURE_THRESHOLD * 100:g} %"
-    success = pd.to_numeric(access["success_probability"], errors="coerce")
-    failing = access[success < ACCESS_FAILURE_THRESHOLD].assign(success=success)
+    rated = access.assign(success=pd.to_numeric(access["success_probability"], errors="coerce"))
+    failing = rated[rated["success"] < ACCESS_FAILURE_THRESHOLD]
     for (region, technology, cell), rows in failing.groupby(["region", "technology", "cell"]):
         worst = rows.sort_values("success", kind="stable").iloc[0]
         when = f"from {rows['year'].min()}"
@@ -98,10 +98,16 @@ def findings(run: Tables) -> list[Finding]:
                            f"{technology} cell {when.strip()}; lowest "
                            f"{worst['success'] * 100:.1f} % in {worst['year']}",
                            warning=True))  # fmt: skip
-    if failing.empty:
-        cells = access.groupby(["year", "region", "technology", "cell"]).ngroups
-        out.append(Finding(f"all {cells} simulated cells at or above {threshold} access "
+    cells = ["year", "region", "technology", "cell"]
+    measured = rated.dropna(subset=["success"]).groupby(cells).ngroups
+    idle = rated.groupby(cells).ngroups - measured
+    if failing.empty and measured:
+        cells_text = f"all {measured} simulated cells" if measured > 1 else "the simulated cell"
+        out.append(Finding(f"{cells_text} with attempts at or above {threshold} access "
                            "success", warning=False))  # fmt: skip
+    if idle:
+        out.append(Finding(f"{idle} simulated cell{'s' if idle > 1 else ''} saw no attempt "
+                           "(nothing to measure)", warning=False))  # fmt: skip
     return out
 
 

@@ -292,7 +292,7 @@ def available(runs: Sequence[Tables]) -> list[str]:
     names = list(FIGURES)
     if all(run.targets.empty for run in runs):
         names.remove("target_attainment")
-    if all(run.access.empty for run in runs):
+    if worst_access_pool(runs) is None:  # no access figures, or none with an attempt
         names.remove("access_by_year")
     return names
 
