@@ -14,6 +14,8 @@ from sim.demand.joins import JoinSchedule, exact_matvec, join_schedule
 from sim.demand.lifetimes import Lifetime
 from sim.demand.schedules import row_month_indices, step_positions
 from sim.scenario import Problem, Scenario, ScenarioError
+from sim.scenario.base import RESOURCES
+from sim.supply.capacity import terminal_load
 from sim.supply.network import NetworkPlan, build_network
 
 FloatArray = NDArray[np.float64]
@@ -46,6 +48,9 @@ class Plan:
     lifetimes: tuple[Lifetime, ...]
     preference: tuple[tuple[int, ...], ...]
     """Per category, technology indices in preference order."""
+    loads: FloatArray
+    """[category, technology, resource] busy-hour load of one terminal, spread over all of
+    its carrier's cells (units per resource; `sim.supply.capacity`)."""
     resolution: int
 
     @property
@@ -54,7 +59,7 @@ class Plan:
 
 
 def build_plan(scenario: Scenario) -> Plan:
-    """Demand, join schedules and network capacity of a scenario."""
+    """Demand, join schedules, busy-hour budgets and loads of a scenario."""
     network = build_network(scenario)
     months = scenario.months
     techs = network.technologies
@@ -89,6 +94,11 @@ def build_plan(scenario: Scenario) -> Plan:
         initial[c] = _whole_split(category.initial, region_shares[c][:, None] * mix[c, 0])
         lifetimes.append(lifetime)
         preference.append(tuple(techs.index(tech) for tech in category.technologies))
+    loads = np.zeros((n_cat, n_tech, len(RESOURCES)))
+    for c, name in enumerate(categories):
+        for k in preference[c]:
+            figures = terminal_load(scenario, scenario.categories[name], techs[k])
+            loads[c, k] = [figures[resource] for resource in RESOURCES]
     resolution = _resolution(scenario, initial, joins)
     return Plan(
         scenario,
@@ -101,6 +111,7 @@ def build_plan(scenario: Scenario) -> Plan:
         demand,
         tuple(lifetimes),
         tuple(preference),
+        loads,
         resolution,
     )
 

@@ -25,17 +25,22 @@ from sim.results.reading import ResultFolderError, Tables, read_tables, verified
 from sim.results.result import RESULT_FILES, Result, manifest, result_files, write_result_folder
 from sim.results.tables import (
     ACCESS_FAILURE_THRESHOLD,
+    CELLS_COLUMNS,
     CONNECTIONS_COLUMNS,
     NETWORK_COLUMNS,
     TARGET_COLUMNS,
+    PoolState,
+    cells_table,
     connections_table,
     network_table,
+    pool_state,
     summary_table,
     targets_table,
 )
 
 __all__ = [
     "ACCESS_FAILURE_THRESHOLD",
+    "CELLS_COLUMNS",
     "CONNECTIONS_COLUMNS",
     "KEYS",
     "NETWORK_COLUMNS",
@@ -46,10 +51,12 @@ __all__ = [
     "FolderBusyError",
     "FolderKind",
     "OutputError",
+    "PoolState",
     "Result",
     "ResultFolderError",
     "Tables",
     "atomic_file",
+    "cells_table",
     "check_file_target",
     "check_replaceable",
     "checksum",
@@ -61,6 +68,7 @@ __all__ = [
     "is_kind",
     "manifest",
     "network_table",
+    "pool_state",
     "read_tables",
     "result_files",
     "staged_folder",

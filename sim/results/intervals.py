@@ -9,7 +9,8 @@ from sim.stats import t_quantiles_975
 
 KEYS = {
     "connections": ["date", "region", "category", "technology"],
-    "network": ["date", "region", "technology"],
+    "network": ["date", "region", "technology", "carrier"],
+    "cells": ["date", "region", "cell_class", "carrier"],
     "access": ["year", "region", "technology", "cell"],
     "targets": ["name", "metric", "date", "bound", "required"],
     "summary": ["metric"],

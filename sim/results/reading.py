@@ -23,13 +23,23 @@ import pandas as pd
 from sim.access.hot_cells import ACCESS_COLUMNS
 from sim.results.folders import RESULT_FOLDER
 from sim.results.result import Result
-from sim.results.tables import CONNECTIONS_COLUMNS, NETWORK_COLUMNS, TARGET_COLUMNS
+from sim.results.tables import (
+    CELLS_COLUMNS,
+    CONNECTIONS_COLUMNS,
+    NETWORK_COLUMNS,
+    TARGET_COLUMNS,
+)
 
-_TEXT = dict.fromkeys(("date", "region", "category", "technology", "cell", "name", "value"), str)
+_TEXT = dict.fromkeys(
+    ("date", "region", "category", "technology", "cell", "name", "value", "cell_class",
+     "carrier", "binding_resource"),
+    str,
+)  # fmt: skip
 
 _COLUMNS = {
     "connections.csv": (CONNECTIONS_COLUMNS, CONNECTIONS_COLUMNS[4:]),
-    "network.csv": (NETWORK_COLUMNS, NETWORK_COLUMNS[3:]),
+    "network.csv": (NETWORK_COLUMNS, ["sites", "cells", "connected", "utilization"]),
+    "cells.csv": (CELLS_COLUMNS, ["cells", "terminals", "binding_utilization"]),
     "access.csv": (ACCESS_COLUMNS, ACCESS_COLUMNS[4:]),
     "targets.csv": (TARGET_COLUMNS, ["required", "achieved"]),
     "summary.csv": (["metric", "value"], []),
@@ -48,6 +58,7 @@ class Tables:
     manifest: dict[str, Any]
     connections: pd.DataFrame
     network: pd.DataFrame
+    cells: pd.DataFrame
     access: pd.DataFrame
     targets: pd.DataFrame
     summary: pd.DataFrame
@@ -58,7 +69,8 @@ class Tables:
         return cls(result.scenario.name, result.scenario.start,
                    {"resolved_scenario": result.scenario.model_dump(mode="json"),
                     "seed": result.seed, "replications": result.replications},
-                   result.connections, result.network, result.access, result.targets,
+                   result.connections, result.network, result.cells, result.access,
+                   result.targets,
                    result.summary)  # fmt: skip
 
 
@@ -158,6 +170,7 @@ def _read_open(path: Path, fd: int) -> Tables:
         manifest=manifest,
         connections=table("connections.csv"),
         network=table("network.csv"),
+        cells=table("cells.csv"),
         access=table("access.csv"),
         targets=table("targets.csv"),
         summary=summary,

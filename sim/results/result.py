@@ -18,7 +18,9 @@ from sim.results.folders import RESULT_FOLDER, checksum, staged_folder
 from sim.scenario import Scenario
 from sim.version import __version__
 
-RESULT_FILES = ("connections.csv", "network.csv", "access.csv", "targets.csv", "summary.csv")
+RESULT_FILES = (
+    "connections.csv", "network.csv", "cells.csv", "access.csv", "targets.csv", "summary.csv",
+)  # fmt: skip
 """The tables a result folder can hold; access.csv only where the access layer ran."""
 
 
@@ -30,6 +32,7 @@ class Result:
     seed: int
     connections: pd.DataFrame
     network: pd.DataFrame
+    cells: pd.DataFrame
     targets: pd.DataFrame
     access: pd.DataFrame
     summary: pd.DataFrame
@@ -110,6 +113,7 @@ def result_files(result: Result) -> dict[str, pd.DataFrame]:
     tables = {
         "connections.csv": result.connections,
         "network.csv": result.network,
+        "cells.csv": result.cells,
         "access.csv": result.access,
         "targets.csv": result.targets,
         "summary.csv": result.summary,

@@ -7,22 +7,33 @@ start of the horizon: its `joined` is the initial installed base placed on the n
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from sim.demand.schedules import row_month_indices
 from sim.engine import Plan, Trajectory
 from sim.scenario import Scenario, month_label
+from sim.scenario.base import RESOURCES
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
 
 CONNECTIONS_COLUMNS = [
     "date", "region", "category", "technology",
     "demand", "connected", "joined", "left", "blocked", "waiting",
 ]  # fmt: skip
 NETWORK_COLUMNS = [
-    "date", "region", "technology", "sites", "cells", "capacity", "connected", "utilization",
-    "turned_away",
+    "date", "region", "technology", "carrier", "sites", "cells", "connected",
+    "utilization", "binding_resource", "hottest_utilization", "classes_full", "turned_away",
+]  # fmt: skip
+UTILIZATION_COLUMNS = [f"{resource}_utilization" for resource in RESOURCES]
+CELLS_COLUMNS = [
+    "date", "region", "cell_class", "carrier", "cells", "terminals", *UTILIZATION_COLUMNS,
+    "binding_resource", "binding_utilization", "binding_threshold", "full", "turned_away",
 ]  # fmt: skip
 TARGET_COLUMNS = [
     "name", "metric", "date", "bound", "required", "achieved", "met", "first_reached",
@@ -59,27 +70,141 @@ def connections_table(plan: Plan, trajectory: Trajectory) -> pd.DataFrame:
     )[CONNECTIONS_COLUMNS]
 
 
-def network_table(plan: Plan, trajectory: Trajectory) -> pd.DataFrame:
-    """network.csv: one row per month, region and carried technology."""
+@dataclass(frozen=True)
+class PoolState:
+    """Month-end utilisation of every pool (region, class, carrier), smartphones included.
+
+    Arrays indexed [t, region, class, carrier(, resource)].  Utilisation is the share of a
+    resource's physical budget in use (IoT + smartphones); a pool is *full* when a resource
+    reached its planning threshold or the pool turned terminals away that month.
+    """
+
+    cells: FloatArray
+    terminals: IntArray
+    utilization: FloatArray
+    binding: IntArray
+    """Index of the resource closest to (or over) its threshold, relative to it."""
+    full: NDArray[np.bool_]
+    turned_away: IntArray
+
+
+def pool_state(plan: Plan, trajectory: Trajectory) -> PoolState:
+    """Utilisation, binding resource and fullness of every pool at every month end."""
+    network = plan.network
+    periods = trajectory.pool_used.shape[0]
+    shape = (periods, len(network.regions), len(network.classes), len(network.carriers))
+    cells = network.carrier_cells[:, :, None, :] * network.cell_shares[None, :, :, None]
+    budget = cells[..., None] * network.budget[None, None, None, :, :]
+    phones = budget * network.background[:, None, None, :, :]
+    used = trajectory.pool_used.reshape(*shape, -1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        utilization = np.where(budget > 0, (used + phones) / budget, np.nan)
+        relative = utilization / network.threshold[None, None, None, :, :]
+    binding = np.argmax(np.nan_to_num(relative, nan=-1.0), axis=-1)
+    usable = network.usable
+    at_threshold = np.any((usable > 0) & (used >= usable * (1 - 1e-6)), axis=-1)
+    # a pool with cells whose IoT headroom is gone (phones alone at the threshold) is full
+    no_room = np.all(usable <= 0, axis=-1) & (cells > 0)
+    turned_away = trajectory.pool_turned_away.reshape(shape)
+    full = at_threshold | no_room | (turned_away > 0)
+    return PoolState(
+        cells=cells,
+        terminals=trajectory.pool_terminals.reshape(shape),
+        utilization=utilization,
+        binding=binding,
+        full=full,
+        turned_away=turned_away,
+    )
+
+
+def cells_table(plan: Plan, state: PoolState) -> pd.DataFrame:
+    """cells.csv: one row per month, region, cell class and carrier kind."""
+    network = plan.network
+    dates = [month_label(index) for index in row_month_indices(plan.scenario)]
+    frames = []
+    for r, region in enumerate(network.regions):
+        for k, label in enumerate(network.classes):
+            for c, carrier in enumerate(network.carriers):
+                utilization = state.utilization[:, r, k, c, :]
+                binding = state.binding[:, r, k, c]
+                has_cells = state.cells[:, r, k, c] > 0
+                columns = {
+                    name: np.round(utilization[:, j], 6)
+                    for j, name in enumerate(UTILIZATION_COLUMNS)
+                }
+                frames.append(
+                    pd.DataFrame(
+                        {
+                            "date": dates,
+                            "region": region,
+                            "cell_class": label,
+                            "carrier": carrier,
+                            "cells": np.rint(state.cells[:, r, k, c]).astype(np.int64),
+                            "terminals": state.terminals[:, r, k, c],
+                            **columns,
+                            "binding_resource": np.where(
+                                has_cells, np.array(RESOURCES)[binding], ""
+                            ),
+                            "binding_utilization": np.round(_pick(utilization, binding), 6),
+                            "binding_threshold": np.where(
+                                has_cells, network.threshold[c, binding], np.nan
+                            ),
+                            "full": state.full[:, r, k, c],
+                            "turned_away": state.turned_away[:, r, k, c],
+                        }
+                    )
+                )
+    table = pd.concat(frames, ignore_index=True)
+    return table.sort_values(
+        ["date", "region", "cell_class", "carrier"], kind="stable", ignore_index=True,
+        key=lambda column: column.map(_class_order(network.classes))
+        if column.name == "cell_class" else column,
+    )[CELLS_COLUMNS]  # fmt: skip
+
+
+def _class_order(classes: tuple[str, ...]) -> dict[str, int]:
+    return {label: position for position, label in enumerate(classes)}
+
+
+def network_table(plan: Plan, trajectory: Trajectory, state: PoolState) -> pd.DataFrame:
+    """network.csv: one row per month, region and carried technology; utilisation is its
+    carrier's over the whole region (cells' resources summed), for the binding resource."""
+    network = plan.network
     dates = [month_label(index) for index in row_month_indices(plan.scenario)]
     connected = trajectory.connected.sum(axis=1)  # [t, region, tech]
+    budget = state.cells[..., None] * network.budget[None, None, None, :, :]
+    in_use = np.nan_to_num(state.utilization) * budget
+    with np.errstate(divide="ignore", invalid="ignore"):
+        regional = in_use.sum(axis=2) / budget.sum(axis=2)  # [t, region, carrier, resource]
+        relative = regional / network.threshold[None, None, :, :]
+    binding = np.argmax(np.nan_to_num(relative, nan=-1.0), axis=-1)
     frames = []
-    for r, region in enumerate(plan.network.regions):
-        for k, tech in enumerate(plan.network.technologies):
-            capacity = plan.network.capacity[:, r, k]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                utilization = np.where(capacity > 0, connected[:, r, k] / capacity, np.nan)
+    for r, region in enumerate(network.regions):
+        for k, tech in enumerate(network.technologies):
+            c = network.carrier_of[k]
+            has_cells = budget[:, r, :, c, 0].sum(axis=1) > 0
+            hottest = _hottest(state, r, c)
             frames.append(
                 pd.DataFrame(
                     {
                         "date": dates,
                         "region": region,
                         "technology": tech,
-                        "sites": np.rint(plan.network.sites[:, r, k]).astype(np.int64),
-                        "cells": np.rint(plan.network.cells[:, r, k]).astype(np.int64),
-                        "capacity": capacity,
+                        "carrier": network.carriers[c],
+                        "sites": np.rint(network.sites[:, r, k]).astype(np.int64),
+                        "cells": np.rint(network.cells[:, r, k]).astype(np.int64),
                         "connected": connected[:, r, k],
-                        "utilization": np.round(utilization, 6),
+                        "utilization": np.round(
+                            np.take_along_axis(regional[:, r, c, :], binding[:, r, c][:, None], 1)[
+                                :, 0
+                            ],
+                            6,
+                        ),
+                        "binding_resource": np.where(
+                            has_cells, np.array(RESOURCES)[binding[:, r, c]], ""
+                        ),
+                        "hottest_utilization": np.round(hottest, 6),
+                        "classes_full": state.full[:, r, :, c].sum(axis=1),
                         "turned_away": trajectory.turned_away[:, r, k],
                     }
                 )
@@ -88,6 +213,22 @@ def network_table(plan: Plan, trajectory: Trajectory) -> pd.DataFrame:
     return table.sort_values(["date", "region", "technology"], kind="stable", ignore_index=True)[
         NETWORK_COLUMNS
     ]
+
+
+def _pick(values: FloatArray, index: IntArray) -> FloatArray:
+    """values[..., index[...]] along the last axis (one resource per row)."""
+    return np.take_along_axis(values, index[..., None], -1)[..., 0]
+
+
+def _hottest(state: PoolState, region: int, carrier: int) -> FloatArray:
+    """Per month, the highest binding-resource utilisation among a region's cell classes."""
+    binding = state.binding[:, region, :, carrier]
+    values = np.take_along_axis(
+        state.utilization[:, region, :, carrier, :], binding[..., None], -1
+    )[..., 0]
+    values = np.where(np.isnan(values), -np.inf, values)
+    best = values.max(axis=1)
+    return np.where(np.isinf(best), np.nan, best)
 
 
 def targets_table(scenario: Scenario, connections: pd.DataFrame) -> pd.DataFrame:
@@ -132,7 +273,7 @@ def summary_table(
     plan: Plan,
     trajectory: Trajectory,
     connections: pd.DataFrame,
-    network: pd.DataFrame,
+    cells: pd.DataFrame,
     targets: pd.DataFrame,
     access: pd.DataFrame,
     seed: int,
@@ -144,15 +285,20 @@ def summary_table(
     connected_end = int(at_end["connected"].sum())
     demand_end = int(at_end["demand"].sum())
     after_start = connections["date"] >= scenario.start
-    pools = network.assign(pool=network["region"] + "/" + network["technology"])
-    turned_away = pools[pools["turned_away"] > 0]
     blocked_rows = connections[connections["blocked"] > 0]
-    running = pools[pools["date"] >= scenario.start]
+    running = cells[cells["date"] >= scenario.start].assign(
+        pool=cells["region"] + "/" + cells["cell_class"] + "/" + cells["carrier"],
+        relative=cells["binding_utilization"] / cells["binding_threshold"],
+    )
+    full = cells[cells["full"]]  # the initial placement included, as for blocking
+    full = full.assign(pool=full["region"] + "/" + full["cell_class"] + "/" + full["carrier"])
     peak = (
-        running.loc[int(running["utilization"].idxmax())]  # type: ignore[call-overload]
-        if running["utilization"].notna().any()
+        running.loc[int(running["relative"].idxmax())]  # type: ignore[call-overload]
+        if running["relative"].notna().any()
         else None
     )
+    last = cells[cells["date"] == end]
+    turned_away_by_class = cells.groupby("cell_class")["turned_away"].sum()
     figures: list[tuple[str, Any]] = [
         ("scenario", scenario.name),
         ("seed", seed),
@@ -171,15 +317,34 @@ def summary_table(
         ("blocked_total", int(connections["blocked"].sum())),
         ("waiting_end", int(at_end["waiting"].sum())),
         ("first_blocked_date", blocked_rows["date"].iloc[0] if len(blocked_rows) else ""),
-        ("first_full_date", turned_away["date"].iloc[0] if len(turned_away) else ""),
-        ("first_full_pool", turned_away["pool"].iloc[0] if len(turned_away) else ""),
-        ("peak_utilization", f"{peak['utilization']:.6f}" if peak is not None else ""),
-        ("peak_utilization_pool", peak["pool"] if peak is not None else ""),
+        ("first_full_date", full["date"].iloc[0] if len(full) else ""),
+        ("first_full_cells", full["pool"].iloc[0] if len(full) else ""),
+        ("first_full_resource", full["binding_resource"].iloc[0] if len(full) else ""),
+        *_full_shares(plan, last),
+        ("peak_utilization", f"{peak['binding_utilization']:.6f}" if peak is not None else ""),
+        ("peak_utilization_of_threshold", f"{peak['relative']:.6f}" if peak is not None else ""),
+        ("peak_utilization_cells", peak["pool"] if peak is not None else ""),
+        ("peak_utilization_resource", peak["binding_resource"] if peak is not None else ""),
         ("peak_utilization_date", peak["date"] if peak is not None else ""),
+        *[
+            (f"turned_away_{label}", int(turned_away_by_class.get(label, 0)))
+            for label in plan.network.classes
+        ],
         ("targets_met", f"{int(targets['met'].sum())} of {len(targets)}"),
         *_access_figures(plan, access),
     ]  # fmt: skip
     return pd.DataFrame(figures, columns=["metric", "value"]).astype({"value": str})
+
+
+def _full_shares(plan: Plan, last: pd.DataFrame) -> list[tuple[str, Any]]:
+    """Per carrier kind, the share of its cells in classes that are full at the end."""
+    figures = []
+    for carrier in plan.network.carriers:
+        rows = last[last["carrier"] == carrier]
+        total = int(rows["cells"].sum())
+        share = rows.loc[rows["full"], "cells"].sum() / total if total else 0.0
+        figures.append((f"cells_full_share_end_{carrier}", f"{share:.6f}"))
+    return figures
 
 
 ACCESS_FAILURE_THRESHOLD = 0.9

@@ -22,6 +22,7 @@ import yaml
 from pydantic import ValidationError
 
 from sim.scenario.fields import Generation
+from sim.scenario.radio import COVERAGE_CLASSES, CarrierSpec, CoverageClass, LinkSpec
 from sim.scenario.technology import TechnologySpec
 from sim.scenario.yaml_text import ScenarioLoader
 
@@ -31,6 +32,8 @@ _DATA = resources.files("sim.scenario").joinpath("data")
 TECHNOLOGIES_FILE: Final = "sim/scenario/data/technologies.csv"
 PRESETS_FILE: Final = "sim/scenario/data/category_presets.csv"
 LTE_PRACH_FILE: Final = "sim/scenario/data/lte_prach_format0.csv"
+CARRIERS_FILE: Final = "sim/scenario/data/carriers.csv"
+LINKS_FILE: Final = "sim/scenario/data/links.csv"
 
 
 class CatalogError(RuntimeError):
@@ -95,6 +98,50 @@ def _read_presets() -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, str]
     return presets, sources
 
 
+def _read_carriers() -> tuple[dict[str, CarrierSpec], dict[str, dict[str, str]]]:
+    fields: dict[str, dict[str, Any]] = {}
+    sources: dict[str, dict[str, str]] = {}
+    lines: dict[str, int] = {}
+    for line, row in _rows("carriers.csv"):
+        name, field = row["carrier"], row["field"]
+        where = f"{CARRIERS_FILE}:{line}: {name}.{field}"
+        if field in sources.setdefault(name, {}):
+            raise CatalogError(f"{where}: given twice")
+        _nest(fields.setdefault(name, {}), field, _value(row["value"], where))
+        sources[name][field] = row["source"].strip()
+        lines.setdefault(name, line)
+    specs = {}
+    for name, values in fields.items():
+        try:
+            specs[name] = CarrierSpec.model_validate(values)
+        except ValidationError as error:
+            raise CatalogError(f"{CARRIERS_FILE}:{lines[name]}: {name}: {error}") from None
+    return specs, sources
+
+
+def _read_links() -> tuple[
+    dict[str, dict[CoverageClass, LinkSpec]], dict[str, dict[CoverageClass, str]]
+]:
+    links: dict[str, dict[CoverageClass, LinkSpec]] = {}
+    sources: dict[str, dict[CoverageClass, str]] = {}
+    for line, row in _rows("links.csv"):
+        name, coverage = row.pop("technology"), row.pop("coverage")
+        source = row.pop("source").strip()
+        where = f"{LINKS_FILE}:{line}: {name}.{coverage}"
+        if coverage not in COVERAGE_CLASSES:
+            raise CatalogError(f"{where}: coverage must be one of {', '.join(COVERAGE_CLASSES)}")
+        if coverage in links.setdefault(name, {}):
+            raise CatalogError(f"{where}: given twice")
+        try:
+            links[name][coverage] = LinkSpec.model_validate(  # type: ignore[index]
+                {field: _value(text, where) for field, text in row.items()}
+            )
+        except ValidationError as error:
+            raise CatalogError(f"{where}: {error}") from None
+        sources.setdefault(name, {})[coverage] = source  # type: ignore[index]
+    return links, sources
+
+
 def _read_lte_prach() -> dict[int, tuple[str, tuple[int, ...]]]:
     table = {}
     for _, row in _rows("lte_prach_format0.csv"):
@@ -105,11 +152,31 @@ def _read_lte_prach() -> dict[int, tuple[str, tuple[int, ...]]]:
 
 TECHNOLOGIES, TECHNOLOGY_SOURCES = _read_technologies()
 """Catalog technologies by name, and the source of each of their figures."""
+CARRIERS, CARRIER_SOURCES = _read_carriers()
+"""Catalog carrier kinds (lte, nb-iot, nr) and the source of each of their figures."""
+LINKS, LINK_SOURCES = _read_links()
+"""Per technology and coverage class: transport blocks, repetitions, connected time."""
 CATEGORY_PRESETS, PRESET_SOURCES = _read_presets()
 """Category presets by name (the scenario fields they fill in), and each figure's source."""
 LTE_PRACH_FORMAT0: Final = _read_lte_prach()
 """3GPP TS 36.211 Table 5.7.1-2 (frame structure type 1), preamble format 0, configuration
 indices 0..15: the system frames ("even" or "any") and subframes holding a PRACH."""
+
+
+def _check_references() -> None:
+    for name, spec in TECHNOLOGIES.items():
+        if spec.carrier not in CARRIERS:
+            raise CatalogError(f"{TECHNOLOGIES_FILE}: {name}: unknown carrier {spec.carrier}")
+        if spec.generation != CARRIERS[spec.carrier].generation:
+            raise CatalogError(
+                f"{TECHNOLOGIES_FILE}: {name}: generation differs from its carrier's"
+            )
+        missing = [level for level in COVERAGE_CLASSES if level not in LINKS.get(name, {})]
+        if missing:
+            raise CatalogError(f"{LINKS_FILE}: {name}: no row for {', '.join(missing)}")
+
+
+_check_references()
 
 
 def check_presets(validate: Callable[[dict[str, Any]], object]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from sim.scenario import catalog
+from sim.scenario.base import RESOURCES
 from sim.scenario.fields import MAX_HORIZON_MONTHS, SHARE_TOLERANCE
 from sim.scenario.model import Bass, Cagr, Logistic, Scenario, Targets
 from sim.scenario.months import month_index
@@ -49,15 +50,26 @@ def consistency_problems(scenario: Scenario) -> list[Problem]:
 
     known_technologies = set(catalog.TECHNOLOGIES)
     for name, override in scenario.technologies.items():
-        if name not in catalog.TECHNOLOGIES and override.max_devices_per_cell is None:
-            add(
-                Problem(
-                    f"technologies.{name}.max_devices_per_cell",
-                    f"{shown(name)} is not a catalog technology"
-                    f"{did_you_mean(name, catalog.TECHNOLOGIES)}; a new technology needs "
-                    f"max_devices_per_cell (catalog: {listing(catalog.TECHNOLOGIES)})",
+        if name not in catalog.TECHNOLOGIES:
+            missing = [
+                field
+                for field, absent in (
+                    ("carrier", override.carrier is None),
+                    ("load", set(override.load.given()) != set(RESOURCES)),
                 )
-            )
+                if absent
+            ]
+            if missing:
+                add(
+                    Problem(
+                        f"technologies.{name}.{missing[0]}",
+                        f"{shown(name)} is not a catalog technology"
+                        f"{did_you_mean(name, catalog.TECHNOLOGIES)}; a new technology needs "
+                        f"a carrier ({listing(catalog.CARRIERS)}) and a load for every "
+                        f"resource ({listing(RESOURCES)}) (catalog technologies: "
+                        f"{listing(catalog.TECHNOLOGIES)})",
+                    )
+                )
         known_technologies.add(name)
         profile = catalog.TECHNOLOGIES[name].random_access if name in catalog.TECHNOLOGIES else None
         wrong = {
@@ -84,7 +96,7 @@ def consistency_problems(scenario: Scenario) -> list[Problem]:
                     path,
                     f"unknown technology {shown(name)}{did_you_mean(name, known_technologies)}; "
                     f"known: {listing(sorted(known_technologies))} (add new ones under "
-                    "technologies: with max_devices_per_cell)",
+                    "technologies: with a carrier and a load)",
                 )
             )
         if isinstance(carriage.share, dict):
@@ -105,6 +117,21 @@ def consistency_problems(scenario: Scenario) -> list[Problem]:
                                 f"{start_year}..{end_year}",
                             )
                         )
+    generations: dict[str, dict[str, str]] = {}
+    for name, carriage in carried.items():
+        override = scenario.technologies.get(name)
+        if name in catalog.TECHNOLOGIES or (override is not None and override.carrier):
+            generations.setdefault(scenario.carrier_of(name), {})[name] = carriage.generation
+    for carrier, by_tech in generations.items():
+        if len(set(by_tech.values())) > 1:
+            pairs = listing([f"{tech}: {generation}" for tech, generation in by_tech.items()])
+            add(
+                Problem(
+                    f"network.technologies.{list(by_tech)[-1]}.generation",
+                    f"technologies on the {carrier} carrier share its cells, so they must be "
+                    f"carried by one generation (got {pairs})",
+                )
+            )
     for name, carriage in carried.items():
         if carriage.generation not in scenario.network.sites:
             add(
@@ -160,6 +187,22 @@ def consistency_problems(scenario: Scenario) -> list[Problem]:
             problem = _share_sum_problem(f"{path}.regions", category.regions)
             if problem:
                 add(problem)
+        coverage = {
+            str(level): share for level, share in category.traffic.coverage.shares().items()
+        }
+        problem = _share_sum_problem(f"{path}.traffic.coverage", coverage)
+        if problem:
+            add(problem)
+        for tech in category.load:
+            if tech not in category.technologies:
+                add(
+                    Problem(
+                        f"{path}.load.{tech}",
+                        f"{shown(tech)} is not in this category's technologies "
+                        f"[{listing(category.technologies)}]"
+                        f"{did_you_mean(tech, category.technologies)}",
+                    )
+                )
         if category.patience_months is not None and category.when_full != "wait":
             add(
                 Problem(

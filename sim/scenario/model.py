@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from sim.scenario import catalog
+from sim.scenario.base import ResourceFigures, ScenarioModel
 from sim.scenario.fields import (
     MAX_SITES,
     MAX_TERMINALS,
@@ -30,7 +31,8 @@ from sim.scenario.fields import (
 )
 from sim.scenario.months import month_index
 from sim.scenario.problems import Problem, did_you_mean, shown
-from sim.scenario.technology import ScenarioModel, TechnologyOverride
+from sim.scenario.radio import COVERAGE_CLASSES, CarrierOverride, CoverageClass
+from sim.scenario.technology import Carrier, TechnologyOverride
 
 
 class Region(ScenarioModel):
@@ -38,6 +40,13 @@ class Region(ScenarioModel):
 
     terminal_share: Number = Field(ge=0, le=1, description="share of every category's terminals")
     site_share: Number = Field(ge=0, le=1, description="share of every generation's sites")
+    spread_cv: OptionalNumber = Field(
+        None,
+        ge=0,
+        le=10,
+        description="coefficient of variation of terminals per cell across the region's cells "
+        "(lognormal); default: access.spread_cv",
+    )
 
 
 class SiteSchedule(ScenarioModel):
@@ -95,7 +104,7 @@ def _default_carriage() -> dict[str, Carriage]:
 
 
 class Network(ScenarioModel):
-    """Base-station build-out and which technologies it carries."""
+    """Base-station build-out, which technologies it carries, on which carriers."""
 
     sectors_per_site: WholeNumber = Field(3, ge=1, le=12, description="cells per site")
     sites: dict[Generation, SiteSchedule] = Field(
@@ -106,6 +115,24 @@ class Network(ScenarioModel):
         default_factory=_default_carriage,
         description="technologies carried; default: every catalog technology whose "
         "generation has sites",
+    )
+    carriers: dict[Carrier, CarrierOverride] = Field(
+        default_factory=dict,
+        description="per carrier kind (lte, nb-iot, nr): share of sites, carriers per cell, "
+        "budgets, thresholds and background load overriding the catalog",
+    )
+    cell_classes: WholeNumber = Field(
+        8,
+        ge=1,
+        le=256,
+        description="load classes each region's cells are split into (1: every cell alike)",
+    )
+    hottest_cells: Number = Field(
+        0.01,
+        gt=0,
+        le=1,
+        description="share of a region's cells in its hottest class; the classes below it "
+        "are spaced geometrically in this share",
     )
 
     @model_validator(mode="before")
@@ -185,8 +212,19 @@ GrowthModel = Annotated[Cagr | Logistic | Bass | Linear | Targets, Field(discrim
 GROWTH_MODELS = ("cagr", "logistic", "bass", "linear", "targets")
 
 
+class CoverageMix(ScenarioModel):
+    """Share of a category's terminals in each coupling-loss class; the shares sum to 1."""
+
+    normal: Number = Field(0.0, ge=0, le=1, description="up to about 144 dB coupling loss")
+    robust: Number = Field(0.0, ge=0, le=1, description="about 144-154 dB")
+    extreme: Number = Field(0.0, ge=0, le=1, description="about 154-164 dB")
+
+    def shares(self) -> dict[CoverageClass, float]:
+        return {level: getattr(self, level) for level in COVERAGE_CLASSES}
+
+
 class Traffic(ScenarioModel):
-    """What one terminal sends; used by the access layer."""
+    """What one terminal sends, and from how deep a coverage; sets its busy-hour load."""
 
     reports_per_day: Number = Field(1.0, ge=0, description="uplink reports per terminal per day")
     payload_bytes: Number = Field(100.0, ge=0, description="application payload per report, bytes")
@@ -195,6 +233,13 @@ class Traffic(ScenarioModel):
     )
     busy_hour_share: Number = Field(
         1 / 24, ge=0, le=1, description="share of a day's reports sent in the busy hour"
+    )
+    downlink_bytes: Number = Field(
+        0.0, ge=0, le=1e9, description="application bytes sent to the terminal per report"
+    )
+    coverage: CoverageMix = Field(
+        default_factory=lambda: CoverageMix(normal=1.0),
+        description="share of terminals per coupling-loss class (normal / robust / extreme)",
     )
 
 
@@ -223,6 +268,11 @@ class Category(ScenarioModel):
     traffic: Traffic = Field(default_factory=Traffic)
     regions: dict[str, Number] | None = Field(
         None, description="this category's terminal share per region; default: the regions'"
+    )
+    load: dict[str, ResourceFigures] = Field(
+        default_factory=dict,
+        description="per technology, busy-hour load of one terminal per resource, replacing "
+        "the one computed from traffic (units as the carrier's budgets)",
     )
 
     @field_validator("preset", mode="before")
@@ -395,11 +445,17 @@ class Scenario(ScenarioModel):
         """Simulated months, start and end included."""
         return month_index(self.end) - month_index(self.start) + 1
 
-    def max_devices_per_cell(self, technology: str) -> int:
+    def carrier_of(self, technology: str) -> str:
+        """The carrier kind a technology uses (the scenario's word, else the catalog's)."""
         override = self.technologies.get(technology)
-        if override is not None and override.max_devices_per_cell is not None:
-            return override.max_devices_per_cell
-        return catalog.TECHNOLOGIES[technology].max_devices_per_cell
+        if override is not None and override.carrier is not None:
+            return override.carrier
+        return catalog.TECHNOLOGIES[technology].carrier
+
+    def region_spread_cv(self, region: str) -> float:
+        """Coefficient of variation of terminals per cell in a region."""
+        own = self.regions[region].spread_cv
+        return self.access.spread_cv if own is None else own
 
     def category_region_shares(self, category: str) -> dict[str, float]:
         own = self.categories[category].regions

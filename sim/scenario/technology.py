@@ -3,12 +3,12 @@ description of each technology (validated by the same declarations)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, model_validator
 
+from sim.scenario.base import ResourceFigures, ScenarioModel
 from sim.scenario.fields import (
-    MAX_TERMINALS,
     Generation,
     Number,
     OptionalNumber,
@@ -20,26 +20,23 @@ MIN_RAO_PERIOD_MS = 0.01
 """Shortest time between random-access opportunities the access layer simulates, ms (its
 blocks of opportunities would grow without bound below it)."""
 
+Carrier = Literal["lte", "nb-iot", "nr"]
+"""Carrier kinds: LTE (LTE, Cat.1, LTE-M), NB-IoT (its own 180 kHz carriers), NR (NR, RedCap)."""
+
 RandomAccess = Literal["lte-prach", "nb-iot-nprach", "nr-prach"]
 """The random-access channel family of a technology: which configuration fields apply."""
-
-
-class ScenarioModel(BaseModel):
-    """Base of every scenario model: unknown keys refused, values frozen, no NaN or inf.
-
-    Numeric fields use `Number` and `WholeNumber` (sim.scenario.fields); strict mode is the
-    net under them, so that a field declared plain `int` or `float` does not take True
-    for 1 or "0.3" for 0.3 either (pydantic's lax mode does).
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
 
 class TechnologyOverride(ScenarioModel):
     """Per-technology figures overriding (or, for a new technology, adding to) the catalog."""
 
-    max_devices_per_cell: OptionalWholeNumber = Field(
-        None, ge=1, le=MAX_TERMINALS, description="registration capacity, terminals per cell"
+    carrier: Carrier | None = Field(
+        None, description="carrier kind the technology uses; a new technology must name one"
+    )
+    load: ResourceFigures = Field(
+        default_factory=ResourceFigures,
+        description="busy-hour load of one terminal per resource (uplink, downlink, "
+        "random_access, contexts), replacing the computed one for every category",
     )
     prach_configuration_index: OptionalWholeNumber = Field(
         None, ge=0, le=15, description="LTE family: PRACH configuration index (format 0)"
@@ -60,6 +57,17 @@ class TechnologyOverride(ScenarioModel):
         description="time between random-access opportunities, ms",
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _removed_registration_capacity(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "max_devices_per_cell" in data:
+            raise ValueError(
+                "max_devices_per_cell was removed: a cell's capacity is its carriers' "
+                "busy-hour resources, used by traffic; set a per-cell budget under "
+                "network.carriers.<carrier>.budget and loads under load"
+            )
+        return data
+
 
 class TechnologySpec(TechnologyOverride):
     """A catalog technology: every figure given, each with its source in the data table."""
@@ -70,8 +78,15 @@ class TechnologySpec(TechnologyOverride):
     default_site_share: Number = Field(
         ge=0, le=1, description="share of the generation's sites carrying it by default"
     )
-    max_devices_per_cell: WholeNumber = Field(
-        ge=1, le=MAX_TERMINALS, description="registration capacity, terminals per cell"
+    carrier: Carrier = Field(description="carrier kind the technology uses")
+    uplink_overhead_bytes: Number = Field(
+        ge=0, le=10_000, description="protocol and signalling bytes added to each uplink report"
+    )
+    downlink_overhead_bytes: Number = Field(
+        ge=0, le=10_000, description="signalling and acknowledgement bytes sent down per report"
+    )
+    preamble_transmissions_per_report: Number = Field(
+        ge=0, le=100, description="random-access preamble transmissions per report"
     )
     preambles: WholeNumber = Field(
         ge=1, le=64, description="contention preambles per random-access opportunity"

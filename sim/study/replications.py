@@ -18,9 +18,11 @@ from sim.access.hot_cells import access_table
 from sim.engine import build_plan, simulate
 from sim.results import (
     Result,
+    cells_table,
     connections_table,
     interval_table,
     network_table,
+    pool_state,
     summary_table,
     targets_table,
     with_replication,
@@ -59,15 +61,18 @@ def simulate_replication(
     growth_rng, access_rng = replication_generator(seed, replication, replications).spawn(2)
     trajectory = simulate(plan, growth_rng, progress)
     connections = connections_table(plan, trajectory)
-    network = network_table(plan, trajectory)
+    state = pool_state(plan, trajectory)
+    network = network_table(plan, trajectory, state)
+    cells = cells_table(plan, state)
     access = access_table(plan, trajectory, access_rng)
     targets = targets_table(scenario, connections)
-    summary = summary_table(plan, trajectory, connections, network, targets, access, seed)
+    summary = summary_table(plan, trajectory, connections, cells, targets, access, seed)
     return Result(
         scenario=scenario,
         seed=seed,
         connections=connections,
         network=network,
+        cells=cells,
         targets=targets,
         access=access,
         summary=summary,
@@ -89,7 +94,7 @@ def combine(scenario: Scenario, seed: int, runs: list[Result]) -> Result:
     """Replications (in replication order) as one result with intervals."""
     tables = {
         name: with_replication([getattr(run, name) for run in runs])
-        for name in ("connections", "network", "access", "targets", "summary")
+        for name in ("connections", "network", "cells", "access", "targets", "summary")
     }
     intervals = {name: interval_table(name, table) for name, table in tables.items()}
     return Result(
@@ -97,6 +102,7 @@ def combine(scenario: Scenario, seed: int, runs: list[Result]) -> Result:
         seed=seed,
         connections=tables["connections"],
         network=tables["network"],
+        cells=tables["cells"],
         access=tables["access"],
         targets=tables["targets"],
         summary=tables["summary"],

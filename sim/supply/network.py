@@ -1,8 +1,14 @@
-"""Base-station build-out -> sites, cells and registration capacity per region and technology.
+"""Base-station build-out -> sites, cells, carriers, cell classes and busy-hour budgets.
 
 Values are tabulated at month ends t = 0..M (t = 0: the start of the horizon).  Builds and
 retirements of a year are spread evenly over its twelve months and take effect at the end
 of each month.
+
+A technology is carried on a share of its generation's sites; its carrier kind (LTE, NB-IoT,
+NR) is on the largest share any of its technologies has (or the share the scenario gives
+under network.carriers).  A technology on fewer sites than its carrier uses only those
+cells: its terminals load them 1 / availability times as much as if they were spread over
+all of the carrier's cells (availability = technology share / carrier share).
 """
 
 from __future__ import annotations
@@ -13,7 +19,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sim.demand.schedules import row_month_indices, step_values
-from sim.scenario import Scenario, SiteSchedule
+from sim.scenario import Scenario, SiteSchedule, catalog
+from sim.scenario.base import RESOURCES
+from sim.supply.capacity import (
+    cell_budget,
+    class_bounds,
+    class_labels,
+    terminal_shares,
+    thresholds,
+)
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -21,15 +35,40 @@ IntArray = NDArray[np.int64]
 
 @dataclass(frozen=True)
 class NetworkPlan:
-    """Arrays indexed [t, region, technology], t = 0..M month ends."""
+    """Sites, cells and busy-hour budgets; arrays indexed by t = 0..M month ends."""
 
     regions: tuple[str, ...]
     technologies: tuple[str, ...]
+    carriers: tuple[str, ...]
+    classes: tuple[str, ...]
+    """Cell classes by their quantiles of terminals per cell, coldest first."""
+    carrier_of: tuple[int, ...]
+    """Per technology, the index of its carrier kind."""
     sites: FloatArray
-    """Sites carrying the technology in the region (fractional: a share of sites)."""
+    """[t, region, technology] sites carrying the technology (fractional: a share of sites)."""
     cells: FloatArray
-    capacity: IntArray
-    """Terminals that can be connected at once (floor of cells x devices per cell)."""
+    """[t, region, technology] cells carrying the technology."""
+    carrier_cells: FloatArray
+    """[t, region, carrier] cells holding the carrier kind."""
+    availability: FloatArray
+    """[t, technology] share of its carrier's cells that carry the technology."""
+    cell_shares: FloatArray
+    """[region, class] share of a region's cells in each class."""
+    terminal_shares: FloatArray
+    """[region, class] share of a region's terminals in each class."""
+    budget: FloatArray
+    """[carrier, resource] busy-hour budget of one cell (units per resource)."""
+    threshold: FloatArray
+    """[carrier, resource] planning threshold, share of the budget."""
+    background: FloatArray
+    """[t, carrier, resource] smartphones' share of the budget."""
+    usable: FloatArray
+    """[t, region, class, carrier, resource] what IoT terminals may use: cells x budget x
+    max(0, threshold - background)."""
+
+    @property
+    def pools(self) -> int:
+        return len(self.regions) * len(self.classes) * len(self.carriers)
 
 
 def generation_sites(schedule: SiteSchedule, month_indices: IntArray) -> FloatArray:
@@ -54,24 +93,93 @@ def _per_year(table: float | dict[int, float], years: IntArray) -> FloatArray:
 
 
 def build_network(scenario: Scenario) -> NetworkPlan:
-    """Sites, cells and capacity of every (region, technology) pool over the horizon."""
+    """Sites, cells, cell classes and budgets of every region and carrier over the horizon."""
     month_indices = row_month_indices(scenario)
+    periods = len(month_indices)
     regions = tuple(scenario.regions)
     technologies = tuple(scenario.network.technologies)
+    carrier_names = [scenario.carrier_of(name) for name in technologies]
+    carriers = tuple(sorted(set(carrier_names), key=list(catalog.CARRIERS).index))
+    carrier_of = tuple(carriers.index(name) for name in carrier_names)
     site_share = np.array([scenario.regions[r].site_share for r in regions])
     by_generation = {
         generation: generation_sites(schedule, month_indices)
         for generation, schedule in scenario.network.sites.items()
     }
-    sites = np.zeros((len(month_indices), len(regions), len(technologies)))
-    devices_per_cell = np.zeros(len(technologies))
-    for position, name in enumerate(technologies):
+    # a carrier kind is on the generation its technologies are carried by (checked to be
+    # one generation per carrier), the catalog's where none says
+    generation_of = {name: catalog.CARRIERS[name].generation for name in carriers}
+    for name, owner in zip(technologies, carrier_names, strict=True):
+        generation_of[owner] = scenario.network.technologies[name].generation
+
+    tech_share = np.zeros((periods, len(technologies)))
+    sites = np.zeros((periods, len(regions), len(technologies)))
+    for k, name in enumerate(technologies):
         carriage = scenario.network.technologies[name]
-        share = step_values(carriage.share, month_indices)
-        carrying = by_generation[carriage.generation] * share
-        sites[:, :, position] = carrying[:, None] * site_share[None, :]
-        devices_per_cell[position] = scenario.max_devices_per_cell(name)
-    cells = sites * scenario.network.sectors_per_site
-    # a small relative guard so 2.0 cells x 50 devices is 100, not 99 after rounding error
-    capacity = np.floor(cells * devices_per_cell[None, None, :] * (1 + 1e-12)).astype(np.int64)
-    return NetworkPlan(regions, technologies, sites, cells, capacity)
+        tech_share[:, k] = step_values(carriage.share, month_indices)
+        carrying = by_generation[carriage.generation] * tech_share[:, k]
+        sites[:, :, k] = carrying[:, None] * site_share[None, :]
+    sectors = scenario.network.sectors_per_site
+    cells = sites * sectors
+
+    carrier_share = np.zeros((periods, len(carriers)))
+    carrier_cells = np.zeros((periods, len(regions), len(carriers)))
+    budget = np.zeros((len(carriers), len(RESOURCES)))
+    threshold = np.zeros((len(carriers), len(RESOURCES)))
+    background = np.zeros((periods, len(carriers), len(RESOURCES)))
+    for c, name in enumerate(carriers):
+        override = scenario.network.carriers.get(name)  # type: ignore[call-overload]
+        members = [k for k, owner in enumerate(carrier_of) if owner == c]
+        if override is not None and override.share is not None:
+            carrier_share[:, c] = step_values(override.share, month_indices)
+        else:
+            carrier_share[:, c] = tech_share[:, members].max(axis=1)
+        generation_sites_ = by_generation.get(generation_of[name])
+        if generation_sites_ is not None:
+            carrier_cells[:, :, c] = (
+                (generation_sites_ * carrier_share[:, c])[:, None] * site_share[None, :] * sectors
+            )
+        figures = cell_budget(name, override)
+        limits = thresholds(name, override)
+        spec = catalog.CARRIERS[name]
+        phones = override.background if override and override.background else spec.background
+        for j, resource in enumerate(RESOURCES):
+            budget[c, j] = figures[resource]
+            threshold[c, j] = limits[resource]
+            background[:, c, j] = step_values(getattr(phones, resource), month_indices)
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        availability = np.where(
+            carrier_share[:, list(carrier_of)] > 0,
+            np.minimum(1.0, tech_share / carrier_share[:, list(carrier_of)]),
+            0.0,
+        )
+
+    bounds = class_bounds(scenario.network.cell_classes, scenario.network.hottest_cells)
+    cell_shares = np.tile(np.diff(bounds), (len(regions), 1))
+    shares = np.array(
+        [terminal_shares(bounds, scenario.region_spread_cv(region)) for region in regions]
+    )
+    headroom = np.clip(threshold[None, :, :] - background, 0.0, None)  # [t, carrier, resource]
+    usable = (
+        carrier_cells[:, :, None, :, None]
+        * cell_shares[None, :, :, None, None]
+        * (budget[None, :, :] * headroom)[:, None, None, :, :]
+    )
+    return NetworkPlan(
+        regions=regions,
+        technologies=technologies,
+        carriers=carriers,
+        classes=class_labels(bounds),
+        carrier_of=carrier_of,
+        sites=sites,
+        cells=cells,
+        carrier_cells=carrier_cells,
+        availability=availability,
+        cell_shares=cell_shares,
+        terminal_shares=shares,
+        budget=budget,
+        threshold=threshold,
+        background=background,
+        usable=usable,
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from helpers import single_pool_scenario
+from helpers import single_pool_scenario, with_unit_capacity
 
 from sim import parse_scenario, run
 from sim.engine import AUTO_COHORTS, build_plan, simulate
@@ -14,7 +14,7 @@ from sim.study.replications import replication_generator
 
 def two_technology_scenario(when_full: str, **category: Any) -> dict[str, Any]:
     """nb-iot (capacity 1,000) preferred, lte-cat1 (capacity 100,000) second."""
-    return {
+    data = {
         "name": "two",
         "end": "2024-12",
         "resolution": 10,
@@ -22,10 +22,6 @@ def two_technology_scenario(when_full: str, **category: Any) -> dict[str, Any]:
             "sectors_per_site": 1,
             "sites": {"4G": {"initial": 1}},
             "technologies": {"nb-iot": {"generation": "4G"}, "lte-cat1": {"generation": "4G"}},
-        },
-        "technologies": {
-            "nb-iot": {"max_devices_per_cell": 1000},
-            "lte-cat1": {"max_devices_per_cell": 100000},
         },
         "categories": {
             "meter": {
@@ -39,6 +35,7 @@ def two_technology_scenario(when_full: str, **category: Any) -> dict[str, Any]:
             }
         },
     }
+    return with_unit_capacity(data, {"nb-iot": 1000, "lte-cat1": 100000})
 
 
 def totals(result: Any, technology: str, column: str) -> np.ndarray:
@@ -83,7 +80,7 @@ def test_waiting_terminals_connect_when_sites_are_built() -> None:
     assert waiting["2023-12"] > 0
     assert waiting["2024-12"] == 0  # capacity caught up and the queue was served
     network = result.network.set_index(["date", "technology"])
-    assert network.loc[("2024-12", "nb-iot"), "capacity"] == 13 * 1000
+    assert network.loc[("2024-12", "nb-iot"), "cells"] == 13  # 13 cells of 1,000 terminals
 
 
 def test_retired_sites_displace_terminals_to_other_technologies() -> None:
@@ -98,7 +95,7 @@ def test_retired_sites_displace_terminals_to_other_technologies() -> None:
     result = run(data)
     network = result.network.set_index(["date", "technology"])
     assert network.loc[("2023-12", "nb-iot"), "connected"] > 900
-    assert network.loc[("2024-12", "nb-iot"), "capacity"] == 0
+    assert network.loc[("2024-12", "nb-iot"), "cells"] == 0
     assert network.loc[("2024-12", "nb-iot"), "connected"] == 0
     assert (
         totals(result, "nb-iot", "left").sum() > 900
@@ -177,10 +174,6 @@ def test_capacity_moves_at_once_whatever_the_technology_order() -> None:
                 },
                 "technologies": {tech: carriage[tech] for tech in order},
             },
-            "technologies": {
-                "nb-iot": {"max_devices_per_cell": 100},
-                "nr-redcap": {"max_devices_per_cell": 100},
-            },
             "categories": {
                 "m": {
                     "initial": 1000,
@@ -189,9 +182,9 @@ def test_capacity_moves_at_once_whatever_the_technology_order() -> None:
                 }
             },
         }
-        result = run(data)
+        result = run(with_unit_capacity(data, {"nb-iot": 100, "nr-redcap": 100}))
         blocked.append(int(result.figure("blocked_total")))
-        assert result.figure("first_full_pool") == "national/nb-iot"
+        assert result.figure("first_full_cells") == "national/p0-100/nb-iot"
     assert blocked[0] == blocked[1] == 0
 
 

@@ -390,15 +390,33 @@ BAD_SCENARIOS = [
     ),
     pytest.param(
         _scenario("technologies:", "  lora: {}"),
-        "technologies.lora.max_devices_per_cell",
-        ("'lora'",),
-        id="new-technology-without-capacity",
+        "technologies.lora.carrier",
+        ("'lora'", "needs a carrier", "a load for every resource"),
+        id="new-technology-without-carrier",
     ),
     pytest.param(
-        _scenario("technologies:", "  nb-iot: {max_devices_per_cell: 0}"),
-        "technologies.nb-iot.max_devices_per_cell",
-        ("got 0",),
-        id="max-devices-per-cell-0",
+        _scenario("technologies:", "  lora: {carrier: nb-iot, load: {uplink: 1}}"),
+        "technologies.lora.load",
+        ("'lora'", "a load for every resource"),
+        id="new-technology-without-every-load",
+    ),
+    pytest.param(
+        _scenario("technologies:", "  nb-iot: {max_devices_per_cell: 600}"),
+        "technologies.nb-iot",
+        ("max_devices_per_cell was removed", "network.carriers.<carrier>.budget"),
+        id="max-devices-per-cell-removed",
+    ),
+    pytest.param(
+        _scenario("network:", "  carriers: {nb-iot: {budget: {uplink: -1}}}"),
+        "network.carriers.nb-iot.budget.uplink",
+        ("-1",),
+        id="negative-budget",
+    ),
+    pytest.param(
+        _scenario("network:", "  carriers: {lora: {count: 2}}"),
+        "network.carriers.lora",
+        ("'lora'", "'nb-iot'"),
+        id="unknown-carrier",
     ),
     # targets
     pytest.param(

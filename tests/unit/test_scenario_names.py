@@ -155,8 +155,13 @@ def _carried_text(name: str) -> str:
     )
 
 
+NEW_TECHNOLOGY = (
+    "{carrier: nb-iot, load: {uplink: 1, downlink: 1, random_access: 0.1, contexts: 0.01}}"
+)
+
+
 def _override_text(name: str) -> str:
-    return f"name: t\ntechnologies:\n  {name}: {{max_devices_per_cell: 10}}\n" + CATEGORY
+    return f"name: t\ntechnologies:\n  {name}: {NEW_TECHNOLOGY}\n" + CATEGORY
 
 
 def _target_text(name: str) -> str:
@@ -197,8 +202,8 @@ def test_good_names_are_read(tmp_path: Path, make: object, where: str) -> None:
     assert callable(make)
     name = "Dense_urban-2.0"
     text = make(name)
-    if where == "network.technologies":  # a new technology needs its capacity
-        text += f"technologies:\n  {name}: {{max_devices_per_cell: 10}}\n"
+    if where == "network.technologies":  # a new technology needs a carrier and loads
+        text += f"technologies:\n  {name}: {NEW_TECHNOLOGY}\n"
     scenario = load_scenario(_write(tmp_path, text))
     names = {
         "regions": scenario.regions,

@@ -36,10 +36,26 @@ BASE: dict[str, Any] = {
             "nb-iot": {"generation": "4G", "share": {"2023-01": 0.5}},
             "lte-cat1": {"generation": "4G", "share": 1.0},
         },
+        "carriers": {
+            "nb-iot": {
+                "share": 0.5,
+                "count": 2,
+                "budget": {"uplink": 1e7, "downlink": 1e6, "random_access": 4e4, "contexts": 600},
+                "threshold": {"uplink": 0.7, "downlink": 0.7, "random_access": 1, "contexts": 0.9},
+                "background": {
+                    "uplink": 0.1,
+                    "downlink": {"2023-01": 0.1},
+                    "random_access": 0,
+                    "contexts": 0,
+                },
+            },
+        },
+        "cell_classes": 4,
+        "hottest_cells": 0.05,
     },
     "technologies": {
         "nb-iot": {
-            "max_devices_per_cell": 50000,
+            "load": {"uplink": 10.0},
             "nprach_periodicity_ms": 80,
             "nprach_subcarriers": 48,
             "preambles": 48,
@@ -63,8 +79,11 @@ BASE: dict[str, Any] = {
                 "payload_bytes": 100.0,
                 "synchronized": 0.0,
                 "busy_hour_share": 0.1,
+                "downlink_bytes": 20.0,
+                "coverage": {"normal": 0.5, "robust": 0.3, "extreme": 0.2},
             },
             "regions": {"national": 1.0},
+            "load": {"lte-cat1": {"contexts": 0.001}},
         },
     },
     "targets": [
@@ -105,7 +124,28 @@ NUMERIC_FIELDS = [
     ("SiteSchedule.retire_per_year", "network.sites.4G.retire_per_year", None),
     ("Carriage.share", "network.technologies.lte-cat1.share", None),
     ("Carriage.share[dated]", "network.technologies.nb-iot.share.2023-01", None),
-    ("TechnologyOverride.max_devices_per_cell", "technologies.nb-iot.max_devices_per_cell", None),
+    ("Region.spread_cv", "regions.national.spread_cv", None),
+    ("Network.cell_classes", "network.cell_classes", None),
+    ("Network.hottest_cells", "network.hottest_cells", None),
+    ("CarrierOverride.share", "network.carriers.nb-iot.share", None),
+    ("CarrierOverride.count", "network.carriers.nb-iot.count", None),
+    ("ResourceFigures.uplink", "network.carriers.nb-iot.budget.uplink", None),
+    ("ResourceFigures.downlink", "network.carriers.nb-iot.budget.downlink", None),
+    ("ResourceFigures.random_access", "network.carriers.nb-iot.budget.random_access", None),
+    ("ResourceFigures.contexts", "categories.m.load.lte-cat1.contexts", None),
+    ("Shares.uplink", "network.carriers.nb-iot.threshold.uplink", None),
+    ("Shares.downlink", "network.carriers.nb-iot.threshold.downlink", None),
+    ("Shares.random_access", "network.carriers.nb-iot.threshold.random_access", None),
+    ("Shares.contexts", "network.carriers.nb-iot.threshold.contexts", None),
+    ("Background.uplink", "network.carriers.nb-iot.background.uplink", None),
+    ("Background.downlink", "network.carriers.nb-iot.background.downlink.2023-01", None),
+    ("Background.random_access", "network.carriers.nb-iot.background.random_access", None),
+    ("Background.contexts", "network.carriers.nb-iot.background.contexts", None),
+    ("ResourceFigures.uplink[technology load]", "technologies.nb-iot.load.uplink", None),
+    ("Traffic.downlink_bytes", "categories.m.traffic.downlink_bytes", None),
+    ("CoverageMix.normal", "categories.m.traffic.coverage.normal", None),
+    ("CoverageMix.robust", "categories.m.traffic.coverage.robust", None),
+    ("CoverageMix.extreme", "categories.m.traffic.coverage.extreme", None),
     (
         "TechnologyOverride.prach_configuration_index",
         "technologies.lte-cat1.prach_configuration_index",
@@ -324,7 +364,7 @@ def test_a_count_takes_a_whole_float(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "path",
     ["categories.m.initial", "network.sites.4G.initial", "seed", "resolution",
-     "access.replications", "technologies.nb-iot.max_devices_per_cell"],
+     "access.replications", "network.carriers.nb-iot.count", "network.cell_classes"],
 )  # fmt: skip
 def test_a_count_refuses_a_fraction(tmp_path: Path, path: str) -> None:
     with pytest.raises(ScenarioError) as raised:
