@@ -8,7 +8,6 @@ from typing import Any
 
 from sim import Scenario, parse_scenario
 
-
 UNIT_LOAD = {"uplink": 0.0, "downlink": 0.0, "random_access": 0.0, "contexts": 1.0}
 """One context per terminal and nothing else: a budget of N contexts holds N terminals."""
 
