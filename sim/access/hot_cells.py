@@ -2,10 +2,14 @@
 
 For each chosen year, region and technology the growth layer says how many terminals of
 each category are connected and over how many cells.  Devices per cell differ across cells:
-they are taken as lognormal with the pool's mean and the scenario's coefficient of variation
-`access.spread_cv`, so the q-quantile cell holds
+they are lognormal with the region's mean and coefficient of variation (`spread_cv` of the
+region, default `access.spread_cv`), the same distribution the growth layer's cell classes
+are cut from, so the q-quantile cell holds
 
-    m * exp(sigma * z_q - sigma^2 / 2),  sigma^2 = ln(1 + cv^2),  z_q the normal quantile.
+    m * exp(sigma * z_q - sigma^2 / 2),  sigma^2 = ln(1 + cv^2),  z_q the normal quantile,
+
+times the fill of its cell class (what the class holds over what it would hold with no
+capacity limit), so a class that turned terminals away is not loaded as if it had not.
 
 That cell's busy window (`access.window_s`) is loaded with its terminals' reports.  A
 category with r reports a day, busy-hour share h and synchronised share s, with n terminals
@@ -137,6 +141,25 @@ def _pooled(outcomes: list[AccessOutcome]) -> dict[str, float]:
     }
 
 
+def _class_fill(plan: Plan, trajectory: Trajectory, t: int, region: int, carrier: int,
+                q: float) -> float:  # fmt: skip
+    """Terminals the cell class holding quantile q has, over what it would hold with no
+    capacity limit (its share of the region's terminals on the carrier).
+
+    The growth layer draws terminals into the same lognormal classes; where a hot class
+    filled and turned terminals away, its cells hold fewer than the lognormal says, and
+    the access layer's cell there holds fewer too: both layers describe the same network.
+    """
+    network = plan.network
+    bounds = np.concatenate([[0.0], np.cumsum(network.cell_shares[region])])
+    cls = int(np.clip(np.searchsorted(bounds, q, side="right") - 1, 0, len(network.classes) - 1))
+    per_class = trajectory.pool_terminals[t].reshape(
+        len(network.regions), len(network.classes), len(network.carriers)
+    )[region, :, carrier]
+    expected = network.terminal_shares[region, cls] * per_class.sum()
+    return float(per_class[cls] / expected) if expected > 0 else 1.0
+
+
 def access_table(plan: Plan, trajectory: Trajectory, rng: np.random.Generator) -> pd.DataFrame:
     """access.csv: random access in the representative cells of every chosen year, region
     and technology with cells (figures pooled over `access.replications` runs)."""
@@ -165,7 +188,10 @@ def access_table(plan: Plan, trajectory: Trajectory, rng: np.random.Generator) -
         if cells <= 0:  # the technology has no cells there (yet): nothing to simulate
             continue
         connected = trajectory.connected[t, :, r, k].astype(float)
-        devices = cell_population(connected.sum() / cells, settings.spread_cv, q)
+        cv = plan.scenario.region_spread_cv(plan.network.regions[r])
+        devices = cell_population(connected.sum() / cells, cv, q) * _class_fill(
+            plan, trajectory, t, r, plan.network.carrier_of[k], q
+        )
         load = _cell_load(plan, connected, devices, settings)
         technology = plan.network.technologies[k]
         procedure = procedure_for(plan.scenario, technology)

@@ -168,3 +168,59 @@ def test_a_single_run_does_not_load_scipy() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=root, check=True)  # fmt: skip
     assert done.stdout.strip() == "False"
+
+
+def _class_fill_scenario(contexts: float) -> dict:
+    """One region, 4 cell classes, spread_cv 1, NB-IoT pools of `contexts` per cell."""
+    from helpers import unit_capacity
+
+    unit = unit_capacity({"nb-iot": 1})
+    unit["carriers"]["nb-iot"]["budget"]["contexts"] = contexts
+    return {
+        "name": "fill",
+        "end": "2023-12",
+        "resolution": 10,
+        "regions": {"only": {"terminal_share": 1.0, "site_share": 1.0, "spread_cv": 1.0}},
+        "network": {
+            "sectors_per_site": 1,
+            "sites": {"4G": {"initial": 100}},
+            "technologies": {"nb-iot": {"generation": "4G"}},
+            "carriers": unit["carriers"],
+            "cell_classes": 4,
+            "hottest_cells": 0.05,
+        },
+        "technologies": unit["technologies"],
+        "categories": {"m": {"initial": 100_000, "technologies": ["nb-iot"], "when_full": "drop"}},
+        "access": {
+            "years": [2023],
+            "cells": ["p99"],
+            "replications": 1,
+            "window_s": 1,
+            "burst_s": 1,
+        },
+    }
+
+
+def test_access_cells_hold_what_their_growth_class_holds() -> None:
+    """The p99 access cell lies in the hottest class (top 5 % of cells); with room for all
+    it holds the lognormal quantile of 1,000 terminals per cell; when that class is capped
+    at 1,500 contexts per cell it holds 1,500 / (the class's lognormal mean) of it."""
+    roomy = run(_class_fill_scenario(1e6))
+    capped = run(_class_fill_scenario(1500))
+    expected = cell_population(1000.0, 1.0, 0.99)
+    roomy_cell = int(roomy.access["devices_per_cell"].iloc[0])
+    capped_cell = int(capped.access["devices_per_cell"].iloc[0])
+    # cohorts of 10 are drawn into classes at random: the roomy class holds its share +- 3 %
+    assert roomy_cell == pytest.approx(expected, rel=0.03)
+    cells = capped.cells[
+        (capped.cells["date"] == "2023-12") & (capped.cells["cell_class"] == "p95-100")
+    ]
+    assert bool(cells["full"].iloc[0])
+    per_cell = int(cells["terminals"].iloc[0]) / int(cells["cells"].iloc[0])
+    assert per_cell <= 1500
+    class_mean = roomy.cells[
+        (roomy.cells["date"] == "2023-12") & (roomy.cells["cell_class"] == "p95-100")
+    ]
+    roomy_per_cell = int(class_mean["terminals"].iloc[0]) / int(class_mean["cells"].iloc[0])
+    assert capped_cell == pytest.approx(roomy_cell * per_cell / roomy_per_cell, rel=0.01)
+    assert capped_cell < roomy_cell
