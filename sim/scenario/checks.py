@@ -25,6 +25,14 @@ def _share_sum_problem(path: str, shares: Mapping[str, float]) -> Problem | None
     return Problem(path, f"shares sum to {total:g}, they must sum to 1 (got {listed})")
 
 
+def _known(scenario: Scenario, technology: str) -> bool:
+    """Whether a technology's carrier is known (a catalog one, or a new one naming it)."""
+    override = scenario.technologies.get(technology)
+    return technology in catalog.TECHNOLOGIES or (
+        override is not None and override.carrier is not None
+    )
+
+
 def consistency_problems(scenario: Scenario) -> list[Problem]:
     problems: list[Problem] = []
     add = problems.append
@@ -103,6 +111,29 @@ def consistency_problems(scenario: Scenario) -> list[Problem]:
             for month in carriage.share:
                 if not _within(month, scenario):
                     add(Problem(f"{path}.share", f"date {month} lies outside {horizon}"))
+    for carrier, override in scenario.network.carriers.items():
+        path = f"network.carriers.{carrier}"
+        dated = [("share", override.share)]
+        if override.background is not None:
+            dated += [
+                (f"background.{resource}", getattr(override.background, resource))
+                for resource in RESOURCES
+            ]
+        for field, schedule in dated:
+            if isinstance(schedule, dict):
+                for month in schedule:
+                    if not _within(month, scenario):
+                        add(Problem(f"{path}.{field}", f"date {month} lies outside {horizon}"))
+        if not any(
+            scenario.carrier_of(name) == carrier for name in carried if _known(scenario, name)
+        ):
+            add(
+                Problem(
+                    path,
+                    f"no carried technology uses the {carrier} carrier (carried: "
+                    f"{listing(carried)}); remove it or carry one of its technologies",
+                )
+            )
     start_year, end_year = scenario.start_index // 12, month_index(scenario.end) // 12
     for generation, schedule in scenario.network.sites.items():
         for field in ("build_per_year", "retire_per_year"):
@@ -119,8 +150,7 @@ def consistency_problems(scenario: Scenario) -> list[Problem]:
                         )
     generations: dict[str, dict[str, str]] = {}
     for name, carriage in carried.items():
-        override = scenario.technologies.get(name)
-        if name in catalog.TECHNOLOGIES or (override is not None and override.carrier):
+        if _known(scenario, name):
             generations.setdefault(scenario.carrier_of(name), {})[name] = carriage.generation
     for carrier, by_tech in generations.items():
         if len(set(by_tech.values())) > 1:

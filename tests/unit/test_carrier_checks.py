@@ -1,0 +1,50 @@
+"""Cross-field checks of the carrier section: dates in the horizon, carriers in use."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from sim import parse_scenario
+from sim.scenario import ScenarioError
+
+BASE: dict[str, Any] = {
+    "name": "x",
+    "network": {
+        "sites": {"4G": {"initial": 1}},
+        "technologies": {"nb-iot": {"generation": "4G"}},
+    },
+    "categories": {"m": {"initial": 10, "technologies": ["nb-iot"]}},
+}
+
+
+@pytest.mark.parametrize(
+    ("carriers", "path", "words"),
+    [
+        ({"nr": {"count": 2}}, "network.carriers.nr", "no carried technology uses the nr"),
+        ({"nb-iot": {"share": {"2040-01": 0.5}}}, "network.carriers.nb-iot.share", "2040-01"),
+        (
+            {"nb-iot": {"background": {"uplink": {"1999-01": 0.1}}}},
+            "network.carriers.nb-iot.background.uplink",
+            "1999-01 lies outside the horizon",
+        ),
+    ],
+)
+def test_carrier_sections_are_checked(carriers: dict, path: str, words: str) -> None:
+    data = copy.deepcopy(BASE)
+    data["network"]["carriers"] = carriers
+    with pytest.raises(ScenarioError) as raised:
+        parse_scenario(data)
+    problems = [str(problem) for problem in raised.value.problems]
+    assert any(f": {path}: " in line and words in line for line in problems), problems
+
+
+def test_a_carrier_in_use_with_dated_figures_in_the_horizon_is_read() -> None:
+    data = copy.deepcopy(BASE)
+    data["network"]["carriers"] = {
+        "nb-iot": {"share": {"2023-01": 0.5}, "background": {"uplink": {"2025-01": 0.1}}}
+    }
+    scenario = parse_scenario(data)
+    assert scenario.network.carriers["nb-iot"].share == {"2023-01": 0.5}
