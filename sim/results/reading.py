@@ -32,7 +32,7 @@ from sim.results.tables import (
 
 _TEXT = dict.fromkeys(
     ("date", "region", "category", "technology", "cell", "name", "value", "cell_class",
-     "carrier", "binding_resource"),
+     "carrier", "binding_resource", "headroom_resource"),
     str,
 )  # fmt: skip
 

@@ -33,7 +33,8 @@ NETWORK_COLUMNS = [
 UTILIZATION_COLUMNS = [f"{resource}_utilization" for resource in RESOURCES]
 CELLS_COLUMNS = [
     "date", "region", "cell_class", "carrier", "cells", "terminals", *UTILIZATION_COLUMNS,
-    "binding_resource", "binding_utilization", "binding_threshold", "full", "turned_away",
+    "binding_resource", "binding_utilization", "binding_threshold", "headroom_used",
+    "headroom_resource", "full", "turned_away",
 ]  # fmt: skip
 TARGET_COLUMNS = [
     "name", "metric", "date", "bound", "required", "achieved", "met", "first_reached",
@@ -84,6 +85,11 @@ class PoolState:
     utilization: FloatArray
     binding: IntArray
     """Index of the resource closest to (or over) its threshold, relative to it."""
+    headroom_used: FloatArray
+    """Highest share, over resources, of what IoT may use (budget x (threshold -
+    smartphones' share)) that IoT uses; 1 = full."""
+    headroom_binding: IntArray
+    """Index of the resource whose headroom IoT uses most."""
     full: NDArray[np.bool_]
     turned_away: IntArray
 
@@ -102,6 +108,10 @@ def pool_state(plan: Plan, trajectory: Trajectory) -> PoolState:
         relative = utilization / network.threshold[None, None, None, :, :]
     binding = np.argmax(np.nan_to_num(relative, nan=-1.0), axis=-1)
     usable = network.usable
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share_used = np.where(usable > 0, used / usable, np.where(used > 0, np.inf, 0.0))
+    headroom_used = np.where(cells > 0, share_used.max(axis=-1), np.nan)
+    headroom_binding = np.argmax(share_used, axis=-1)
     at_threshold = np.any((usable > 0) & (used >= usable * (1 - 1e-6)), axis=-1)
     # a pool with cells whose IoT headroom is gone (phones alone at the threshold) is full
     no_room = np.all(usable <= 0, axis=-1) & (cells > 0)
@@ -112,6 +122,8 @@ def pool_state(plan: Plan, trajectory: Trajectory) -> PoolState:
         terminals=trajectory.pool_terminals.reshape(shape),
         utilization=utilization,
         binding=binding,
+        headroom_used=headroom_used,
+        headroom_binding=headroom_binding,
         full=full,
         turned_away=turned_away,
     )
@@ -148,6 +160,12 @@ def cells_table(plan: Plan, state: PoolState) -> pd.DataFrame:
                             "binding_utilization": np.round(_pick(utilization, binding), 6),
                             "binding_threshold": np.where(
                                 has_cells, network.threshold[c, binding], np.nan
+                            ),
+                            "headroom_used": np.round(state.headroom_used[:, r, k, c], 6),
+                            "headroom_resource": np.where(
+                                has_cells,
+                                np.array(RESOURCES)[state.headroom_binding[:, r, k, c]],
+                                "",
                             ),
                             "full": state.full[:, r, k, c],
                             "turned_away": state.turned_away[:, r, k, c],
@@ -297,6 +315,12 @@ def summary_table(
         if running["relative"].notna().any()
         else None
     )
+    roomiest = running[running["headroom_used"].notna()]
+    closest = (
+        roomiest.loc[int(roomiest["headroom_used"].idxmax())]  # type: ignore[call-overload]
+        if len(roomiest)
+        else None
+    )
     last = cells[cells["date"] == end]
     turned_away_by_class = cells.groupby("cell_class")["turned_away"].sum()
     figures: list[tuple[str, Any]] = [
@@ -326,6 +350,11 @@ def summary_table(
         ("peak_utilization_cells", peak["pool"] if peak is not None else ""),
         ("peak_utilization_resource", peak["binding_resource"] if peak is not None else ""),
         ("peak_utilization_date", peak["date"] if peak is not None else ""),
+        ("peak_headroom_used", f"{closest['headroom_used']:.6f}" if closest is not None else ""),
+        ("peak_headroom_used_cells", closest["pool"] if closest is not None else ""),
+        ("peak_headroom_used_resource",
+         closest["headroom_resource"] if closest is not None else ""),
+        ("peak_headroom_used_date", closest["date"] if closest is not None else ""),
         *[
             (f"turned_away_{label}", int(turned_away_by_class.get(label, 0)))
             for label in plan.network.classes

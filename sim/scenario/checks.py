@@ -111,17 +111,17 @@ def consistency_problems(scenario: Scenario) -> list[Problem]:
             for month in carriage.share:
                 if not _within(month, scenario):
                     add(Problem(f"{path}.share", f"date {month} lies outside {horizon}"))
-    for carrier, override in scenario.network.carriers.items():
+    for carrier, carrier_override in scenario.network.carriers.items():
         path = f"network.carriers.{carrier}"
-        dated = [("share", override.share)]
-        if override.background is not None:
+        dated = [("share", carrier_override.share)]
+        if carrier_override.background is not None:
             dated += [
-                (f"background.{resource}", getattr(override.background, resource))
+                (f"background.{resource}", getattr(carrier_override.background, resource))
                 for resource in RESOURCES
             ]
-        for field, schedule in dated:
-            if isinstance(schedule, dict):
-                for month in schedule:
+        for field, steps in dated:
+            if isinstance(steps, dict):
+                for month in steps:
                     if not _within(month, scenario):
                         add(Problem(f"{path}.{field}", f"date {month} lies outside {horizon}"))
         if not any(
@@ -152,13 +152,13 @@ def consistency_problems(scenario: Scenario) -> list[Problem]:
     for name, carriage in carried.items():
         if _known(scenario, name):
             generations.setdefault(scenario.carrier_of(name), {})[name] = carriage.generation
-    for carrier, by_tech in generations.items():
+    for kind, by_tech in generations.items():
         if len(set(by_tech.values())) > 1:
             pairs = listing([f"{tech}: {generation}" for tech, generation in by_tech.items()])
             add(
                 Problem(
                     f"network.technologies.{list(by_tech)[-1]}.generation",
-                    f"technologies on the {carrier} carrier share its cells, so they must be "
+                    f"technologies on the {kind} carrier share its cells, so they must be "
                     f"carried by one generation (got {pairs})",
                 )
             )
