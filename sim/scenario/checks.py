@@ -124,16 +124,6 @@ def consistency_problems(scenario: Scenario) -> list[Problem]:
                 for month in steps:
                     if not _within(month, scenario):
                         add(Problem(f"{path}.{field}", f"date {month} lies outside {horizon}"))
-        if not any(
-            scenario.carrier_of(name) == carrier for name in carried if _known(scenario, name)
-        ):
-            add(
-                Problem(
-                    path,
-                    f"no carried technology uses the {carrier} carrier (carried: "
-                    f"{listing(carried)}); remove it or carry one of its technologies",
-                )
-            )
     start_year, end_year = scenario.start_index // 12, month_index(scenario.end) // 12
     for generation, schedule in scenario.network.sites.items():
         for field in ("build_per_year", "retire_per_year"):
