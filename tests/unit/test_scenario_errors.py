@@ -418,6 +418,49 @@ BAD_SCENARIOS = [
         ("'lora'", "'nb-iot'"),
         id="unknown-carrier",
     ),
+    pytest.param(
+        _scenario("network:", "  carriers: {lte: {threshold: {uplink: 1.5}}}"),
+        "network.carriers.lte.threshold.uplink",
+        ("got 1.5", "less than or equal to 1"),
+        id="threshold-above-1",
+    ),
+    pytest.param(
+        _scenario("network:", "  cell_classes: 0"),
+        "network.cell_classes",
+        ("got 0", "greater than or equal to 1"),
+        id="cell-classes-0",
+    ),
+    pytest.param(
+        _scenario("network:", "  hottest_cells: 0"),
+        "network.hottest_cells",
+        ("got 0", "greater than 0"),
+        id="hottest-cells-0",
+    ),
+    pytest.param(
+        _scenario(
+            "network:",
+            "  technologies:",
+            "    nb-iot: {generation: 4G}",
+            "    lte-cat1: {generation: 4G}",
+            "    lte-m: {generation: 5G}",
+        ),
+        "network.technologies.lte-m.generation",
+        ("lte carrier", "lte-cat1: 4G", "lte-m: 5G"),
+        id="carrier-on-two-generations",
+    ),
+    # traffic and loads
+    pytest.param(
+        _water_meter("traffic: {coverage: {normal: 0.5, robust: 0.3}}"),
+        "categories.water_meter.traffic.coverage",
+        ("sum to 0.8", "normal: 0.5", "robust: 0.3"),
+        id="coverage-sum",
+    ),
+    pytest.param(
+        _water_meter("load: {lte-m: {uplink: 1}}"),
+        "categories.water_meter.load.lte-m",
+        ("'lte-m'", "not in this category's technologies"),
+        id="load-for-technology-not-listed",
+    ),
     # targets
     pytest.param(
         _target("date: 2040-01, at_least: 5"),
@@ -819,6 +862,11 @@ def test_bad_mapping_key_is_located(
             _water_meter("growth: {model: cagr, rate: -2}"),
             "categories.water_meter.growth.rate",
             id="bad-value",
+        ),
+        pytest.param(
+            _water_meter("traffic: {coverage: {normal: 0.5, robust: 0.3}}"),
+            "categories.water_meter.traffic.coverage: shares sum to 0.8",
+            id="coverage-shares-sum",
         ),
         pytest.param("name: t\ncategories: {water_meter: {\n", "YAML syntax error", id="bad-yaml"),
     ],
