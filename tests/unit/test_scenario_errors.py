@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from statistics import StatisticsError
 
 import pytest
 
@@ -995,3 +996,44 @@ def test_prach_index_on_nb_iot_is_refused(
     err = capsys.readouterr().err
     assert "technologies.nb-iot.prach_configuration_index" in err
     assert "LTE" in err
+
+
+@pytest.mark.parametrize(
+    "hottest",
+    [
+        pytest.param(
+            "1",
+            id="hottest-cells-1",
+            marks=pytest.mark.xfail(
+                strict=True,
+                raises=StatisticsError,
+                reason="sim/supply/capacity.py: hottest_cells 1 with 8 classes gives class bounds "
+                "[0, 0, ..., 0, 1]; terminal_shares calls NormalDist().inv_cdf(0.0), which "
+                "raises StatisticsError (a traceback from validate and run)",
+            ),
+        ),
+        pytest.param(
+            "1.0e-20",
+            id="hottest-cells-tiny",
+            marks=pytest.mark.xfail(
+                strict=True,
+                raises=StatisticsError,
+                reason="sim/supply/capacity.py: 1 - 1e-20 rounds to 1.0, so a class bound is 1.0 "
+                "and terminal_shares calls NormalDist().inv_cdf(1.0): StatisticsError",
+            ),
+        ),
+    ],
+)
+def test_extreme_hottest_cells_is_no_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], hottest: str
+) -> None:
+    """hottest_cells at the ends of its range (0 < h <= 1) is either run or refused with
+    exit 2 and the field path, never a traceback."""
+    text = _scenario("end: 2023-03", "network:", f"  hottest_cells: {hottest}")
+    scenario = _write(tmp_path, text)
+    code = main(["validate", str(scenario)])
+    err = capsys.readouterr().err
+    assert code in (0, 2)
+    assert "Traceback" not in err
+    if code == 2:
+        assert "network.hottest_cells" in err
