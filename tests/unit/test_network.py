@@ -434,3 +434,19 @@ def test_carrier_generation_follows_its_technologies() -> None:
     # NB-IoT stays on 4G: 1001 x 0.7 x 0.125 x 3
     nb = plan.carriers.index("nb-iot")
     assert plan.carrier_cells[0, country, nb] == pytest.approx(262.7625, rel=1e-12)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="sim/supply/network.py takes a scenario's background as a whole: a partial "
+    "network.carriers.<c>.background sets every resource it does not name to 0, whereas "
+    "budget and threshold overrides replace only the resources they name",
+)
+def test_partial_background_keeps_the_catalogs_other_resources() -> None:
+    """background: {uplink: 0.2} on LTE leaves the catalog's downlink 0.5 (and others)."""
+    carriers = {"lte": {"background": {"uplink": 0.2}}}
+    plan = build_network(_scenario(network=_network(carriers=carriers)))
+    lte = plan.carriers.index("lte")
+    assert plan.background[0, lte, _resource("uplink")] == 0.2
+    # catalog LTE background from 2023-01: downlink 0.5, random access 0.3, contexts 0.4
+    np.testing.assert_array_equal(plan.background[0, lte, 1:], [0.5, 0.3, 0.4])
