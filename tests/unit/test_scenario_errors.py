@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from statistics import StatisticsError
 
 import pytest
 
@@ -418,6 +419,49 @@ BAD_SCENARIOS = [
         ("'lora'", "'nb-iot'"),
         id="unknown-carrier",
     ),
+    pytest.param(
+        _scenario("network:", "  carriers: {lte: {threshold: {uplink: 1.5}}}"),
+        "network.carriers.lte.threshold.uplink",
+        ("got 1.5", "less than or equal to 1"),
+        id="threshold-above-1",
+    ),
+    pytest.param(
+        _scenario("network:", "  cell_classes: 0"),
+        "network.cell_classes",
+        ("got 0", "greater than or equal to 1"),
+        id="cell-classes-0",
+    ),
+    pytest.param(
+        _scenario("network:", "  hottest_cells: 0"),
+        "network.hottest_cells",
+        ("got 0", "greater than 0"),
+        id="hottest-cells-0",
+    ),
+    pytest.param(
+        _scenario(
+            "network:",
+            "  technologies:",
+            "    nb-iot: {generation: 4G}",
+            "    lte-cat1: {generation: 4G}",
+            "    lte-m: {generation: 5G}",
+        ),
+        "network.technologies.lte-m.generation",
+        ("lte carrier", "lte-cat1: 4G", "lte-m: 5G"),
+        id="carrier-on-two-generations",
+    ),
+    # traffic and loads
+    pytest.param(
+        _water_meter("traffic: {coverage: {normal: 0.5, robust: 0.3}}"),
+        "categories.water_meter.traffic.coverage",
+        ("sum to 0.8", "normal: 0.5", "robust: 0.3"),
+        id="coverage-sum",
+    ),
+    pytest.param(
+        _water_meter("load: {lte-m: {uplink: 1}}"),
+        "categories.water_meter.load.lte-m",
+        ("'lte-m'", "not in this category's technologies"),
+        id="load-for-technology-not-listed",
+    ),
     # targets
     pytest.param(
         _target("date: 2040-01, at_least: 5"),
@@ -820,6 +864,11 @@ def test_bad_mapping_key_is_located(
             "categories.water_meter.growth.rate",
             id="bad-value",
         ),
+        pytest.param(
+            _water_meter("traffic: {coverage: {normal: 0.5, robust: 0.3}}"),
+            "categories.water_meter.traffic.coverage: shares sum to 0.8",
+            id="coverage-shares-sum",
+        ),
         pytest.param("name: t\ncategories: {water_meter: {\n", "YAML syntax error", id="bad-yaml"),
     ],
 )
@@ -947,3 +996,44 @@ def test_prach_index_on_nb_iot_is_refused(
     err = capsys.readouterr().err
     assert "technologies.nb-iot.prach_configuration_index" in err
     assert "LTE" in err
+
+
+@pytest.mark.parametrize(
+    "hottest",
+    [
+        pytest.param(
+            "1",
+            id="hottest-cells-1",
+            marks=pytest.mark.xfail(
+                strict=True,
+                raises=StatisticsError,
+                reason="sim/supply/capacity.py: hottest_cells 1 with 8 classes gives class bounds "
+                "[0, 0, ..., 0, 1]; terminal_shares calls NormalDist().inv_cdf(0.0), which "
+                "raises StatisticsError (a traceback from validate and run)",
+            ),
+        ),
+        pytest.param(
+            "1.0e-20",
+            id="hottest-cells-tiny",
+            marks=pytest.mark.xfail(
+                strict=True,
+                raises=StatisticsError,
+                reason="sim/supply/capacity.py: 1 - 1e-20 rounds to 1.0, so a class bound is 1.0 "
+                "and terminal_shares calls NormalDist().inv_cdf(1.0): StatisticsError",
+            ),
+        ),
+    ],
+)
+def test_extreme_hottest_cells_is_no_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], hottest: str
+) -> None:
+    """hottest_cells at the ends of its range (0 < h <= 1) is either run or refused with
+    exit 2 and the field path, never a traceback."""
+    text = _scenario("end: 2023-03", "network:", f"  hottest_cells: {hottest}")
+    scenario = _write(tmp_path, text)
+    code = main(["validate", str(scenario)])
+    err = capsys.readouterr().err
+    assert code in (0, 2)
+    assert "Traceback" not in err
+    if code == 2:
+        assert "network.hottest_cells" in err
