@@ -9,7 +9,7 @@ from sim.scenario import catalog
 from sim.scenario.base import RESOURCES
 from sim.scenario.fields import MAX_HORIZON_MONTHS, SHARE_TOLERANCE
 from sim.scenario.model import Bass, Cagr, Logistic, Scenario, Targets
-from sim.scenario.months import month_index
+from sim.scenario.months import month_index, month_label
 from sim.scenario.problems import Problem, did_you_mean, listing, shown
 
 
@@ -23,6 +23,27 @@ def _share_sum_problem(path: str, shares: Mapping[str, float]) -> Problem | None
         return None
     listed = listing([f"{key}: {value:g}" for key, value in shares.items()])
     return Problem(path, f"shares sum to {total:g}, they must sum to 1 (got {listed})")
+
+
+def _share_at(schedule: float | Mapping[str, float], month: int) -> float:
+    """A constant or dated step share at a calendar month index (before the first date,
+    the first value)."""
+    if not isinstance(schedule, Mapping):
+        return float(schedule)
+    value = next(iter(schedule.values()))
+    for date, share in schedule.items():  # dates are sorted when the scenario is read
+        if month_index(date) <= month:
+            value = share
+    return value
+
+
+def _step_months(scenario: Scenario, *schedules: float | Mapping[str, float]) -> list[int]:
+    """The start and every dated step in the horizon: where step shares can change."""
+    months = {scenario.start_index}
+    for schedule in schedules:
+        if isinstance(schedule, Mapping):
+            months |= {month_index(date) for date in schedule if _within(date, scenario)}
+    return sorted(months)
 
 
 def _known(scenario: Scenario, technology: str) -> bool:
@@ -124,6 +145,24 @@ def consistency_problems(scenario: Scenario) -> list[Problem]:
                 for month in steps:
                     if not _within(month, scenario):
                         add(Problem(f"{path}.{field}", f"date {month} lies outside {horizon}"))
+        if carrier_override.share is not None:
+            for name, carriage in carried.items():
+                if not _known(scenario, name) or scenario.carrier_of(name) != carrier:
+                    continue
+                for when in _step_months(scenario, carriage.share, carrier_override.share):
+                    own = _share_at(carriage.share, when)
+                    holding = _share_at(carrier_override.share, when)
+                    if own > holding + SHARE_TOLERANCE:
+                        add(
+                            Problem(
+                                f"network.technologies.{name}.share",
+                                f"{own:g} of the {carriage.generation} sites from "
+                                f"{month_label(when)}, more than its carrier {carrier} is on "
+                                f"({holding:g}, network.carriers.{carrier}.share): a "
+                                "technology is only where its carrier is",
+                            )
+                        )
+                        break
     start_year, end_year = scenario.start_index // 12, month_index(scenario.end) // 12
     for generation, schedule in scenario.network.sites.items():
         for field in ("build_per_year", "retire_per_year"):

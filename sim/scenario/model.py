@@ -129,8 +129,8 @@ class Network(ScenarioModel):
     )
     hottest_cells: Number = Field(
         0.01,
-        gt=0,
-        le=1,
+        ge=1e-6,
+        le=0.5,
         description="share of a region's cells in its hottest class; the classes below it "
         "are spaced geometrically in this share",
     )

@@ -128,7 +128,8 @@ class CarrierOverride(ScenarioModel):
         default_factory=Shares, description="planning threshold per resource (share of budget)"
     )
     background: Background | None = Field(
-        None, description="smartphones' share of each resource; default: the catalog's"
+        None,
+        description="smartphones' share of each resource it names (the catalog's for the others)",
     )
 
     @model_validator(mode="before")

@@ -141,12 +141,14 @@ def build_network(scenario: Scenario) -> NetworkPlan:
             )
         figures = cell_budget(name, override)
         limits = thresholds(name, override)
-        spec = catalog.CARRIERS[name]
-        phones = override.background if override and override.background else spec.background
+        phones = catalog.CARRIERS[name].background
+        given = override.background if override is not None else None
         for j, resource in enumerate(RESOURCES):
             budget[c, j] = figures[resource]
             threshold[c, j] = limits[resource]
-            background[:, c, j] = step_values(getattr(phones, resource), month_indices)
+            # a scenario's background replaces the catalog's for the resources it names
+            source = given if given is not None and resource in given.model_fields_set else phones
+            background[:, c, j] = step_values(getattr(source, resource), month_indices)
 
     with np.errstate(divide="ignore", invalid="ignore"):
         availability = np.where(

@@ -42,8 +42,29 @@ def test_carrier_sections_are_checked(carriers: dict, path: str, words: str) -> 
 
 def test_a_carrier_in_use_with_dated_figures_in_the_horizon_is_read() -> None:
     data = copy.deepcopy(BASE)
+    data["network"]["technologies"]["nb-iot"]["share"] = 0.5
     data["network"]["carriers"] = {
         "nb-iot": {"share": {"2023-01": 0.5}, "background": {"uplink": {"2025-01": 0.1}}}
     }
     scenario = parse_scenario(data)
     assert scenario.network.carriers["nb-iot"].share == {"2023-01": 0.5}
+
+
+def test_a_technology_is_only_where_its_carrier_is() -> None:
+    """nb-iot on 0.125 of the 4G sites cannot use an NB-IoT carrier on 0.05 of them."""
+    data = copy.deepcopy(BASE)
+    data["network"]["technologies"]["nb-iot"]["share"] = {"2023-01": 0.05, "2025-07": 0.125}
+    data["network"]["carriers"] = {"nb-iot": {"share": 0.05}}
+    with pytest.raises(ScenarioError) as raised:
+        parse_scenario(data)
+    problems = [str(problem) for problem in raised.value.problems]
+    assert any(
+        ": network.technologies.nb-iot.share: 0.125 of the 4G sites from 2025-07" in line
+        and "network.carriers.nb-iot.share" in line
+        for line in problems
+    ), problems
+    data["network"]["carriers"] = {"nb-iot": {"share": {"2023-01": 0.05, "2025-07": 0.2}}}
+    assert parse_scenario(data).network.carriers["nb-iot"].share == {
+        "2023-01": 0.05,
+        "2025-07": 0.2,
+    }

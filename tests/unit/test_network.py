@@ -436,12 +436,6 @@ def test_carrier_generation_follows_its_technologies() -> None:
     assert plan.carrier_cells[0, country, nb] == pytest.approx(262.7625, rel=1e-12)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sim/supply/network.py takes a scenario's background as a whole: a partial "
-    "network.carriers.<c>.background sets every resource it does not name to 0, whereas "
-    "budget and threshold overrides replace only the resources they name",
-)
 def test_partial_background_keeps_the_catalogs_other_resources() -> None:
     """background: {uplink: 0.2} on LTE leaves the catalog's downlink 0.5 (and others)."""
     carriers = {"lte": {"background": {"uplink": 0.2}}}
