@@ -231,6 +231,10 @@ class _World:
         self.pool_turned_away = [0] * pools
         self.budget_table = network.usable.reshape(self.months + 1, pools, self.n_res)
         self.budget: list[list[float]] = self.budget_table[0].tolist()
+        # a pool of no cells holds nothing, even terminals that load none of its resources
+        network_cells = network.carrier_cells[:, :, None, :] * network.cell_shares[None, :, :, None]
+        self.open_table = (network_cells > 0).reshape(self.months + 1, pools)
+        self.open: list[bool] = self.open_table[0].tolist()
         self.used: list[list[float]] = [[0.0] * self.n_res for _ in range(pools)]
         kinds = n_cat * n_tech
         self.pool_counts: list[list[int]] = [[0] * kinds for _ in range(pools)]
@@ -280,7 +284,8 @@ class _World:
         # a technology's loads rise where its share of the carrier's cells falls
         rising_tech = np.any(np.diff(self.plan.network.availability, axis=0) < 0, axis=0)
         n_tech = self.n_tech
-        shrinks = falls.tolist()
+        closes = np.any(np.diff(self.open_table.astype(np.int8), axis=0) < 0, axis=0)
+        shrinks = (falls | closes).tolist()
         for pool in range(len(shrinks)):
             carrier = pool % self.n_car
             if any(rising_tech[k] and self.carrier_of[k] == carrier for k in range(n_tech)):
@@ -297,6 +302,8 @@ class _World:
 
     def _room(self, pool: int, kind: int, size: int) -> int:
         """How many of `size` terminals of a kind fit in a pool (the binding resource)."""
+        if not self.open[pool]:
+            return 0
         load = self.load[kind]
         used, budget = self.used[pool], self.budget[pool]
         take = size
@@ -456,7 +463,7 @@ class _World:
             if cohort.size == 0:
                 continue
             load = self.load[cohort.kind]
-            gone = any(unit == math.inf for unit in load)
+            gone = not self.open[pool] or any(unit == math.inf for unit in load)
             if not gone:
                 if not any(excess):
                     if not self._gone_kinds(pool):
@@ -485,7 +492,11 @@ class _World:
         members[:] = [cohort for cohort in members if cohort.size]
 
     def _gone_kinds(self, pool: int) -> bool:
+        """Whether the pool holds terminals it can no longer hold at all (its cells or
+        their technology are gone)."""
         counts = self.pool_counts[pool]
+        if not self.open[pool]:
+            return any(counts)
         return any(
             counts[kind] and any(unit == math.inf for unit in self.load[kind])
             for kind in range(len(counts))
@@ -539,6 +550,7 @@ class _World:
             # all budgets and loads change at once, then pools over budget displace
             # terminals (who may move to pools that just grew), then queues are served
             self.budget = self.budget_table[t].tolist()
+            self.open = self.open_table[t].tolist()
             self.load = self.load_table[t].tolist()
             self._exact_use()
             for pool in pools:
