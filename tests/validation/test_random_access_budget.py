@@ -215,3 +215,19 @@ def test_collision_probability_quick_check(name: str, window_s: float) -> None:
     standard errors (t with 7 degrees of freedom: 0.2 % false alarms), transmissions per
     opportunity within 3 % (about 1 s each)."""
     check(name, window_s, replications=8, z=5.0, load_tolerance=0.03)
+
+
+@pytest.mark.parametrize("technology", ["lte-cat1", "nb-iot"])
+def test_load_counts_every_transmission_of_a_report(technology: str) -> None:
+    """The capacity model charges `preamble_transmissions_per_report` transmissions per
+    report against this budget of transmissions (`terminal_load`); at the budget the
+    access layer's procedure sends T of them per report (the slow test above measures T in
+    the DES).  The two must agree within 5 %, or the random-access use is understated."""
+    case = profile(technology)
+    charged = catalog.TECHNOLOGIES[technology].preamble_transmissions_per_report
+    sent = transmissions_per_report(case.procedure, case.target)
+    assert charged == pytest.approx(sent, rel=0.05), (
+        f"{technology}: the load charges {charged} preamble transmissions per report; the "
+        f"access procedure sends {sent:.3f} at the {case.target:.0%} collision target "
+        f"(a lone preamble is missed with probability e^-k on its k-th transmission)"
+    )
