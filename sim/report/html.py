@@ -135,7 +135,7 @@ def _figure_html(name: str, runs: Sequence[Tables]) -> str:
     finally:
         plots.close(figure)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    title = name.replace("_", " ")
+    title = plots.caption(name)
     return (f'<figure><img alt="{html.escape(title)}" src="data:image/png;base64,{data}"/>'
             f"<figcaption>{html.escape(title)}</figcaption></figure>")  # fmt: skip
 
