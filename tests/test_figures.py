@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 if TYPE_CHECKING:
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 
 matplotlib = pytest.importorskip("matplotlib", reason="figures need the plot extra")
 
-from helpers import tiny_scenario  # noqa: E402
+from helpers import tiny_scenario, with_unit_capacity  # noqa: E402
 
 from sim import run  # noqa: E402
 from sim.cli import main  # noqa: E402
@@ -192,31 +193,105 @@ def _read_first(report: Path) -> list[str]:
 
 
 def test_read_first_says_only_what_the_tables_show(tmp_path: Path) -> None:
-    """A run without the access layer, targets or full pools: "Read first" says so, and
-    claims nothing about access success (it used to say "every cell above 90 % access
-    success" for a run in which the access layer did not run)."""
+    """A run without the access layer, targets or full cells: "Read first" says so, names
+    the cells that came closest to their threshold as summary.csv has them, and claims
+    nothing about access success (it used to say "every cell above 90 % access success" for
+    a run in which the access layer did not run)."""
     folder = run(ROOT / "scenarios" / "minimal.yaml").write(tmp_path / "minimal")
     report = tmp_path / "report.html"
     assert main(["report", str(folder), "--out", str(report)]) == 0
     sentences = _read_first(report)
+    peak = read_tables(folder).summary.set_index("metric")["value"]
+    assert peak["first_full_date"] == ""  # nothing fills in the minimal scenario
     assert sentences == [
-        "minimal: no pool turned terminals away",
+        f"minimal: no cell class filled; closest: {peak['peak_utilization_cells']} "
+        f"(region/class/carrier) in {peak['peak_utilization_date']}, "
+        f"{peak['peak_utilization_resource']} at "
+        f"{float(peak['peak_utilization_of_threshold']) * 100:.3g} % of its planning "
+        f"threshold ({float(peak['peak_utilization']) * 100:.3g} % of its budget)",
         "minimal: no targets set",
         "minimal: the access layer was not run (no access.years)",
     ]
 
 
-def test_read_first_counts_replications(tmp_path: Path) -> None:
-    """With replications, a finding says in how many of them it held."""
-    result = run(ROOT / "scenarios" / "china_capacity_crunch.yaml", replications=2)
-    folder = result.write(tmp_path / "crunch")
+def _one_cell(terminals: int) -> dict[str, Any]:
+    """tiny_scenario's meters on one NB-IoT cell that holds `terminals` of them (a context
+    budget of that many, unit loads, one cell class), through 2025-12: the base grows from
+    200 k to about 350 k."""
+    data = tiny_scenario(end="2025-12")
+    data["network"] = {"sectors_per_site": 1, "sites": {"4G": {"initial": 1}},
+                       "technologies": {"nb-iot": {"generation": "4G", "share": 1.0}}}  # fmt: skip
+    data["categories"]["meter"]["technologies"] = ["nb-iot"]
+    data["targets"] = [{"name": "base", "metric": "connected", "date": "2023-12",
+                        "at_least": 100_000}]  # fmt: skip
+    return with_unit_capacity(data, {"nb-iot": terminals})
+
+
+def _first_full(connections: pd.DataFrame, terminals: int) -> str:
+    """The month a one-cell pool of `terminals` fills, from connections.csv alone: it holds
+    them all, or terminals were turned away (blocked or left waiting)."""
+    months = connections.groupby("date")[["connected", "blocked", "waiting"]].sum()
+    full = months[(months["connected"] >= terminals) | (months["blocked"] > 0)
+                  | (months["waiting"] > 0)]  # fmt: skip
+    return str(full.index.min())
+
+
+def test_read_first_names_the_first_full_class(tmp_path: Path) -> None:
+    """A cell of 250 k terminals fills when the base reaches 250 k: "Read first" names its
+    class, the month (as connections.csv shows it) and the binding resource (contexts, the
+    only one loaded), and that all its cells are full at the end.  About 0.2 s."""
+    folder = run(_one_cell(250_000)).write(tmp_path / "one-cell")
     report = tmp_path / "report.html"
     assert main(["report", str(folder), "--out", str(report)]) == 0
     sentences = _read_first(report)
-    full = [s for s in sentences if "is full" in s]
-    assert full, sentences
-    assert all("of 2 replications" in s and "at the earliest" in s for s in full)
-    assert "china-capacity-crunch: all 2 targets met in every replication" in sentences
+    month = _first_full(read_tables(folder).connections, 250_000)
+    assert "2023-01" < month < "2025-12"  # it fills inside the horizon
+    assert sentences[:2] == [
+        f"tiny: first full cell class: national/p0-100/nb-iot (region/class/carrier) from "
+        f"{month}, binding resource contexts",
+        "tiny: cells in full classes at 2025-12: nb-iot 100 %",
+    ]
+    assert f"tiny: national/nb-iot turned terminals away from {month}: they fell back, " in (
+        " ".join(sentences)
+    )
+
+
+def test_read_first_names_what_comes_closest_when_nothing_fills(tmp_path: Path) -> None:
+    """A cell of 1 M terminals never fills: "Read first" says so and names the cell, the
+    month its load peaked and the share of the budget used, which for unit loads is the
+    peak number of terminals over the budget (threshold 1).  About 0.2 s."""
+    folder = run(_one_cell(1_000_000)).write(tmp_path / "one-cell")
+    report = tmp_path / "report.html"
+    assert main(["report", str(folder), "--out", str(report)]) == 0
+    sentences = _read_first(report)
+    months = read_tables(folder).connections.groupby("date")["connected"].sum()
+    months = months[months.index >= "2023-01"]  # the simulated months
+    share = f"{months.max() / 1_000_000 * 100:.3g} %"
+    assert sentences[0] == (
+        f"tiny: no cell class filled; closest: national/p0-100/nb-iot (region/class/carrier) "
+        f"in {months.idxmax()}, contexts at {share} of its planning threshold ({share} of its "
+        "budget)"
+    )
+
+
+def test_read_first_counts_replications(tmp_path: Path) -> None:
+    """With replications, a finding says in how many of them it held and gives the
+    earliest month (each replication's month read from its connections).  About 0.4 s."""
+    folder = run(_one_cell(250_000), replications=2).write(tmp_path / "one-cell")
+    report = tmp_path / "report.html"
+    assert main(["report", str(folder), "--out", str(report)]) == 0
+    sentences = _read_first(report)
+    connections = read_tables(folder).connections
+    earliest = min(_first_full(rows, 250_000) for _, rows in connections.groupby("replication"))
+    assert sentences[:2] == [
+        "tiny: first full cell class: national/p0-100/nb-iot (region/class/carrier) in 2 of 2 "
+        f"replications, from {earliest} at the earliest, binding resource contexts",
+        "tiny: cells in full classes at 2025-12: nb-iot 100 % (mean of 2 replications)",
+    ]
+    away = [s for s in sentences if "turned terminals away" in s]
+    assert away
+    assert all("of 2 replications" in s and "at the earliest" in s for s in away)
+    assert "tiny: the 1 target met in every replication" in sentences
 
 
 @pytest.fixture(scope="module")
