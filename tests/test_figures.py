@@ -346,6 +346,12 @@ def test_heat_map_holds_what_cells_csv_says(filling: Path, tmp_path: Path) -> No
                            for row in matrix.full)  # fmt: skip
         assert len(hatched) == runs_of_full > 0
         assert "share of the planning threshold" in figure.axes[-1].get_ylabel()  # colour bar
+        peak = tables.summary.set_index("metric")["value"]
+        assert peak["peak_utilization_cells"] == "dense_urban/p99-100/nb-iot"
+        assert panels[0].get_title("right") == (  # the panel's highest cell is summary.csv's
+            f"highest {float(peak['peak_utilization_of_threshold']):.2f}: p99-100 in "
+            f"{peak['peak_utilization_date']}"
+        )
     finally:
         plots.close(figure)
     assert main(["plot", str(filling), "--out", str(tmp_path / "f")]) == 0

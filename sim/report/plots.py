@@ -372,12 +372,19 @@ def _mark_full(axis: Any, edges: FloatArray, full: NDArray[np.bool_]) -> None:
             t = end
 
 
-def _peak_text(matrix: HeatMap) -> str:
-    """Where and when a heat map is highest, e.g. 'highest 0.71: p99-100 in 2025-11'."""
-    if not np.isfinite(matrix.share).any():
+def _peak_text(matrix: HeatMap, start: str) -> str:
+    """Where and when a heat map is highest from `start` on (as summary.csv's peak), the
+    hotter class and then the earlier month on ties, e.g. 'highest 0.71: p99-100 in
+    2025-11'."""
+    months = [t for t, date in enumerate(matrix.dates) if date >= start] or list(
+        range(len(matrix.dates))
+    )
+    share = matrix.share[::-1, months]  # hottest class first
+    if not np.isfinite(share).any():
         return "no cells"
-    k, t = np.unravel_index(int(np.nanargmax(matrix.share)), matrix.share.shape)
-    return f"highest {matrix.share[k, t]:.2f}: {matrix.classes[k]} in {matrix.dates[t]}"
+    k, t = np.unravel_index(int(np.nanargmax(share)), share.shape)
+    hottest_first = matrix.classes[::-1]
+    return f"highest {share[k, t]:.2f}: {hottest_first[k]} in {matrix.dates[months[t]]}"
 
 
 def cell_utilization(runs: Sequence[Tables], carrier: str) -> Figure:
@@ -404,7 +411,7 @@ def cell_utilization(runs: Sequence[Tables], carrier: str) -> Figure:
             axis = axes[row, column]
             axis.set_title(region if len(runs) == 1 else f"{region} — {names[column]}",
                            fontsize=8, loc="left")  # fmt: skip
-            axis.set_title(_peak_text(matrix), fontsize=8, loc="right")
+            axis.set_title(_peak_text(matrix, runs[column].start), fontsize=8, loc="right")
             axis.set_ylabel("cell class", fontsize=8)
             if row == len(regions) - 1:
                 axis.set_xlabel("month (end)")
