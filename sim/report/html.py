@@ -94,7 +94,8 @@ def _cell_findings(run: Tables) -> list[Finding]:
 
 
 def _closest(figures: list[dict[str, str]]) -> Finding:
-    """ "No cell class filled", with the cells that came closest to their threshold."""
+    """The finding that no cell class filled, naming the cells that came closest to their
+    planning threshold (the highest peak over the replications)."""
     none = "no cell class filled" + (f" in any of {len(figures)} replications"
                                      if len(figures) > 1 else "")  # fmt: skip
     rated = [f for f in figures if f.get("peak_utilization_of_threshold")]
