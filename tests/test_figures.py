@@ -7,10 +7,18 @@ import os
 import shutil
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import pandas as pd
 import pytest
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 matplotlib = pytest.importorskip("matplotlib", reason="figures need the plot extra")
+
+from helpers import tiny_scenario, with_unit_capacity  # noqa: E402
 
 from sim import run  # noqa: E402
 from sim.cli import main  # noqa: E402
@@ -30,16 +38,31 @@ def folders(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return out
 
 
+def _titles(figure: Figure) -> str:
+    """Every title of a figure: its own and its panels' (left, centre and right)."""
+    own = figure.get_suptitle()  # type: ignore[attr-defined]
+    return " | ".join([own, *(axis.get_title(loc) for axis in figure.axes
+                              for loc in ("left", "center", "right"))])  # fmt: skip
+
+
+def _panels(figure: Figure) -> list[Any]:
+    """The panels of a figure, colour bars left out."""
+    return [axis for axis in figure.axes if axis.get_label() != "<colorbar>"]
+
+
 def test_every_figure_of_one_scenario(folders: list[Path], tmp_path: Path) -> None:
     runs = [read_tables(folders[0])]
-    assert plots.available(runs) == list(plots.FIGURES)  # targets and access present
+    carriers = sorted(set(runs[0].cells.loc[runs[0].cells["terminals"] > 0, "carrier"]))
+    assert carriers == ["lte", "nb-iot", "nr"]  # the storm uses every carrier
+    assert plots.available(runs) == list(plots.FIGURES)  # targets, access and all carriers
     for name in plots.available(runs):
         figure = plots.FIGURES[name](runs)
         try:
-            for axis in figure.axes:
-                assert axis.get_xlabel(), name
+            panels = _panels(figure)
+            for axis in panels:
                 assert axis.get_ylabel(), name
-            assert "china-meter-storm" in figure.axes[0].get_title(), name
+            assert panels[-1].get_xlabel(), name
+            assert "china-meter-storm" in _titles(figure), name
         finally:
             plots.close(figure)
     assert main(["plot", str(folders[0]), "--out", str(tmp_path / "f")]) == 0
@@ -83,7 +106,9 @@ def test_report_is_well_formed_and_has_every_section(folders: list[Path], tmp_pa
     sections = {s.get("id") for s in root.iter("section")}
     assert sections == {"warnings", "provenance", "key-figures", "comparison", "figures"}
     images = list(root.iter("img"))
-    assert len(images) == len(plots.FIGURES)
+    assert len(images) == len(plots.available([read_tables(f) for f in folders]))
+    captions = ["".join(c.itertext()) for c in root.iter("figcaption")]
+    assert "cell classes of the nb-iot carrier" in " ".join(captions)  # the heat map
     assert all(img.get("src", "").startswith("data:image/png;base64,") for img in images)
     assert "http://" not in text  # nothing is fetched from a network
     assert "https://" not in text
@@ -168,31 +193,227 @@ def _read_first(report: Path) -> list[str]:
 
 
 def test_read_first_says_only_what_the_tables_show(tmp_path: Path) -> None:
-    """A run without the access layer, targets or full pools: "Read first" says so, and
-    claims nothing about access success (it used to say "every cell above 90 % access
-    success" for a run in which the access layer did not run)."""
+    """A run without the access layer, targets or full cells: "Read first" says so, names
+    the cells that came closest to their threshold as summary.csv has them, and claims
+    nothing about access success (it used to say "every cell above 90 % access success" for
+    a run in which the access layer did not run)."""
     folder = run(ROOT / "scenarios" / "minimal.yaml").write(tmp_path / "minimal")
     report = tmp_path / "report.html"
     assert main(["report", str(folder), "--out", str(report)]) == 0
     sentences = _read_first(report)
+    peak = read_tables(folder).summary.set_index("metric")["value"]
+    assert peak["first_full_date"] == ""  # nothing fills in the minimal scenario
     assert sentences == [
-        "minimal: no pool turned terminals away",
+        f"minimal: no cell class filled; closest: {peak['peak_utilization_cells']} "
+        f"(region/class/carrier) in {peak['peak_utilization_date']}, "
+        f"{peak['peak_utilization_resource']} at "
+        f"{float(peak['peak_utilization_of_threshold']) * 100:.3g} % of its planning "
+        f"threshold ({float(peak['peak_utilization']) * 100:.3g} % of its budget)",
         "minimal: no targets set",
         "minimal: the access layer was not run (no access.years)",
     ]
 
 
-def test_read_first_counts_replications(tmp_path: Path) -> None:
-    """With replications, a finding says in how many of them it held."""
-    result = run(ROOT / "scenarios" / "china_capacity_crunch.yaml", replications=2)
-    folder = result.write(tmp_path / "crunch")
+def _one_cell(terminals: int) -> dict[str, Any]:
+    """tiny_scenario's meters on one NB-IoT cell that holds `terminals` of them (a context
+    budget of that many, unit loads, one cell class), through 2025-12: the base grows from
+    200 k to about 350 k."""
+    data = tiny_scenario(end="2025-12")
+    data["network"] = {"sectors_per_site": 1, "sites": {"4G": {"initial": 1}},
+                       "technologies": {"nb-iot": {"generation": "4G", "share": 1.0}}}  # fmt: skip
+    data["categories"]["meter"]["technologies"] = ["nb-iot"]
+    data["targets"] = [{"name": "base", "metric": "connected", "date": "2023-12",
+                        "at_least": 100_000}]  # fmt: skip
+    return with_unit_capacity(data, {"nb-iot": terminals})
+
+
+def _first_full(connections: pd.DataFrame, terminals: int) -> str:
+    """The month a one-cell pool of `terminals` fills, from connections.csv alone: it holds
+    them all, or terminals were turned away (blocked or left waiting)."""
+    months = connections.groupby("date")[["connected", "blocked", "waiting"]].sum()
+    full = months[(months["connected"] >= terminals) | (months["blocked"] > 0)
+                  | (months["waiting"] > 0)]  # fmt: skip
+    return str(full.index.min())
+
+
+def test_read_first_names_the_first_full_class(tmp_path: Path) -> None:
+    """A cell of 250 k terminals fills when the base reaches 250 k: "Read first" names its
+    class, the month (as connections.csv shows it) and the binding resource (contexts, the
+    only one loaded), and that all its cells are full at the end.  About 0.2 s."""
+    folder = run(_one_cell(250_000)).write(tmp_path / "one-cell")
     report = tmp_path / "report.html"
     assert main(["report", str(folder), "--out", str(report)]) == 0
     sentences = _read_first(report)
-    full = [s for s in sentences if "is full" in s]
-    assert full, sentences
-    assert all("of 2 replications" in s and "at the earliest" in s for s in full)
-    assert "china-capacity-crunch: all 2 targets met in every replication" in sentences
+    month = _first_full(read_tables(folder).connections, 250_000)
+    assert "2023-01" < month < "2025-12"  # it fills inside the horizon
+    assert sentences[:2] == [
+        f"tiny: first full cell class: national/p0-100/nb-iot (region/class/carrier) from "
+        f"{month}, binding resource contexts",
+        "tiny: cells in full classes at 2025-12: nb-iot 100 %",
+    ]
+    assert f"tiny: national/nb-iot turned terminals away from {month}: they fell back, " in (
+        " ".join(sentences)
+    )
+
+
+def test_read_first_names_what_comes_closest_when_nothing_fills(tmp_path: Path) -> None:
+    """A cell of 1 M terminals never fills: "Read first" says so and names the cell, the
+    month its load peaked and the share of the budget used, which for unit loads is the
+    peak number of terminals over the budget (threshold 1).  About 0.2 s."""
+    folder = run(_one_cell(1_000_000)).write(tmp_path / "one-cell")
+    report = tmp_path / "report.html"
+    assert main(["report", str(folder), "--out", str(report)]) == 0
+    sentences = _read_first(report)
+    months = read_tables(folder).connections.groupby("date")["connected"].sum()
+    months = months[months.index >= "2023-01"]  # the simulated months
+    share = f"{months.max() / 1_000_000 * 100:.3g} %"
+    assert sentences[0] == (
+        f"tiny: no cell class filled; closest: national/p0-100/nb-iot (region/class/carrier) "
+        f"in {months.idxmax()}, contexts at {share} of its planning threshold ({share} of its "
+        "budget)"
+    )
+
+
+def test_read_first_counts_replications(tmp_path: Path) -> None:
+    """With replications, a finding says in how many of them it held and gives the
+    earliest month (each replication's month read from its connections).  About 0.4 s."""
+    folder = run(_one_cell(250_000), replications=2).write(tmp_path / "one-cell")
+    report = tmp_path / "report.html"
+    assert main(["report", str(folder), "--out", str(report)]) == 0
+    sentences = _read_first(report)
+    connections = read_tables(folder).connections
+    earliest = min(_first_full(rows, 250_000) for _, rows in connections.groupby("replication"))
+    assert sentences[:2] == [
+        "tiny: first full cell class: national/p0-100/nb-iot (region/class/carrier) in 2 of 2 "
+        f"replications, from {earliest} at the earliest, binding resource contexts",
+        "tiny: cells in full classes at 2025-12: nb-iot 100 % (mean of 2 replications)",
+    ]
+    away = [s for s in sentences if "turned terminals away" in s]
+    assert away
+    assert all("of 2 replications" in s and "at the earliest" in s for s in away)
+    assert "tiny: the 1 target met in every replication" in sentences
+
+
+@pytest.fixture(scope="module")
+def filling(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three regions, eight cell classes, an NB-IoT random-access budget cut to 150
+    preamble transmissions per cell and busy hour: the hottest dense-urban class fills in
+    2026.  About 1 s."""
+    data = tiny_scenario(end="2027-12")
+    data["name"] = "filling"
+    data["regions"] = {"dense_urban": {"terminal_share": 0.25, "site_share": 0.15},
+                       "urban": {"terminal_share": 0.45, "site_share": 0.40},
+                       "rural": {"terminal_share": 0.30, "site_share": 0.45}}  # fmt: skip
+    data["network"] = {"sites": {"4G": {"initial": 3000}, "5G": {"initial": 3000}},
+                       "carriers": {"nb-iot": {"budget": {"random_access": 150}}}}  # fmt: skip
+    return run(data).write(tmp_path_factory.mktemp("filling") / "filling")
+
+
+def test_heat_map_holds_what_cells_csv_says(filling: Path, tmp_path: Path) -> None:
+    """The heat map's matrix is cells.csv's: one row per class, coldest first, each value
+    the binding utilisation over the binding threshold, full where the table says full; the
+    figure draws that matrix with the classes bottom to top and hatches the full months;
+    `iotsim plot` writes it as cells_nb-iot.png."""
+    tables = read_tables(filling)
+    cells = tables.cells
+    matrix = plots.heat_map(cells, "dense_urban", "nb-iot")
+    lower = [float(label[1:].split("-")[0]) for label in matrix.classes]
+    assert len(matrix.classes) == 8
+    assert lower == sorted(lower)
+    assert lower[0] == 0
+    rows = cells[(cells["region"] == "dense_urban") & (cells["carrier"] == "nb-iot")]
+    assert len(rows) == len(matrix.classes) * len(matrix.dates)
+    for row in rows.itertuples(index=False):
+        k, t = matrix.classes.index(str(row.cell_class)), matrix.dates.index(str(row.date))
+        assert matrix.share[k, t] == pytest.approx(
+            float(str(row.binding_utilization)) / float(str(row.binding_threshold)), rel=1e-12
+        )
+        assert matrix.full[k, t] == row.full
+    assert matrix.full[-1].any()
+    assert not matrix.full[0].any()
+
+    figure = plots.cell_utilization([tables], "nb-iot")
+    try:
+        panels = _panels(figure)
+        assert [axis.get_title("left") for axis in panels] == ["dense_urban", "urban", "rural"]
+        mesh = panels[0].collections[0]
+        drawn = np.ma.filled(mesh.get_array(), np.nan).reshape(matrix.share.shape)
+        np.testing.assert_array_equal(drawn, matrix.share)
+        ticks = [label.get_text() for label in panels[0].get_yticklabels()]
+        assert ticks == matrix.classes  # y runs up from the coldest class
+        hatched = [patch for patch in panels[0].patches if patch.get_hatch()]
+        runs_of_full = sum(int(np.sum(np.diff(np.concatenate([[0], row.astype(int)])) == 1))
+                           for row in matrix.full)  # fmt: skip
+        assert len(hatched) == runs_of_full > 0
+        assert "share of the planning threshold" in figure.axes[-1].get_ylabel()  # colour bar
+        peak = tables.summary.set_index("metric")["value"]
+        assert peak["peak_utilization_cells"] == "dense_urban/p99-100/nb-iot"
+        assert panels[0].get_title("right") == (  # the panel's highest cell is summary.csv's
+            f"highest {float(peak['peak_utilization_of_threshold']):.2f}: p99-100 in "
+            f"{peak['peak_utilization_date']}"
+        )
+    finally:
+        plots.close(figure)
+    assert main(["plot", str(filling), "--out", str(tmp_path / "f")]) == 0
+    assert (tmp_path / "f" / "cells_nb-iot.png").stat().st_size > 10_000
+
+
+def test_overlaid_heat_maps_show_the_same_cells_side_by_side(folders: list[Path]) -> None:
+    """With two folders, each row of the heat map is one region, drawn for both folders
+    (from each folder's own cells.csv), on one colour scale."""
+    runs = [read_tables(folder) for folder in folders]
+    figure = plots.cell_utilization(runs, "nb-iot")
+    try:
+        panels = _panels(figure)
+        assert len(panels) == 3 * 2
+        for row in range(3):
+            left, right = panels[2 * row], panels[2 * row + 1]
+            region = left.get_title("left").split(" — ")[0]
+            assert right.get_title("left") == f"{region} — china-meter-storm-jitter"
+            for axis, tables in zip((left, right), runs, strict=True):
+                matrix = plots.heat_map(tables.cells, region, "nb-iot")
+                drawn = np.ma.filled(axis.collections[0].get_array(), np.nan)
+                np.testing.assert_array_equal(drawn.reshape(matrix.share.shape), matrix.share)
+                assert axis.collections[0].norm.vmax == 1.0  # one scale: 1 = full
+    finally:
+        plots.close(figure)
+
+
+def _panel(figure: Figure, carrier: str) -> Any:
+    return next(a for a in _panels(figure) if a.get_title("left").startswith(f"{carrier} "))
+
+
+def test_utilisation_axis_fits_the_data_and_shows_the_threshold_only_in_range(
+    folders: list[Path], filling: Path
+) -> None:
+    """The storm's NB-IoT carrier uses a few % of its random-access budget: the y axis ends
+    well below 100 % and the title says the threshold lies above it; where the hottest
+    class fills, the 100 % line is drawn.  The region-wide line is network.csv's."""
+    storm = read_tables(folders[0])
+    figure = plots.carrier_utilization([storm])
+    try:
+        axis = _panel(figure, "nb-iot")
+        assert axis.get_ylabel() == "utilisation of the binding\nresource (% of budget)"
+        network = storm.network
+        rows = network[(network["region"] == "dense_urban") & (network["technology"] == "nb-iot")]
+        top = axis.get_ylim()[1]
+        assert rows["hottest_utilization"].max() * 100 <= top < 50
+        assert "binding resource: random_access" in axis.get_title("left")
+        assert "planning threshold, 100 %, is above the axis" in axis.get_title("left")
+        assert not axis.collections  # no threshold line (and no band: one replication)
+        lines = [line.get_ydata() for line in axis.get_lines()]
+        assert any(np.allclose(y, rows["utilization"] * 100) for y in lines)
+    finally:
+        plots.close(figure)
+    figure = plots.carrier_utilization([read_tables(filling)])
+    try:
+        axis = _panel(figure, "nb-iot")
+        [threshold] = axis.collections  # hlines: the 100 % line of random access
+        assert threshold.get_segments()[0][0][1] == pytest.approx(100)
+        assert axis.get_ylim()[0] <= 100 <= axis.get_ylim()[1]
+        assert "above the axis" not in axis.get_title("left")
+    finally:
+        plots.close(figure)
 
 
 def test_every_name_in_the_report_is_escaped(tmp_path: Path) -> None:

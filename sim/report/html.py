@@ -46,23 +46,87 @@ def _in_how_many(count: int, replications: int) -> str:
     return f" in {count} of {replications} replications" if replications > 1 else ""
 
 
+def _summaries(run: Tables) -> list[dict[str, str]]:
+    """summary.csv as metric -> value, one mapping per replication."""
+    summary = run.summary
+    if summary.empty:
+        return []
+    groups = (
+        summary.groupby("replication", sort=True)
+        if "replication" in summary.columns
+        else [(0, summary)]
+    )
+    return [dict(zip(rows["metric"].astype(str), rows["value"].fillna("").astype(str),
+                     strict=True)) for _, rows in groups]  # fmt: skip
+
+
+def _percent(share: float) -> str:
+    """0.008 -> '0.8 %', 0.125 -> '12.5 %', 0 -> '0 %'."""
+    return f"{share * 100:.3g} %"
+
+
+def _cell_findings(run: Tables) -> list[Finding]:
+    """Which cell class filled first and how many cells are full at the end; where none
+    filled, that none did and which cells came closest (summary.csv)."""
+    figures = _summaries(run)
+    if not figures or "first_full_date" not in figures[0]:
+        return []  # a summary without the cell figures: nothing to say about cells
+    count = len(figures)
+    filled = [f for f in figures if f["first_full_date"]]
+    if not filled:
+        return [_closest(figures)]
+    first = min(filled, key=lambda f: f["first_full_date"])
+    when = f"from {first['first_full_date']}"
+    if count > 1:
+        when = f"{_in_how_many(len(filled), count).strip()}, {when} at the earliest"
+    out = [Finding(f"first full cell class: {first['first_full_cells']} (region/class/carrier) "
+                   f"{when}, binding resource {first['first_full_resource']}",
+                   warning=True)]  # fmt: skip
+    prefix = "cells_full_share_end_"
+    carriers = [m.removeprefix(prefix) for m in figures[0] if m.startswith(prefix)]
+    shares = {c: sum(float(f.get(prefix + c) or 0) for f in figures) / count for c in carriers}
+    if shares:
+        each = ", ".join(f"{carrier} {_percent(share)}" for carrier, share in shares.items())
+        mean = f" (mean of {count} replications)" if count > 1 else ""
+        out.append(Finding(f"cells in full classes at {first['end']}: {each}{mean}",
+                           warning=any(share > 0 for share in shares.values())))  # fmt: skip
+    return out
+
+
+def _closest(figures: list[dict[str, str]]) -> Finding:
+    """The finding that no cell class filled, naming the cells that came closest to their
+    planning threshold (the highest peak over the replications)."""
+    none = "no cell class filled" + (f" in any of {len(figures)} replications"
+                                     if len(figures) > 1 else "")  # fmt: skip
+    rated = [f for f in figures if f.get("peak_utilization_of_threshold")]
+    if not rated:
+        return Finding(none, warning=False)
+    peak = max(rated, key=lambda f: float(f["peak_utilization_of_threshold"]))
+    return Finding(
+        f"{none}; closest: {peak['peak_utilization_cells']} (region/class/carrier) in "
+        f"{peak['peak_utilization_date']}, {peak['peak_utilization_resource']} at "
+        f"{_percent(float(peak['peak_utilization_of_threshold']))} of its planning threshold "
+        f"({_percent(float(peak['peak_utilization']))} of its budget)",
+        warning=False,
+    )
+
+
 def findings(run: Tables) -> list[Finding]:
-    """What a planner should read first about one result folder: pools that filled, targets
-    missed, simulated cells below 90 % access success, and, where none did, that none did.
-    Every sentence is read off the folder's tables; with replications, it says in how many
-    of them it held."""
-    out: list[Finding] = []
+    """What a planner should read first about one result folder: the first cell class to
+    fill and the share of cells full at the end (or, where none filled, the cells closest
+    to their threshold), where terminals were turned away, targets missed, simulated cells
+    below 90 % access success, and, where none did, that none did.  Every sentence is read
+    off the folder's tables; with replications, it says in how many of them it held."""
+    out = _cell_findings(run)
     network = run.network
     replications = _replications(network)
-    full = network[pd.to_numeric(network["turned_away"]) > 0]
-    for (region, technology), rows in full.groupby(["region", "technology"], sort=True):
+    away = network[pd.to_numeric(network["turned_away"]) > 0]
+    for (region, technology), rows in away.groupby(["region", "technology"], sort=True):
         when = f"from {rows['date'].min()}"
         if replications > 1:
             when = f"{_in_how_many(_replications(rows), replications)}, {when} at the earliest"
-        out.append(Finding(f"pool {region}/{technology} is full {when.strip()}: terminals fell "
-                           "back, waited or were blocked", warning=True))  # fmt: skip
-    if full.empty:
-        out.append(Finding("no pool turned terminals away", warning=False))
+        out.append(Finding(f"{region}/{technology} turned terminals away {when.strip()}: they "
+                           "fell back, waited or were blocked", warning=True))  # fmt: skip
     targets = run.targets
     if targets.empty:
         out.append(Finding("no targets set", warning=False))
@@ -135,7 +199,7 @@ def _figure_html(name: str, runs: Sequence[Tables]) -> str:
     finally:
         plots.close(figure)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    title = name.replace("_", " ")
+    title = plots.caption(name)
     return (f'<figure><img alt="{html.escape(title)}" src="data:image/png;base64,{data}"/>'
             f"<figcaption>{html.escape(title)}</figcaption></figure>")  # fmt: skip
 

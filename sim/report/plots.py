@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -18,14 +19,24 @@ import matplotlib
 
 matplotlib.use("Agg")  # figures are files: no screen needed
 
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FuncFormatter
+from numpy.typing import NDArray
 
 from sim.results import Tables, atomic_file
+from sim.scenario import catalog
 from sim.stats import t_quantile_975
+
+FloatArray = NDArray[np.float64]
+NO_CELLS = "#b0b0b0"
+"""Heat-map colour of a class without cells."""
 
 
 def count_label(value: float, _position: object = None) -> str:
@@ -114,13 +125,15 @@ def _line_with_band(
     band: pd.DataFrame,
     label: str,
     color: str,
-    style: str = "-",
+    style: Any = "-",
     x: Any = None,
     marker: str | None = None,
+    width: float | None = None,
 ) -> None:
     """A mean line with its 95 % band (where there are replications); x: dates by default."""
     x = _dates(band[band.columns[0]]) if x is None else x
-    axis.plot(x, band["mean"], style, color=color, label=label, marker=marker)
+    axis.plot(x, band["mean"], linestyle=style, color=color, label=label, marker=marker,
+              linewidth=width)  # fmt: skip
     if (band["high"] > band["low"]).any():
         axis.fill_between(x, band["low"], band["high"], color=color, alpha=0.2, linewidth=0)
 
@@ -148,39 +161,295 @@ def connected_by_technology(runs: Sequence[Tables]) -> Figure:
     return figure
 
 
-def pool_utilization(runs: Sequence[Tables], top: int = 6) -> Figure:
-    """Utilisation of the busiest region/technology pools, with the 100 % line and the
-    month each pool first turned terminals away."""
-    figure, (axis,) = _figure()
-    styles = ["-", "--", ":", "-."]
-    first = runs[0].network
-    busiest = (
-        first.assign(pool=first["region"] + "/" + first["technology"])
-        .groupby("pool")["utilization"].max().sort_values(ascending=False)
-        .head(top).index.tolist()
-    )  # fmt: skip
-    for index, run in enumerate(runs):
-        network = run.network.assign(pool=run.network["region"] + "/" + run.network["technology"])
-        for number, pool in enumerate(busiest):
-            part = network[network["pool"] == pool]
-            band = _band(part.assign(utilization=part["utilization"] * 100), ["date"],
-                         "utilization")  # fmt: skip
-            label = pool if len(runs) == 1 else f"{pool} — {labels(runs)[index]}"
-            _line_with_band(axis, band, label, f"C{number}", styles[index % len(styles)])
-            full = part[part["turned_away"] > 0]
-            if len(full):
-                month = full["date"].min()
-                axis.axvline(_dates(pd.Series([month]))[0], color=f"C{number}", linewidth=0.8,
-                             linestyle=styles[index % len(styles)], alpha=0.6)  # fmt: skip
-                axis.annotate(f"full {month}", (_dates(pd.Series([month]))[0], 100),
-                              fontsize=7, rotation=90, va="top", color=f"C{number}")  # fmt: skip
-    axis.axhline(100, color="red", linewidth=1)
-    axis.set_ylabel("utilisation (% of registration capacity)")
-    axis.set_xlabel("month (end)")
-    axis.set_ylim(bottom=0)
-    axis.set_title(_title("Pool utilisation (busiest pools); 100 % = full", runs))
-    axis.legend(loc="lower right", fontsize=7, ncols=2)
+def carriers_drawn(runs: Sequence[Tables]) -> list[str]:
+    """The carriers the utilisation figures show, in catalog order: those that carry IoT
+    terminals, or whose cells filled, in any of the runs (a carrier only smartphones use
+    is left out)."""
+    drawn: set[str] = set()
+    for run in runs:
+        cells = run.cells
+        if cells.empty:
+            continue
+        used = (pd.to_numeric(cells["terminals"]) > 0) | cells["full"].astype(bool)
+        drawn.update(cells.loc[used, "carrier"])
+    return [carrier for carrier in catalog.CARRIERS if carrier in drawn]
+
+
+def _thresholds(runs: Sequence[Tables]) -> dict[tuple[str, str], float]:
+    """Planning threshold per (carrier, resource), as cells.csv records it (share of budget)."""
+    out: dict[tuple[str, str], float] = {}
+    for run in runs:
+        cells = run.cells.dropna(subset=["binding_threshold"])
+        pairs = cells.drop_duplicates(["carrier", "binding_resource"])
+        for row in pairs.itertuples(index=False):
+            out[(str(row.carrier), str(row.binding_resource))] = float(str(row.binding_threshold))
+    return out
+
+
+def _per_carrier(network: pd.DataFrame) -> pd.DataFrame:
+    """network.csv with one row per (replication,) date, region and carrier: its rows per
+    technology repeat their carrier's utilisation."""
+    keys = [c for c in ("replication", "date", "region", "carrier") if c in network.columns]
+    return network.drop_duplicates(keys).reset_index(drop=True)
+
+
+def _fit(values: list[float]) -> tuple[float, float]:
+    """A y range around the values (percent), with a margin, never below 0."""
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return 0.0, 1.0
+    low, high = min(finite), max(finite)
+    margin = max((high - low) * 0.08, high * 0.02, 0.01)
+    return max(0.0, low - margin), high + margin
+
+
+def _regions(runs: Sequence[Tables], table: str) -> list[str]:
+    """The regions of the runs' `table`, in the order the scenarios declare them."""
+    declared = [
+        str(r)
+        for run in runs
+        for r in (run.manifest.get("resolved_scenario") or {}).get("regions") or {}
+    ]
+    seen = [str(r) for run in runs for r in getattr(run, table)["region"]]
+    return [r for r in dict.fromkeys([*declared, *seen]) if r in set(seen)]
+
+
+def _binding_text(binding: dict[str, list[str]]) -> str:
+    """'binding resource: downlink', or per region where the regions differ."""
+    sequences = {", then ".join(resources) for resources in binding.values()}
+    if len(sequences) == 1:
+        return f"binding resource: {sequences.pop()}"
+    return "binding resource: " + "; ".join(
+        f"{region} {', then '.join(resources)}" for region, resources in binding.items()
+    )
+
+
+def carrier_utilization(runs: Sequence[Tables]) -> Figure:
+    """Busy-hour utilisation of each carrier's binding resource per region (physical share
+    of the budget, smartphones included): one panel per carrier with its own y range, the
+    region-wide value solid and, for one scenario, the hottest cell class dashed; the
+    planning threshold where it falls in the range, and the month a region's first class
+    filled."""
+    carriers = carriers_drawn(runs) or list(dict.fromkeys(runs[0].network["carrier"]))
+    figure, axes = plt.subplots(len(carriers), 1, figsize=(9, 1.2 + 2.6 * len(carriers)),
+                                squeeze=False, layout="constrained")  # fmt: skip
+    thresholds = _thresholds(runs)
+    styles: list[Any] = ["-", ":", "-.", (0, (5, 1))]
+    names = labels(runs)
+    one = len(runs) == 1
+    regions = _regions(runs, "network")
+    threshold_drawn = False
+    for axis, carrier in zip(axes[:, 0], carriers, strict=True):
+        shown: list[float] = []
+        limits: dict[tuple[str, float], list[str]] = {}
+        fills: list[tuple[str, str, Any]] = []
+        binding: dict[str, list[str]] = {}
+        region_lines: list[Any] = []
+        for index, run in enumerate(runs):
+            rows = _per_carrier(run.network)
+            rows = rows[rows["carrier"] == carrier]
+            for number, region in enumerate(regions):
+                part = rows[(rows["region"] == region) & (pd.to_numeric(rows["cells"]) > 0)]
+                if part.empty:
+                    continue
+                resources = binding.setdefault(region, [])
+                resources += [str(r) for r in dict.fromkeys(part["binding_resource"].dropna())
+                              if str(r) not in resources]  # fmt: skip
+                # lines drawn later are thinner, so lines that coincide stay visible
+                width = max(3.6 - 1.3 * number, 1.0)
+                for column in ("utilization", "hottest_utilization"):
+                    if column == "hottest_utilization" and not one:
+                        continue  # several scenarios: the cell-class figures show classes
+                    values = pd.to_numeric(part[column]) * 100
+                    band = _band(part.assign(**{column: values}), ["date"], column)
+                    if column == "utilization":
+                        region_lines.append(band["mean"].to_numpy())
+                        _line_with_band(axis, band, "_", f"C{number}",
+                                        styles[index % len(styles)], width=width)  # fmt: skip
+                    else:
+                        _line_with_band(axis, band, "_", f"C{number}", "--", width=1.2)
+                    shown += [*band["low"], *band["high"]]
+                for resource, dated in part.groupby("binding_resource")["date"]:
+                    level = thresholds.get((carrier, str(resource)))
+                    if level is not None:
+                        limits.setdefault((str(resource), level * 100), []).extend(dated)
+                full = part[pd.to_numeric(part["classes_full"]) > 0]
+                if len(full):
+                    fills.append((full["date"].min(), f"C{number}", styles[index % len(styles)]))
+        low, high = _fit(shown)
+        axis.set_ylim(low, high)
+        notes = [_binding_text(binding)]
+        if len(region_lines) > 1 and all(
+            len(line) == len(region_lines[0]) and np.allclose(line, region_lines[0], atol=0.05)
+            for line in region_lines
+        ):
+            notes.append("the regions' lines coincide")
+        for (resource, level), months in sorted(limits.items()):
+            if low <= level <= high:
+                x = _dates(sorted(set(months)))
+                axis.hlines(level, x.min(), x.max(), color="red", linewidth=1)
+                threshold_drawn = True
+            else:
+                which = "its" if len(limits) == 1 else f"the {resource}"
+                where = "above" if level > high else "below"
+                notes.append(f"{which} planning threshold, {level:g} %, is {where} the axis")
+        for month, color, style in fills:
+            at = _dates([month])[0]
+            axis.axvline(at, color=color, linewidth=0.8, linestyle=style, alpha=0.7)
+            axis.annotate(f" a class full {month}", (at, low), fontsize=7, rotation=90,
+                          va="bottom", ha="right", color=color)  # fmt: skip
+        axis.set_title(f"{carrier} carrier — " + "; ".join(notes), fontsize=9, loc="left")
+        axis.set_ylabel("utilisation of the binding\nresource (% of budget)")
+        axis.set_xlabel("month (end)")
+    handles = [Line2D([], [], color=f"C{n}", linewidth=2, label=r) for n, r in enumerate(regions)]
+    if one:
+        handles.append(Line2D([], [], color="grey", linestyle="--", label="hottest cell class"))
+    else:
+        handles += [Line2D([], [], color="grey", linestyle=styles[i % len(styles)], label=name)
+                    for i, name in enumerate(names)]  # fmt: skip
+    if threshold_drawn:
+        handles.append(Line2D([], [], color="red", linewidth=1, label="planning threshold"))
+    figure.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 7),
+                  fontsize=8, frameon=False)  # fmt: skip
+    what = "Busy-hour utilisation of each carrier's binding resource, region-wide"
+    what += " (solid) and hottest cell class (dashed)" if one else ""
+    figure.suptitle(_title(what, runs), fontsize=11)
     return figure
+
+
+@dataclass(frozen=True)
+class HeatMap:
+    """The cell classes of one region and carrier over time, as the heat map draws them.
+
+    `share[k, t]` is class k's busy-hour utilisation of its binding resource as a share of
+    that resource's planning threshold (1 = full; NaN where the class has no cells), the
+    mean over replications; `full[k, t]` whether the class was full (in any replication).
+    Classes run coldest first, as in cells.csv.
+    """
+
+    classes: list[str]
+    dates: list[str]
+    share: FloatArray
+    full: NDArray[np.bool_]
+
+
+def heat_map(cells: pd.DataFrame, region: str, carrier: str) -> HeatMap:
+    """The heat-map matrix of one region and carrier read from cells.csv."""
+    rows = cells[(cells["region"] == region) & (cells["carrier"] == carrier)]
+    classes = [str(c) for c in dict.fromkeys(rows["cell_class"])]  # cells.csv order
+    dates = sorted(str(d) for d in set(rows["date"]))
+    rows = rows.assign(
+        share=pd.to_numeric(rows["binding_utilization"]) / pd.to_numeric(rows["binding_threshold"]),
+        full=rows["full"].astype(bool),
+    )
+    grouped = rows.groupby(["cell_class", "date"])
+    share = grouped["share"].mean().unstack("date").reindex(index=classes, columns=dates)
+    full = grouped["full"].any().unstack("date").reindex(index=classes, columns=dates)
+    return HeatMap(classes, dates, share.to_numpy(dtype=float),
+                   full.fillna(False).to_numpy(dtype=bool))  # fmt: skip
+
+
+def _month_edges(dates: Sequence[str]) -> FloatArray:
+    """Matplotlib date numbers of the months' starts and the end of the last one."""
+    starts = pd.to_datetime(pd.Series(list(dates)), format="%Y-%m")
+    edges = [*starts, starts.iloc[-1] + pd.offsets.MonthBegin(1)]
+    return np.asarray(mdates.date2num(edges), dtype=float)
+
+
+def _mark_full(axis: Any, edges: FloatArray, full: NDArray[np.bool_]) -> None:
+    """Hatch the months each class was full, one rectangle per run of full months."""
+    for k, row in enumerate(full):
+        t = 0
+        while t < len(row):
+            if not row[t]:
+                t += 1
+                continue
+            end = t
+            while end < len(row) and row[end]:
+                end += 1
+            axis.add_patch(Rectangle((edges[t], k), edges[end] - edges[t], 1, fill=False,
+                                     hatch="////", edgecolor="black", linewidth=0.6))  # fmt: skip
+            t = end
+
+
+def _peak_text(matrix: HeatMap, start: str) -> str:
+    """Where and when a heat map is highest from `start` on (as summary.csv's peak), the
+    hotter class and then the earlier month on ties, e.g. 'highest 0.71: p99-100 in
+    2025-11'."""
+    months = [t for t, date in enumerate(matrix.dates) if date >= start] or list(
+        range(len(matrix.dates))
+    )
+    share = matrix.share[::-1, months]  # hottest class first
+    if not np.isfinite(share).any():
+        return "no cells"
+    k, t = np.unravel_index(int(np.nanargmax(share)), share.shape)
+    hottest_first = matrix.classes[::-1]
+    return f"highest {share[k, t]:.2f}: {hottest_first[k]} in {matrix.dates[months[t]]}"
+
+
+def cell_utilization(runs: Sequence[Tables], carrier: str) -> Figure:
+    """Heat map of one carrier's cell classes over time: a row of panels per region, a
+    column per scenario (the same region and carrier side by side), classes coldest at the
+    bottom, colour = utilisation of the binding resource as a share of its planning
+    threshold (one scale for every panel), full months hatched."""
+    regions = [region for region in _regions(runs, "cells") if any(
+        ((run.cells["region"] == region) & (run.cells["carrier"] == carrier)).any()
+        for run in runs)]  # fmt: skip
+    maps = [[heat_map(run.cells, region, carrier) for run in runs] for region in regions]
+    finite = [m.share[np.isfinite(m.share)] for row in maps for m in row]
+    peak = max((float(values.max()) for values in finite if values.size), default=0.0)
+    colours = plt.get_cmap("YlOrRd").with_extremes(bad=NO_CELLS, over="#3b0000")
+    norm = Normalize(0.0, 1.0)
+    width = 9.0 if len(runs) == 1 else 1.8 + 4.4 * len(runs)
+    figure, axes = plt.subplots(len(regions), len(runs), squeeze=False, sharex=True,
+                                figsize=(width, 1.3 + 2.0 * len(regions)),
+                                layout="constrained")  # fmt: skip
+    names = labels(runs)
+    mesh = None
+    for row, region in enumerate(regions):
+        for column, matrix in enumerate(maps[row]):
+            axis = axes[row, column]
+            axis.set_title(region if len(runs) == 1 else f"{region} — {names[column]}",
+                           fontsize=8, loc="left")  # fmt: skip
+            axis.set_title(_peak_text(matrix, runs[column].start), fontsize=8, loc="right")
+            axis.set_ylabel("cell class", fontsize=8)
+            if row == len(regions) - 1:
+                axis.set_xlabel("month (end)")
+            if not matrix.classes:
+                continue  # this scenario has no such cells: an empty panel, titled
+            edges = _month_edges(matrix.dates)
+            ys = np.arange(len(matrix.classes) + 1)
+            # rasterised: an SVG of hundreds of quads per panel would be large and slow
+            mesh = axis.pcolormesh(edges, ys, np.ma.masked_invalid(matrix.share), cmap=colours,
+                                   norm=norm, shading="flat", rasterized=True)  # fmt: skip
+            _mark_full(axis, edges, matrix.full)
+            axis.set_yticks(ys[:-1] + 0.5, matrix.classes, fontsize=7)
+            axis.set_ylim(0, len(matrix.classes))
+            axis.xaxis_date()
+    if mesh is not None:
+        bar = figure.colorbar(mesh, ax=axes, shrink=min(1.0, 0.5 + 0.2 * len(regions)),
+                              pad=0.01, extend="max" if peak > 1 else "neither")  # fmt: skip
+        bar.set_label("share of the planning threshold\n(1 = full)", fontsize=8)
+    replicated = _replicated(runs)
+    label = "full (in any replication)" if replicated else "full"
+    if not any(m.full.any() for row in maps for m in row):
+        label += ": no class here"
+    handles = [Patch(facecolor="white", edgecolor="black", hatch="////", label=label)]
+    if any(np.isnan(m.share).any() for row in maps for m in row):
+        handles.append(Patch(facecolor=NO_CELLS, label="no cells"))
+    figure.legend(handles=handles, loc="outside lower right", ncols=2, fontsize=8,
+                  frameon=False)  # fmt: skip
+    what = (f"Cell classes of the {carrier} carrier: busy-hour utilisation of the binding "
+            "resource, share of its planning threshold")  # fmt: skip
+    if replicated:
+        what += " (mean of the replications)"
+    figure.suptitle(_title(what, runs), fontsize=11)
+    return figure
+
+
+def _replicated(runs: Sequence[Tables]) -> bool:
+    return any("replication" in run.cells.columns and run.cells["replication"].nunique() > 1
+               for run in runs)  # fmt: skip
 
 
 def blocked_and_waiting(runs: Sequence[Tables]) -> Figure:
@@ -280,16 +549,32 @@ def access_by_year(runs: Sequence[Tables]) -> Figure:
 FIGURES: dict[str, Callable[[Sequence[Tables]], Figure]] = {
     "connected_by_category": connected_by_category,
     "connected_by_technology": connected_by_technology,
-    "pool_utilization": pool_utilization,
+    "carrier_utilization": carrier_utilization,
+    **{f"cells_{c}": partial(cell_utilization, carrier=c) for c in catalog.CARRIERS},
     "blocked_and_waiting": blocked_and_waiting,
     "target_attainment": target_attainment,
     "access_by_year": access_by_year,
 }
 
 
+def caption(name: str) -> str:
+    """What a figure shows, in a phrase (for reports)."""
+    if name.startswith("cells_"):
+        return (f"cell classes of the {name.removeprefix('cells_')} carrier: busy-hour "
+                "utilisation of the binding resource as a share of its planning threshold, "
+                "full months hatched")  # fmt: skip
+    return {
+        "connected_by_category": "connected terminals by category, demand dashed",
+        "carrier_utilization": "busy-hour utilisation of each carrier's binding resource "
+        "(% of budget), region-wide and in the hottest cell class",
+    }.get(name, name.replace("_", " "))
+
+
 def available(runs: Sequence[Tables]) -> list[str]:
     """The figures these results can show (targets and access only where present)."""
     names = list(FIGURES)
+    drawn = carriers_drawn(runs)
+    names = [n for n in names if not n.startswith("cells_") or n.removeprefix("cells_") in drawn]
     if all(run.targets.empty for run in runs):
         names.remove("target_attainment")
     if worst_access_pool(runs) is None:  # no access figures, or none with an attempt
