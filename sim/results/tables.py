@@ -366,12 +366,25 @@ def summary_table(
 
 
 def _full_shares(plan: Plan, last: pd.DataFrame) -> list[tuple[str, Any]]:
-    """Per carrier kind, the share of its cells in classes that are full at the end."""
+    """Per carrier kind, the share of its cells in classes that are full at the end.
+
+    Counted on the network's exact (fractional) cells: cells.csv rounds them, and a small
+    full class of less than half a cell would count as none.
+    """
+    network = plan.network
+    exact = network.carrier_cells[-1][:, None, :] * network.cell_shares[:, :, None]
+    full = np.zeros_like(exact, dtype=bool)
+    regions = {name: r for r, name in enumerate(network.regions)}
+    classes = {name: k for k, name in enumerate(network.classes)}
+    carriers = {name: c for c, name in enumerate(network.carriers)}
+    for region, label, carrier in last.loc[
+        last["full"], ["region", "cell_class", "carrier"]
+    ].itertuples(index=False):
+        full[regions[region], classes[label], carriers[carrier]] = True
     figures = []
-    for carrier in plan.network.carriers:
-        rows = last[last["carrier"] == carrier]
-        total = int(rows["cells"].sum())
-        share = rows.loc[rows["full"], "cells"].sum() / total if total else 0.0
+    for c, carrier in enumerate(network.carriers):
+        total = exact[:, :, c].sum()
+        share = exact[:, :, c][full[:, :, c]].sum() / total if total > 0 else 0.0
         figures.append((f"cells_full_share_end_{carrier}", f"{share:.6f}"))
     return figures
 
