@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -237,3 +238,37 @@ def test_same_seed_same_trajectory(data: dict[str, Any], seed: int) -> None:
         np.testing.assert_array_equal(getattr(first, name), getattr(second, name))
     np.testing.assert_array_equal(first.pool_used, second.pool_used)
     np.testing.assert_array_equal(first.pool_turned_away, second.pool_turned_away)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="core: a terminal whose loads are all zero fits a pool of no cells "
+    "(World._room takes every terminal when no load is positive)",
+)
+def test_no_terminal_connects_where_there_are_no_cells() -> None:
+    """A category that sends nothing (reports_per_day 0, so every load is 0) on a carrier
+    with no cells (no 4G sites) has nowhere to connect: it is blocked, as it was when a
+    pool's capacity was cells x devices per cell."""
+    data = {
+        "name": "no-cells",
+        "end": "2023-06",
+        "resolution": 1,
+        "network": {
+            "sectors_per_site": 1,
+            "sites": {"4G": {"initial": 0}},
+            "technologies": {"nb-iot": {"generation": "4G", "share": 1.0}},
+        },
+        "categories": {
+            "meter": {
+                "initial": 100,
+                "technologies": ["nb-iot"],
+                "when_full": "drop",
+                "traffic": {"reports_per_day": 0},
+            }
+        },
+    }
+    trajectory, plan = run(data, seed=1)
+    assert (plan.network.carrier_cells == 0).all()
+    assert (plan.loads == 0).all()
+    assert trajectory.connected.sum() == 0, trajectory.connected[:, 0, 0, 0].tolist()
+    assert trajectory.blocked[0].sum() == 100
