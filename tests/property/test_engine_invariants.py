@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -240,11 +239,6 @@ def test_same_seed_same_trajectory(data: dict[str, Any], seed: int) -> None:
     np.testing.assert_array_equal(first.pool_turned_away, second.pool_turned_away)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: a terminal whose loads are all zero fits a pool of no cells "
-    "(World._room takes every terminal when no load is positive)",
-)
 def test_no_terminal_connects_where_there_are_no_cells() -> None:
     """A category that sends nothing (reports_per_day 0, so every load is 0) on a carrier
     with no cells (no 4G sites) has nowhere to connect: it is blocked, as it was when a
