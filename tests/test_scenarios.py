@@ -72,26 +72,34 @@ def test_china_network_starts_from_the_end_2022_5g_count() -> None:
 
 
 def test_capacity_crunch_shows_filling_fallback_and_blocking() -> None:
+    """The hottest dense-urban NB-IoT cells fill on their downlink (deep-coverage meters'
+    repetitions); the three when_full policies show in the CSVs.  Cost: one run, ~5 s."""
     result = run(ROOT / "scenarios" / "china_capacity_crunch.yaml")
-    assert result.figure("first_full_pool") == "dense_urban/nb-iot"
+    assert result.figure("first_full_cells") == "dense_urban/p99-100/nb-iot"
+    assert result.figure("first_full_resource") == "downlink"
     assert result.figure("first_full_date") < "2030-01"
+    cells = result.cells
+    full = cells[cells["full"]]
+    # only the hottest class of dense-urban NB-IoT cells fills; rural cells never do
+    assert set(full["region"] + "/" + full["cell_class"] + "/" + full["carrier"]) == {
+        "dense_urban/p99-100/nb-iot"
+    }
+    assert full["turned_away"].sum() > 0
+    assert float(result.figure("cells_full_share_end_nb-iot")) > 0
     table = result.connections
     dense = table[table["region"] == "dense_urban"]
     assert dense.loc[dense["category"] == "smoke_detector", "blocked"].sum() > 0  # drop
     assert dense.loc[dense["category"] == "gas_meter", "waiting"].max() > 0  # wait
     # waiting gas meters take freed capacity before new arrivals, so within their 6 months'
-    # patience they are not lost (none were in 16 replications), as scenarios/README says
+    # patience they are not lost (none were in 8 replications), as scenarios/README says
     assert table.loc[table["category"] == "gas_meter", "blocked"].sum() == 0
     readme = (ROOT / "scenarios" / "README.md").read_text()
     assert "Gas meters are not blocked" in readme
-    # fallback: dense-urban water meters on Cat.1 beyond their 15 % mix share
+    # fallback: dense-urban water meters on Cat.1 beyond their 15 % mix share (connected /
+    # demand was 1.11 to 1.21 over 8 replications; without fallback it is about 1)
     meters = dense[(dense["category"] == "water_meter") & (dense["date"] == "2030-12")]
     cat1 = meters[meters["technology"] == "lte-cat1"].iloc[0]
-    assert cat1["connected"] > 1.2 * cat1["demand"]
-    # rural NB-IoT cells never fill
-    network = result.network
-    rural = network[(network["region"] == "rural") & (network["technology"] == "nb-iot")]
-    assert rural["utilization"].max() < 1.0
+    assert cat1["connected"] > 1.05 * cat1["demand"]
 
 
 def _readme_blocks(language: str) -> list[str]:
