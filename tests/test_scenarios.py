@@ -234,4 +234,6 @@ def test_run_with_replications_prints_text_figures_as_ranges(
     dates = sorted(set(summary.loc[summary["metric"] == "first_full_date", "value"]))
     shown = next(line.split()[1] for line in lines if line.split()[0] == "first_full_date")
     assert shown == (dates[0] if len(dates) == 1 else f"{dates[0]}..{dates[-1]}")
-    assert any(line.split()[:1] == ["first_full_pool"] for line in lines), lines
+    cells = sorted(set(summary.loc[summary["metric"] == "first_full_cells", "value"]))
+    shown_cells = next(line.split()[1] for line in lines if line.split()[0] == "first_full_cells")
+    assert shown_cells == (cells[0] if len(cells) == 1 else f"{cells[0]}..{cells[-1]}"), lines

@@ -327,7 +327,11 @@ def _run(args: argparse.Namespace) -> int:
 
 
 _COUNT_FIGURES = ("connected_end", "demand_end", "blocked_total")
-_TEXT_FIGURES = ("first_full_date", "first_full_pool", "targets_met")
+_TEXT_FIGURES = (
+    "first_full_date", "first_full_cells", "first_full_resource", "peak_headroom_used",
+    "peak_headroom_used_cells", "peak_headroom_used_resource",
+    "targets_met",
+)  # fmt: skip
 _ACCESS_FIGURES = ("first_access_failure_year", "first_access_failure_pool")
 
 
