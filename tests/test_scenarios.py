@@ -158,7 +158,15 @@ def test_readme_figure_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert (
         len(list((tmp_path / "results" / "china-capacity-crunch" / "figures").glob("*.png"))) >= 5
     )
-    assert len(list((tmp_path / "results" / "storm-figures").glob("*.svg"))) == 6
+    from sim.report import plots
+    from sim.results import read_tables
+
+    storms = [read_tables(tmp_path / "results" / name)
+              for name in ("china-meter-storm", "china-meter-storm-jitter")]  # fmt: skip
+    drawn = sorted(p.stem for p in (tmp_path / "results" / "storm-figures").glob("*.svg"))
+    assert drawn == sorted(plots.available(storms))
+    assert "access_by_year" in drawn
+    assert "cells_nb-iot" in drawn
     assert (tmp_path / "results" / "report.html").stat().st_size > 100_000
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]  # nothing in the root
 
