@@ -395,9 +395,10 @@ def _panel(figure: Figure, carrier: str) -> Any:
 def test_utilisation_axis_fits_the_data_and_shows_the_threshold_only_in_range(
     folders: list[Path], filling: Path
 ) -> None:
-    """The storm's NB-IoT carrier uses a few % of its random-access budget: the y axis ends
-    well below 100 % and the title says the threshold lies above it; where the hottest
-    class fills, the 100 % line is drawn.  The region-wide line is network.csv's."""
+    """The storm's NB-IoT carrier uses well under half of its binding resource's budget: the
+    y axis ends below 50 % and the title names that resource and says its threshold lies
+    above the axis; where the hottest class fills, the 100 % line is drawn.  The
+    region-wide line is network.csv's."""
     storm = read_tables(folders[0])
     figure = plots.carrier_utilization([storm])
     try:
@@ -407,8 +408,15 @@ def test_utilisation_axis_fits_the_data_and_shows_the_threshold_only_in_range(
         rows = network[(network["region"] == "dense_urban") & (network["technology"] == "nb-iot")]
         top = axis.get_ylim()[1]
         assert rows["hottest_utilization"].max() * 100 <= top < 50
-        assert "binding resource: random_access" in axis.get_title("left")
-        assert "planning threshold, 100 %, is above the axis" in axis.get_title("left")
+        binding = rows["binding_resource"].iloc[-1]
+        cells = storm.cells
+        same = (cells["carrier"] == "nb-iot") & (cells["binding_resource"] == binding)
+        threshold = cells.loc[same, "binding_threshold"].iloc[0]
+        assert f"binding resource: {binding}" in axis.get_title("left")
+        assert (
+            f"planning threshold, {float(threshold) * 100:.0f} %, is above the axis"
+            in axis.get_title("left")
+        )
         assert not axis.collections  # no threshold line (and no band: one replication)
         lines = [line.get_ydata() for line in axis.get_lines()]
         assert any(np.allclose(y, rows["utilization"] * 100) for y in lines)
@@ -445,7 +453,7 @@ def test_read_first_says_when_every_simulated_cell_passes(tmp_path: Path) -> Non
         "name": "calm",
         "end": "2023-12",
         "network": {"sites": {"4G": {"initial": 100}}},
-        "categories": {"m": {"preset": "water_meter", "initial": 1_000_000}},
+        "categories": {"m": {"preset": "water_meter", "initial": 200_000}},
         "access": {"years": [2023], "technologies": ["nb-iot"], "window_s": 10, "spread_cv": 0},
     }
     idle = {**busy, "name": "idle", "categories": {"m": {"preset": "water_meter", "initial": 5}}}

@@ -8,8 +8,8 @@ are cut from, so the q-quantile cell holds
 
     m * exp(sigma * z_q - sigma^2 / 2),  sigma^2 = ln(1 + cv^2),  z_q the normal quantile,
 
-times the fill of its cell class (what the class holds over what it would hold with no
-capacity limit), so a class that turned terminals away is not loaded as if it had not.
+and no more than a full cell class of the growth layer holds per cell, so a class that
+turned terminals away is not loaded as if it had not.
 
 That cell's busy window (`access.window_s`) is loaded with its terminals' reports.  A
 category with r reports a day, busy-hour share h and synchronised share s, with n terminals
@@ -141,23 +141,36 @@ def _pooled(outcomes: list[AccessOutcome]) -> dict[str, float]:
     }
 
 
-def _class_fill(plan: Plan, trajectory: Trajectory, t: int, region: int, carrier: int,
-                q: float) -> float:  # fmt: skip
-    """Terminals the cell class holding quantile q has, over what it would hold with no
-    capacity limit (its share of the region's terminals on the carrier).
+def _capped(plan: Plan, trajectory: Trajectory, t: int, region: int, tech: int, q: float,
+            devices: float) -> float:  # fmt: skip
+    """The q-quantile cell's terminals of a technology, no more than a full class holds.
 
-    The growth layer draws terminals into the same lognormal classes; where a hot class
-    filled and turned terminals away, its cells hold fewer than the lognormal says, and
-    the access layer's cell there holds fewer too: both layers describe the same network.
+    The growth layer draws terminals into the same lognormal classes; a class that is full
+    (a resource at its threshold, or terminals turned away that month) holds its cells'
+    capacity, so the access layer's cell in it holds no more than that: the most terminals
+    per cell any full class of the region holds on the carrier (the same in every full
+    class up to the last cohort's remainder), times the technology's share of them.
     """
     network = plan.network
+    n_cls, n_car = len(network.classes), len(network.carriers)
+    carrier = network.carrier_of[tech]
     bounds = np.concatenate([[0.0], np.cumsum(network.cell_shares[region])])
-    cls = int(np.clip(np.searchsorted(bounds, q, side="right") - 1, 0, len(network.classes) - 1))
-    per_class = trajectory.pool_terminals[t].reshape(
-        len(network.regions), len(network.classes), len(network.carriers)
-    )[region, :, carrier]
-    expected = network.terminal_shares[region, cls] * per_class.sum()
-    return float(per_class[cls] / expected) if expected > 0 else 1.0
+    cls = int(np.clip(np.searchsorted(bounds, q, side="right") - 1, 0, n_cls - 1))
+    pools = slice(region * n_cls * n_car, (region + 1) * n_cls * n_car)
+    used = trajectory.pool_used[t, pools].reshape(n_cls, n_car, -1)[:, carrier]
+    usable = network.usable[t, region, :, carrier]
+    turned_away = trajectory.pool_turned_away[t, pools].reshape(n_cls, n_car)[:, carrier]
+    full = np.any((usable > 0) & (used >= usable * (1 - 1e-6)), axis=1) | (turned_away > 0)
+    if not full[cls]:
+        return devices
+    terminals = trajectory.pool_terminals[t, pools].reshape(n_cls, n_car)[:, carrier]
+    cells = network.carrier_cells[t, region, carrier] * network.cell_shares[region]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_cell = np.where(full & (cells > 0), terminals / cells, 0.0)
+    on_carrier = terminals.sum()
+    mine = float(trajectory.connected[t, :, region, tech].sum())
+    share = mine / on_carrier if on_carrier > 0 else 0.0
+    return min(devices, float(per_cell.max()) * share)
 
 
 def access_table(plan: Plan, trajectory: Trajectory, rng: np.random.Generator) -> pd.DataFrame:
@@ -189,8 +202,8 @@ def access_table(plan: Plan, trajectory: Trajectory, rng: np.random.Generator) -
             continue
         connected = trajectory.connected[t, :, r, k].astype(float)
         cv = plan.scenario.region_spread_cv(plan.network.regions[r])
-        devices = cell_population(connected.sum() / cells, cv, q) * _class_fill(
-            plan, trajectory, t, r, plan.network.carrier_of[k], q
+        devices = _capped(
+            plan, trajectory, t, r, k, q, cell_population(connected.sum() / cells, cv, q)
         )
         load = _cell_load(plan, connected, devices, settings)
         technology = plan.network.technologies[k]

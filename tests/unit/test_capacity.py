@@ -174,19 +174,21 @@ def test_terminal_load_averages_the_coverage_mix() -> None:
     load = _load(scenario, "nb-iot")
     assert load["uplink"] == pytest.approx(3588.48, rel=1e-12)
     assert load["downlink"] == pytest.approx(734.88, rel=1e-12)
-    assert load["random_access"] == pytest.approx(2.4, rel=1e-12)
+    # 2.4 reports an hour x 1.43 preamble transmissions each (the access procedure's)
+    assert load["random_access"] == pytest.approx(2.4 * 1.43, rel=1e-12)
     assert load["contexts"] == pytest.approx(0.0084, rel=1e-12)
 
 
 def test_lte_cat1_terminal_load() -> None:
     """48 reports a day, 1/24 in the busy hour = 2 an hour of 100 bytes at normal coverage:
-    2 x 6 = 12 PRB-ms up, 2 x 6.87 = 13.74 down, 2 preambles, 2 x 10 / 3600 erlang."""
+    2 x 6 = 12 PRB-ms up, 2 x 6.87 = 13.74 down, 2 x 1.43 preamble transmissions,
+    2 x 10 / 3600 erlang."""
     traffic = {"reports_per_day": 48, "busy_hour_share": 1 / 24, "payload_bytes": 100}
     scenario = _scenario({"initial": 1000, "technologies": ["lte-cat1"], "traffic": traffic})
     load = _load(scenario, "lte-cat1")
     assert load["uplink"] == pytest.approx(12.0, rel=1e-12)
     assert load["downlink"] == pytest.approx(13.74, rel=1e-12)
-    assert load["random_access"] == pytest.approx(2.0, rel=1e-12)
+    assert load["random_access"] == pytest.approx(2.0 * 1.43, rel=1e-12)
     assert load["contexts"] == pytest.approx(20 / 3600, rel=1e-12)
 
 
