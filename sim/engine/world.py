@@ -32,7 +32,7 @@ import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import simpy
@@ -72,11 +72,12 @@ class Trajectory:
     cohorts: int
 
 
-class _Cohort:
-    __slots__ = ("end", "kind", "pool", "row", "size")
-
-    def __init__(self, row: int, pool: int, kind: int, size: int, end: float) -> None:
-        self.row, self.pool, self.kind, self.size, self.end = row, pool, kind, size, end
+_Cohort = list[Any]
+"""A connected cohort: [size, row, pool, kind, end] (the size falls as it is displaced;
+the end is its departure time, months).  A list: a run makes one per join, and a list is
+several times cheaper to make than an object."""
+_SIZE = 0
+"""Index of a cohort's size."""
 
 
 class _Waiting:
@@ -398,23 +399,24 @@ class _World:
         self.joined[row] += size
         end = self.now + life
         if end < self.months:  # later departures fall outside the records
-            cohort = _Cohort(row, pool, kind, size, end)
+            cohort = [size, row, pool, kind, end]
             heapq.heappush(self.departures, (end, next(self.order), cohort))
             if self.shrinks[pool]:
                 self.members[pool].append(cohort)
         elif self.shrinks[pool]:
-            self.members[pool].append(_Cohort(row, pool, kind, size, end))
+            self.members[pool].append([size, row, pool, kind, end])
 
     def _depart(self, cohort: _Cohort) -> None:
-        if cohort.size == 0:  # displaced entirely earlier
+        size, row, pool, kind, _ = cohort
+        if size == 0:  # displaced entirely earlier
             return
-        self._remove(cohort.pool, cohort.kind, cohort.size)
-        self.connected[cohort.row] -= cohort.size
-        self.left[cohort.row] += cohort.size
-        self.retired[cohort.row] += cohort.size
-        cohort.size = 0
-        if self.queues[cohort.pool]:
-            self._serve(cohort.pool)
+        self._remove(pool, kind, size)
+        self.connected[row] -= size
+        self.left[row] += size
+        self.retired[row] += size
+        cohort[_SIZE] = 0
+        if self.queues[pool]:
+            self._serve(pool)
 
     def _place(
         self,
@@ -513,10 +515,11 @@ class _World:
         while position >= 0:
             cohort = members[position]
             position -= 1
-            if cohort.size == 0:
+            size, row, _, kind, end = cohort
+            if size == 0:
                 continue
-            load = self.load[cohort.kind]
-            if self.takes[cohort.kind] is not None:  # its technology is in these cells
+            load = self.load[kind]
+            if self.takes[kind] is not None:  # its technology is in these cells
                 if not any(excess):
                     if not self._gone_kinds(pool):
                         break
@@ -525,23 +528,23 @@ class _World:
                 for j, over in enumerate(excess):
                     if over > 0 and load[j] > 0:
                         need = max(need, math.ceil(over / load[j]))
-                take = min(cohort.size, need)
+                take = min(size, need)
                 if take == 0:
                     continue
             else:
-                take = cohort.size
-            cat, tech = divmod(cohort.kind, self.n_tech)
-            cohort.size -= take
-            self._remove(pool, cohort.kind, take)
-            self.connected[cohort.row] -= take
-            self.left[cohort.row] += take
+                take = size
+            cat, tech = divmod(kind, self.n_tech)
+            cohort[_SIZE] -= take
+            self._remove(pool, kind, take)
+            self.connected[row] -= take
+            self.left[row] += take
             region = (pool // self.n_car) // self.n_cls
             cls = (pool // self.n_car) % self.n_cls
             self.turned_away[region * self.n_tech + tech] += take
             self.pool_turned_away[pool] += take
-            self._place(cat, region, cls, tech, take, cohort.end - now, displaced=True)
+            self._place(cat, region, cls, tech, take, end - now, displaced=True)
             excess = self._excess(pool)
-        members[:] = [cohort for cohort in members if cohort.size]
+        members[:] = [cohort for cohort in members if cohort[_SIZE]]
 
     def _gone_kinds(self, pool: int) -> bool:
         """Whether the pool holds terminals of a technology withdrawn from its cells."""
@@ -552,7 +555,7 @@ class _World:
         """Drop departed cohorts from a member list once it has doubled (amortised O(1))."""
         members = self.members[pool]
         if len(members) > 2 * self.compacted[pool] + 64:
-            members[:] = [cohort for cohort in members if cohort.size]
+            members[:] = [cohort for cohort in members if cohort[_SIZE]]
             self.compacted[pool] = len(members)
 
     def _exact_use(self) -> None:
