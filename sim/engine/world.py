@@ -576,7 +576,7 @@ class _World:
         self.turned_away[:] = [0] * len(self.turned_away)
         self.pool_turned_away_record[t] = self.pool_turned_away
         self.pool_turned_away[:] = [0] * len(self.pool_turned_away)
-        self.pool_terminals_record[t] = np.array(self.pool_counts, dtype=np.int64).sum(axis=1)
+        self.pool_terminals_record[t] = [sum(counts) for counts in self.pool_counts]
         self.pool_used_record[t] = self.used
 
     # -- events ------------------------------------------------------------
@@ -660,16 +660,20 @@ class _World:
             # terminals (who may move to pools that just grew), then queues are served
             self._set_month(t)
             self._exact_use()
+            moved = False  # whether terminals were displaced or served
             for pool in pools:
                 if self.shrinks[pool] and (any(self._excess(pool)) or self._gone_kinds(pool)):
                     self._displace(pool)
+                    moved = True
             for pool in pools:
                 if self.queues[pool]:
                     self._serve(pool)
                     self._expire(pool)
+                    moved = True
                 if self.shrinks[pool]:
                     self._compact(pool)
-            self._exact_use()
+            if moved:  # else the use is still exact: same counts, same loads
+                self._exact_use()
             self._record(t)
             if self.progress is not None:
                 self.progress(t)
