@@ -74,8 +74,8 @@ class Trajectory:
 
 _Cohort = list[Any]
 """A connected cohort: [size, row, pool, kind, end] (the size falls as it is displaced;
-the end is its departure time, months).  A list: a run makes one per join, and a list is
-several times cheaper to make than an object."""
+the end is its departure time, months).  A list: a run makes up to one per join, and a
+list is several times cheaper to make than an object."""
 _SIZE = 0
 """Index of a cohort's size."""
 
@@ -234,7 +234,7 @@ class _World:
     times faster than on NumPy arrays.
 
     Cohorts' arrivals and departures are kept apart from SimPy's queue: a SimPy event per
-    cohort cost more than all the rest of the work.  Between two month ends, `_advance`
+    arrival and departure was about a third of the work.  Between two month ends, `_advance`
     handles them in the order SimPy would have (by time, then by the order in which they
     were scheduled, counted by `order`), so the results are those of one SimPy event per
     arrival and departure.
@@ -365,9 +365,6 @@ class _World:
 
     def _row(self, cat: int, region: int, tech: int) -> int:
         return (cat * self.n_reg + region) * self.n_tech + tech
-
-    def _pool(self, region: int, cls: int, tech: int) -> int:
-        return (region * self.n_cls + cls) * self.n_car + self.carrier_of[tech]
 
     def _room(self, pool: int, kind: int, size: int) -> int:
         """How many of `size` terminals of a kind fit in a pool (the binding resource)."""
@@ -649,8 +646,9 @@ class _World:
         self._place_initial()
         self._exact_use()
         self._record(0)
+        # SimPy scheduled the first month end, then started the arrivals
         month_end = (1.0, next(self.order))
-        self._start_arrivals()  # after the initial placement, as SimPy started the process
+        self._start_arrivals()
         pools = range(len(self.budget))
         for t in range(1, self.months + 1):
             self._advance(month_end)
@@ -677,7 +675,7 @@ class _World:
             self._record(t)
             if self.progress is not None:
                 self.progress(t)
-            month_end = (t + 1.0, next(self.order))
+            month_end = (t + 1.0, next(self.order))  # scheduled after this month end's work
 
     def run(self) -> Trajectory:
         cohorts = len(self.initial_cohorts.size) + len(self.arrivals.size)
