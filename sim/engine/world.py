@@ -26,10 +26,13 @@ proportional to the number of cohorts and months, not to the number of terminals
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
 import simpy
@@ -69,11 +72,12 @@ class Trajectory:
     cohorts: int
 
 
-class _Cohort:
-    __slots__ = ("end", "kind", "pool", "row", "size")
-
-    def __init__(self, row: int, pool: int, kind: int, size: int, end: float) -> None:
-        self.row, self.pool, self.kind, self.size, self.end = row, pool, kind, size, end
+_Cohort = list[Any]
+"""A connected cohort: [size, row, pool, kind, end] (the size falls as it is displaced;
+the end is its departure time, months).  A list: a run makes up to one per join, and a
+list is several times cheaper to make than an object."""
+_SIZE = 0
+"""Index of a cohort's size."""
 
 
 class _Waiting:
@@ -200,14 +204,40 @@ _FLOWS = ("joined", "left", "blocked", "offered", "retired")
 _LEVELS = ("connected", "waiting")
 _SLACK = 1e-9
 """Relative float tolerance of a budget check (loads are sums of float products)."""
+_CEILING = 1 + _SLACK
+"""A budget times this is the most a pool may hold."""
+
+_Terms = tuple[tuple[int, float], ...]
+"""(resource, units per terminal) of the resources a kind of terminal loads."""
+_Option = tuple[int, int, int]
+"""(technology, kind, carrier) a terminal may try."""
+
+
+class _Later(NamedTuple):
+    """The later arrivals as lists (fast to index one by one), sorted by time."""
+
+    time: list[float]
+    row: list[int]
+    cat: list[int]
+    region: list[int]
+    cls: list[int]
+    tech: list[int]
+    size: list[int]
+    life: list[float]
 
 
 class _World:
-    """Pools, queues and counters; SimPy drives its time.
+    """Pools, queues and counters; SimPy drives the month ends.
 
     Counters are flat Python lists (row = (category, region, technology); pool = (region,
     class, carrier); kind = (category, technology)): scalar updates on lists are several
     times faster than on NumPy arrays.
+
+    Cohorts' arrivals and departures are kept apart from SimPy's queue: a SimPy event per
+    arrival and departure was about a third of the work.  Between two month ends, `_advance`
+    handles them in the order SimPy would have (by time, then by the order in which they
+    were scheduled, counted by `order`), so the results are those of one SimPy event per
+    arrival and departure.
     """
 
     def __init__(
@@ -216,6 +246,12 @@ class _World:
         self.plan = plan
         self.progress = progress
         self.env = simpy.Environment()
+        self.now = 0.0
+        """Simulated time (months) of the event being handled."""
+        self.order = itertools.count()
+        """Counts events as they are scheduled: ties in time go to the first scheduled."""
+        self.departures: list[tuple[float, int, _Cohort]] = []
+        """Heap of (time, order, cohort) of the departures to come."""
         network = plan.network
         n_cat, n_reg = plan.region_shares.shape
         n_tech = len(network.technologies)
@@ -227,19 +263,19 @@ class _World:
         rows, pools = n_cat * n_reg * n_tech, network.pools
         self.carrier_of = list(network.carrier_of)
         self.counts: dict[str, list[int]] = {name: [0] * rows for name in (*_LEVELS, *_FLOWS)}
+        self.connected, self.joined = self.counts["connected"], self.counts["joined"]
+        self.left, self.retired = self.counts["left"], self.counts["retired"]
         self.turned_away = [0] * (n_reg * n_tech)
         self.pool_turned_away = [0] * pools
         self.budget_table = network.usable.reshape(self.months + 1, pools, self.n_res)
-        self.budget: list[list[float]] = self.budget_table[0].tolist()
         # a pool of no cells holds nothing, even terminals that load none of its resources
-        network_cells = network.carrier_cells[:, :, None, :] * network.cell_shares[None, :, :, None]
-        self.open_table = (network_cells > 0).reshape(self.months + 1, pools)
-        self.open: list[bool] = self.open_table[0].tolist()
+        cells = network.carrier_cells[:, :, None, :] * network.cell_shares[None, :, :, None]
+        self.open_table = (cells > 0).reshape(self.months + 1, pools)
         self.used: list[list[float]] = [[0.0] * self.n_res for _ in range(pools)]
         kinds = n_cat * n_tech
         self.pool_counts: list[list[int]] = [[0] * kinds for _ in range(pools)]
         self.load_table = self._load_table()  # [t, kind, resource], inf where unavailable
-        self.load: list[list[float]] = self.load_table[0].tolist()
+        self._set_month(0)
         # newest-last member lists, kept only for pools whose budget can fall or whose
         # terminals' loads can rise (a technology withdrawn from some of the cells)
         self.shrinks = self._shrinking_pools()
@@ -251,17 +287,35 @@ class _World:
         self.patience = [
             scenario.categories[name].patience_months or math.inf for name in plan.categories
         ]
-        self.fallback = [
-            {tech: (tech, *(t for t in order if t != tech)) for tech in order}
-            for order in plan.preference
-        ]
+        # per category and drawn technology, the (technology, kind, carrier) to try in turn:
+        # on arrival (all of the category's under `fallback`, else the drawn one) and when
+        # displaced (the others)
+        self.options: list[list[tuple[_Option, ...]]] = []
+        self.displaced_options: list[list[tuple[_Option, ...]]] = []
+        for cat, order in enumerate(plan.preference):
+            arrival: list[tuple[_Option, ...]] = [()] * n_tech
+            displaced: list[tuple[_Option, ...]] = [()] * n_tech
+            for tech in order:
+                others = tuple(t for t in order if t != tech)
+                tried = (tech, *others) if self.policy[cat] == "fallback" else (tech,)
+                arrival[tech] = tuple(self._option(cat, t) for t in tried)
+                displaced[tech] = tuple(self._option(cat, t) for t in others)
+            self.options.append(arrival)
+            self.displaced_options.append(displaced)
         self.initial_cohorts, self.arrivals = _draw_arrivals(plan, rng)
+        self.later = self._later()
+        self.next_index = 0
+        self.following: tuple[float, int] = (math.inf, 0)
+        """(time, order) of the next arrival; set when the arrivals start."""
         periods = self.months + 1
         self.records = {name: np.zeros((periods, rows), dtype=np.int64) for name in self.counts}
         self.turned_away_record = np.zeros((periods, n_reg * n_tech), dtype=np.int64)
         self.pool_turned_away_record = np.zeros((periods, pools), dtype=np.int64)
         self.pool_terminals_record = np.zeros((periods, pools), dtype=np.int64)
         self.pool_used_record = np.zeros((periods, pools, self.n_res))
+
+    def _option(self, cat: int, tech: int) -> _Option:
+        return tech, cat * self.n_tech + tech, self.carrier_of[tech]
 
     def _load_table(self) -> FloatArray:
         """[t, kind, resource] load of one terminal where its technology is: the load
@@ -277,6 +331,26 @@ class _World:
         gone = (availability <= 0)[:, None, :, None] & np.ones_like(loads[None, :, :, :], bool)
         table = np.where(gone, np.inf, table)
         return table.reshape(len(availability), -1, loads.shape[2])
+
+    def _set_month(self, t: int) -> None:
+        """Budgets and loads of month t, in the forms the hot paths read."""
+        self.budget: list[list[float]] = self.budget_table[t].tolist()
+        self.ceiling = [[budget * _CEILING for budget in pool] for pool in self.budget]
+        self.load: list[list[float]] = self.load_table[t].tolist()
+        # what a terminal of each kind takes: None where a resource is unavailable (inf)
+        self.takes: list[_Terms | None] = [
+            None
+            if math.inf in load
+            else tuple((j, unit) for j, unit in enumerate(load) if unit > 0)
+            for load in self.load
+        ]
+        # what a terminal gives back when it leaves: its finite loads
+        self.gives: list[_Terms] = [
+            tuple((j, unit) for j, unit in enumerate(load) if unit and unit != math.inf)
+            for load in self.load
+        ]
+        self.gone = [kind for kind, load in enumerate(self.load) if math.inf in load]
+        self.open: list[bool] = self.open_table[t].tolist()
 
     def _shrinking_pools(self) -> list[bool]:
         budgets = self.budget_table
@@ -297,67 +371,54 @@ class _World:
     def _row(self, cat: int, region: int, tech: int) -> int:
         return (cat * self.n_reg + region) * self.n_tech + tech
 
-    def _pool(self, region: int, cls: int, tech: int) -> int:
-        return (region * self.n_cls + cls) * self.n_car + self.carrier_of[tech]
-
     def _room(self, pool: int, kind: int, size: int) -> int:
         """How many of `size` terminals of a kind fit in a pool (the binding resource)."""
-        if not self.open[pool]:
+        takes = self.takes[kind]
+        if takes is None or not self.open[pool]:
             return 0
-        load = self.load[kind]
-        used, budget = self.used[pool], self.budget[pool]
+        used, ceiling = self.used[pool], self.ceiling[pool]
         take = size
-        for j in range(self.n_res):
-            unit = load[j]
-            if unit > 0:
-                if unit == math.inf:
+        for j, unit in takes:
+            room = (ceiling[j] - used[j]) / unit
+            if room < take:
+                take = max(0, math.floor(room))
+                if take == 0:
                     return 0
-                room = (budget[j] * (1 + _SLACK) - used[j]) / unit
-                if room < take:
-                    take = max(0, math.floor(room))
-                    if take == 0:
-                        return 0
         return take
 
-    def _add(self, pool: int, kind: int, size: int) -> None:
-        load, used = self.load[kind], self.used[pool]
-        for j in range(self.n_res):
-            if load[j]:
-                used[j] += size * load[j]
-        self.pool_counts[pool][kind] += size
-
     def _remove(self, pool: int, kind: int, size: int) -> None:
-        load, used = self.load[kind], self.used[pool]
-        for j in range(self.n_res):
-            if load[j] and load[j] != math.inf:
-                used[j] -= size * load[j]
+        used = self.used[pool]
+        for j, unit in self.gives[kind]:
+            used[j] -= size * unit
         self.pool_counts[pool][kind] -= size
 
-    def _connect(self, cat: int, region: int, cls: int, tech: int, size: int, life: float) -> None:
-        pool = self._pool(region, cls, tech)
-        kind = cat * self.n_tech + tech
-        row = self._row(cat, region, tech)
-        self._add(pool, kind, size)
-        self.counts["connected"][row] += size
-        self.counts["joined"][row] += size
-        end = self.env.now + life
-        cohort = _Cohort(row, pool, kind, size, end)
-        if self.shrinks[pool]:
-            self.members[pool].append(cohort)
+    def _connect(self, pool: int, kind: int, row: int, size: int, life: float) -> None:
+        used = self.used[pool]
+        for j, unit in self.takes[kind]:  # type: ignore[union-attr]  # it had room
+            used[j] += size * unit
+        self.pool_counts[pool][kind] += size
+        self.connected[row] += size
+        self.joined[row] += size
+        end = self.now + life
         if end < self.months:  # later departures fall outside the records
-            departure = self.env.timeout(life)
-            departure.callbacks.append(lambda _event: self._depart(cohort))
+            cohort = [size, row, pool, kind, end]
+            heapq.heappush(self.departures, (end, next(self.order), cohort))
+            if self.shrinks[pool]:
+                self.members[pool].append(cohort)
+        elif self.shrinks[pool]:
+            self.members[pool].append([size, row, pool, kind, end])
 
     def _depart(self, cohort: _Cohort) -> None:
-        if cohort.size == 0:  # displaced entirely earlier
+        size, row, pool, kind, _ = cohort
+        if size == 0:  # displaced entirely earlier
             return
-        self._remove(cohort.pool, cohort.kind, cohort.size)
-        self.counts["connected"][cohort.row] -= cohort.size
-        self.counts["left"][cohort.row] += cohort.size
-        self.counts["retired"][cohort.row] += cohort.size
-        cohort.size = 0
-        if self.queues[cohort.pool]:
-            self._serve(cohort.pool)
+        self._remove(pool, kind, size)
+        self.connected[row] -= size
+        self.left[row] += size
+        self.retired[row] += size
+        cohort[_SIZE] = 0
+        if self.queues[pool]:
+            self._serve(pool)
 
     def _place(
         self,
@@ -376,27 +437,22 @@ class _World:
         technologies in the same class and are blocked, whatever the policy, if none has
         room.
         """
-        policy = self.policy[cat]
-        if displaced:
-            order = self.fallback[cat][tech][1:]
-        elif policy == "fallback":
-            order = self.fallback[cat][tech]
-        else:
-            order = (tech,)
-        for option in order:
-            pool = self._pool(region, cls, option)
-            take = self._room(pool, cat * self.n_tech + option, size)
+        base = (region * self.n_cls + cls) * self.n_car
+        row = (cat * self.n_reg + region) * self.n_tech + tech
+        options = (self.displaced_options if displaced else self.options)[cat][tech]
+        for option, kind, carrier in options:
+            pool = base + carrier
+            take = self._room(pool, kind, size)
             if take:
-                self._connect(cat, region, cls, option, take, life)
+                self._connect(pool, kind, row + option - tech, take, life)
                 size -= take
                 if size == 0:
                     return
             self.turned_away[region * self.n_tech + option] += size
             self.pool_turned_away[pool] += size
-        row = self._row(cat, region, tech)
-        if policy == "wait" and not displaced:
-            deadline = self.env.now + self.patience[cat]
-            self.queues[self._pool(region, cls, tech)].append(
+        if self.policy[cat] == "wait" and not displaced:
+            deadline = self.now + self.patience[cat]
+            self.queues[base + self.carrier_of[tech]].append(
                 _Waiting(cat, region, cls, tech, size, life, deadline)
             )
             self.counts["waiting"][row] += size
@@ -406,7 +462,7 @@ class _World:
     def _serve(self, pool: int) -> None:
         """Connect waiting terminals, first come first served, while the head fits."""
         queue = self.queues[pool]
-        now = self.env.now
+        now = self.now
         waiting, blocked = self.counts["waiting"], self.counts["blocked"]
         while queue:
             head = queue[0]
@@ -416,10 +472,11 @@ class _World:
                 waiting[row] -= head.size
                 blocked[row] += head.size
                 continue
-            take = self._room(pool, head.cat * self.n_tech + head.tech, head.size)
+            kind = head.cat * self.n_tech + head.tech
+            take = self._room(pool, kind, head.size)
             if take == 0:
                 return
-            self._connect(head.cat, head.region, head.cls, head.tech, take, head.life)
+            self._connect(pool, kind, row, take, head.life)
             head.size -= take
             waiting[row] -= take
             if head.size == 0:
@@ -427,7 +484,7 @@ class _World:
 
     def _expire(self, pool: int) -> None:
         """Block the waiting terminals whose patience has run out."""
-        now = self.env.now
+        now = self.now
         queue = self.queues[pool]
         if all(entry.deadline > now for entry in queue):
             return
@@ -444,8 +501,8 @@ class _World:
 
     def _excess(self, pool: int) -> list[float]:
         """Per resource, load above the budget (0 where within)."""
-        used, budget = self.used[pool], self.budget[pool]
-        return [max(0.0, used[j] - budget[j] * (1 + _SLACK)) for j in range(self.n_res)]
+        used, ceiling = self.used[pool], self.ceiling[pool]
+        return [max(0.0, used[j] - ceiling[j]) for j in range(self.n_res)]
 
     def _displace(self, pool: int) -> None:
         """Move the newest cohorts out of a pool over its budget, or whose technology left.
@@ -454,17 +511,17 @@ class _World:
         loads), so a cohort that does not use an exhausted resource stays.
         """
         members = self.members[pool]
-        now = self.env.now
+        now = self.now
         position = len(members) - 1
         excess = self._excess(pool)
         while position >= 0:
             cohort = members[position]
             position -= 1
-            if cohort.size == 0:
+            size, row, _, kind, end = cohort
+            if size == 0:
                 continue
-            load = self.load[cohort.kind]
-            gone = not self.open[pool] or any(unit == math.inf for unit in load)
-            if not gone:
+            load = self.load[kind]
+            if self.takes[kind] is not None and self.open[pool]:  # it may stay in these cells
                 if not any(excess):
                     if not self._gone_kinds(pool):
                         break
@@ -473,40 +530,37 @@ class _World:
                 for j, over in enumerate(excess):
                     if over > 0 and load[j] > 0:
                         need = max(need, math.ceil(over / load[j]))
-                take = min(cohort.size, need)
+                take = min(size, need)
                 if take == 0:
                     continue
             else:
-                take = cohort.size
-            cat, tech = divmod(cohort.kind, self.n_tech)
-            cohort.size -= take
-            self._remove(pool, cohort.kind, take)
-            self.counts["connected"][cohort.row] -= take
-            self.counts["left"][cohort.row] += take
+                take = size
+            cat, tech = divmod(kind, self.n_tech)
+            cohort[_SIZE] -= take
+            self._remove(pool, kind, take)
+            self.connected[row] -= take
+            self.left[row] += take
             region = (pool // self.n_car) // self.n_cls
             cls = (pool // self.n_car) % self.n_cls
             self.turned_away[region * self.n_tech + tech] += take
             self.pool_turned_away[pool] += take
-            self._place(cat, region, cls, tech, take, cohort.end - now, displaced=True)
+            self._place(cat, region, cls, tech, take, end - now, displaced=True)
             excess = self._excess(pool)
-        members[:] = [cohort for cohort in members if cohort.size]
+        members[:] = [cohort for cohort in members if cohort[_SIZE]]
 
     def _gone_kinds(self, pool: int) -> bool:
-        """Whether the pool holds terminals it can no longer hold at all (its cells or
-        their technology are gone)."""
+        """Whether the pool holds terminals it can no longer hold at all: its cells are
+        gone, or their technology was withdrawn from them."""
         counts = self.pool_counts[pool]
         if not self.open[pool]:
             return any(counts)
-        return any(
-            counts[kind] and any(unit == math.inf for unit in self.load[kind])
-            for kind in range(len(counts))
-        )
+        return any(counts[kind] for kind in self.gone)
 
     def _compact(self, pool: int) -> None:
         """Drop departed cohorts from a member list once it has doubled (amortised O(1))."""
         members = self.members[pool]
         if len(members) > 2 * self.compacted[pool] + 64:
-            members[:] = [cohort for cohort in members if cohort.size]
+            members[:] = [cohort for cohort in members if cohort[_SIZE]]
             self.compacted[pool] = len(members)
 
     def _exact_use(self) -> None:
@@ -520,20 +574,56 @@ class _World:
     def _record(self, t: int) -> None:
         for name, values in self.counts.items():
             self.records[name][t] = values
-        for name in _FLOWS:  # reset in place: processes hold references to these lists
+        for name in _FLOWS:  # reset in place: the world holds references to these lists
             flows = self.counts[name]
             flows[:] = [0] * len(flows)
         self.turned_away_record[t] = self.turned_away
         self.turned_away[:] = [0] * len(self.turned_away)
         self.pool_turned_away_record[t] = self.pool_turned_away
         self.pool_turned_away[:] = [0] * len(self.pool_turned_away)
-        self.pool_terminals_record[t] = np.array(self.pool_counts, dtype=np.int64).sum(axis=1)
+        self.pool_terminals_record[t] = [sum(counts) for counts in self.pool_counts]
         self.pool_used_record[t] = self.used
 
-    # -- processes ---------------------------------------------------------
+    # -- events ------------------------------------------------------------
 
-    def clock(self):  # type: ignore[no-untyped-def]
-        """Initial placement at t = 0, then the month ends t = 1..M."""
+    def _advance(self, until: tuple[float, int]) -> None:
+        """Handle the arrivals and departures that come before the event `until`
+        (time, order): in time order, ties to the first scheduled.
+
+        An arrival is scheduled when the one before it has been handled, at the time SimPy
+        would give it (the previous time plus the gap), so ties and float times are those
+        of one SimPy process offering the cohorts one after another.
+        """
+        departures = self.departures
+        later = self.later
+        times, rows, cats, regions = later.time, later.row, later.cat, later.region
+        classes, techs, sizes, lives = later.cls, later.tech, later.size, later.life
+        offered = self.counts["offered"]
+        index, count = self.next_index, len(times)
+        following = self.following  # (time, order) of the next arrival
+        while True:
+            if departures and departures[0] < following:
+                if departures[0] >= until:
+                    break
+                self.now, _, cohort = heapq.heappop(departures)
+                self._depart(cohort)
+                continue
+            if following >= until:
+                break
+            self.now = now = following[0]
+            offered[rows[index]] += sizes[index]
+            self._place(
+                cats[index], regions[index], classes[index], techs[index], sizes[index],
+                lives[index],
+            )  # fmt: skip
+            index += 1
+            following = (
+                (now + (times[index] - now), next(self.order)) if index < count else (math.inf, 0)
+            )
+        self.next_index, self.following = index, following
+
+    def _place_initial(self) -> None:
+        """Place the initial base at t = 0, in its (shuffled) order."""
         initial = self.initial_cohorts
         offered = self.counts["offered"]
         for cat, region, cls, tech, size, life in zip(
@@ -542,48 +632,62 @@ class _World:
         ):  # fmt: skip
             offered[self._row(cat, region, tech)] += size
             self._place(cat, region, cls, tech, size, life)
+
+    def _later(self) -> _Later:
+        arrivals = self.arrivals
+        rows = (arrivals.cat * self.n_reg + arrivals.region) * self.n_tech + arrivals.tech
+        return _Later(
+            arrivals.time.tolist(), rows.tolist(), arrivals.cat.tolist(),
+            arrivals.region.tolist(), arrivals.cls.tolist(), arrivals.tech.tolist(),
+            arrivals.size.tolist(), arrivals.life.tolist(),
+        )  # fmt: skip
+
+    def _start_arrivals(self) -> None:
+        """Schedule the first later arrival (at 0 + (its time - 0), its time)."""
+        times = self.later.time
+        if times:
+            self.following = (times[0], next(self.order))
+
+    def clock(self):  # type: ignore[no-untyped-def]
+        """Initial placement at t = 0, then the month ends t = 1..M; the cohorts' arrivals
+        and departures in between."""
+        self._place_initial()
         self._exact_use()
         self._record(0)
+        # SimPy scheduled the first month end, then started the arrivals
+        month_end = (1.0, next(self.order))
+        self._start_arrivals()
         pools = range(len(self.budget))
         for t in range(1, self.months + 1):
+            self._advance(month_end)
             yield self.env.timeout(1.0)
+            self.now = self.env.now
             # all budgets and loads change at once, then pools over budget displace
             # terminals (who may move to pools that just grew), then queues are served
-            self.budget = self.budget_table[t].tolist()
-            self.open = self.open_table[t].tolist()
-            self.load = self.load_table[t].tolist()
+            self._set_month(t)
             self._exact_use()
+            moved = False  # whether terminals were displaced or served
             for pool in pools:
                 if self.shrinks[pool] and (any(self._excess(pool)) or self._gone_kinds(pool)):
                     self._displace(pool)
+                    moved = True
             for pool in pools:
                 if self.queues[pool]:
                     self._serve(pool)
                     self._expire(pool)
+                    moved = True
                 if self.shrinks[pool]:
                     self._compact(pool)
-            self._exact_use()
+            if moved:  # else the use is still exact: same counts, same loads
+                self._exact_use()
             self._record(t)
             if self.progress is not None:
                 self.progress(t)
-
-    def arrive(self):  # type: ignore[no-untyped-def]
-        """Offer each later cohort at its time."""
-        arrivals = self.arrivals
-        env = self.env
-        offered = self.counts["offered"]
-        for time, cat, region, cls, tech, size, life in zip(
-            arrivals.time.tolist(), arrivals.cat.tolist(), arrivals.region.tolist(),
-            arrivals.cls.tolist(), arrivals.tech.tolist(), arrivals.size.tolist(),
-            arrivals.life.tolist(), strict=True,
-        ):  # fmt: skip
-            yield env.timeout(time - env.now)
-            offered[self._row(cat, region, tech)] += size
-            self._place(cat, region, cls, tech, size, life)
+            month_end = (t + 1.0, next(self.order))  # scheduled after this month end's work
 
     def run(self) -> Trajectory:
+        cohorts = len(self.initial_cohorts.size) + len(self.arrivals.size)
         clock = self.env.process(self.clock())
-        self.env.process(self.arrive())
         self.env.run(until=clock)
         shape = (self.months + 1, *self.shape)
         records = {name: values.reshape(shape) for name, values in self.records.items()}
@@ -593,7 +697,7 @@ class _World:
             pool_used=self.pool_used_record,
             pool_turned_away=self.pool_turned_away_record,
             resolution=self.plan.resolution,
-            cohorts=len(self.initial_cohorts.size) + len(self.arrivals.size),
+            cohorts=cohorts,
             **records,
         )
 
