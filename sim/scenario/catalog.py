@@ -16,7 +16,7 @@ import csv
 import io
 from collections.abc import Callable
 from importlib import resources
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import yaml
 from pydantic import ValidationError
@@ -34,6 +34,9 @@ PRESETS_FILE: Final = "sim/scenario/data/category_presets.csv"
 LTE_PRACH_FILE: Final = "sim/scenario/data/lte_prach_format0.csv"
 CARRIERS_FILE: Final = "sim/scenario/data/carriers.csv"
 LINKS_FILE: Final = "sim/scenario/data/links.csv"
+
+
+_Spec = TypeVar("_Spec", TechnologySpec, CarrierSpec)
 
 
 class CatalogError(RuntimeError):
@@ -64,59 +67,51 @@ def _nest(fields: dict[str, Any], path: str, value: Any) -> None:
     node[last] = value
 
 
-def _read_technologies() -> tuple[dict[str, TechnologySpec], dict[str, dict[str, str]]]:
+def _read_long(
+    name: str, label: str, key: str
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, str]], dict[str, int]]:
+    """A long table (`key, field, value, unit, source`): per item, its fields (dotted
+    paths nested), each field's source, and the line the item starts on."""
     fields: dict[str, dict[str, Any]] = {}
     sources: dict[str, dict[str, str]] = {}
     lines: dict[str, int] = {}
-    for line, row in _rows("technologies.csv"):
-        name, field = row["technology"], row["field"]
-        where = f"{TECHNOLOGIES_FILE}:{line}: {name}.{field}"
-        if field in fields.setdefault(name, {}):
+    for line, row in _rows(name):
+        item, field = row[key], row["field"]
+        where = f"{label}:{line}: {item}.{field}"
+        if field in sources.setdefault(item, {}):
             raise CatalogError(f"{where}: given twice")
-        fields[name][field] = _value(row["value"], where)
-        sources.setdefault(name, {})[field] = row["source"].strip()
-        lines.setdefault(name, line)
+        _nest(fields.setdefault(item, {}), field, _value(row["value"], where))
+        sources[item][field] = row["source"].strip()
+        lines.setdefault(item, line)
+    return fields, sources, lines
+
+
+def _validated(
+    label: str, model: type[_Spec], fields: dict[str, dict[str, Any]], lines: dict[str, int]
+) -> dict[str, _Spec]:
+    """Each item's fields validated by its model; a bad one names the file and line."""
     specs = {}
-    for name, values in fields.items():
+    for item, values in fields.items():
         try:
-            specs[name] = TechnologySpec.model_validate(values)
+            specs[item] = model.model_validate(values)
         except ValidationError as error:
-            raise CatalogError(f"{TECHNOLOGIES_FILE}:{lines[name]}: {name}: {error}") from None
-    return specs, sources
+            raise CatalogError(f"{label}:{lines[item]}: {item}: {error}") from None
+    return specs
+
+
+def _read_technologies() -> tuple[dict[str, TechnologySpec], dict[str, dict[str, str]]]:
+    fields, sources, lines = _read_long("technologies.csv", TECHNOLOGIES_FILE, "technology")
+    return _validated(TECHNOLOGIES_FILE, TechnologySpec, fields, lines), sources
 
 
 def _read_presets() -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, str]]]:
-    presets: dict[str, dict[str, Any]] = {}
-    sources: dict[str, dict[str, str]] = {}
-    for line, row in _rows("category_presets.csv"):
-        name, field = row["preset"], row["field"]
-        where = f"{PRESETS_FILE}:{line}: {name}.{field}"
-        if field in sources.setdefault(name, {}):
-            raise CatalogError(f"{where}: given twice")
-        _nest(presets.setdefault(name, {}), field, _value(row["value"], where))
-        sources[name][field] = row["source"].strip()
+    presets, sources, _ = _read_long("category_presets.csv", PRESETS_FILE, "preset")
     return presets, sources
 
 
 def _read_carriers() -> tuple[dict[str, CarrierSpec], dict[str, dict[str, str]]]:
-    fields: dict[str, dict[str, Any]] = {}
-    sources: dict[str, dict[str, str]] = {}
-    lines: dict[str, int] = {}
-    for line, row in _rows("carriers.csv"):
-        name, field = row["carrier"], row["field"]
-        where = f"{CARRIERS_FILE}:{line}: {name}.{field}"
-        if field in sources.setdefault(name, {}):
-            raise CatalogError(f"{where}: given twice")
-        _nest(fields.setdefault(name, {}), field, _value(row["value"], where))
-        sources[name][field] = row["source"].strip()
-        lines.setdefault(name, line)
-    specs = {}
-    for name, values in fields.items():
-        try:
-            specs[name] = CarrierSpec.model_validate(values)
-        except ValidationError as error:
-            raise CatalogError(f"{CARRIERS_FILE}:{lines[name]}: {name}: {error}") from None
-    return specs, sources
+    fields, sources, lines = _read_long("carriers.csv", CARRIERS_FILE, "carrier")
+    return _validated(CARRIERS_FILE, CarrierSpec, fields, lines), sources
 
 
 def _read_links() -> tuple[
