@@ -204,8 +204,11 @@ def test_read_first_says_only_what_the_tables_show(tmp_path: Path) -> None:
     peak = read_tables(folder).summary.set_index("metric")["value"]
     assert peak["first_full_date"] == ""  # nothing fills in the minimal scenario
     assert sentences == [
-        f"minimal: no cell class filled; closest: {peak['peak_utilization_cells']} "
-        f"(region/class/carrier) in {peak['peak_utilization_date']}, "
+        f"minimal: no cell class filled; IoT comes closest in {peak['peak_headroom_used_cells']} "
+        f"(region/class/carrier) in {peak['peak_headroom_used_date']}, using "
+        f"{float(peak['peak_headroom_used']) * 100:.2g} % of what it may use of the "
+        f"{peak['peak_headroom_used_resource']}; the busiest resource, smartphones included: "
+        f"{peak['peak_utilization_cells']} in {peak['peak_utilization_date']}, "
         f"{peak['peak_utilization_resource']} at "
         f"{float(peak['peak_utilization_of_threshold']) * 100:.3g} % of its planning "
         f"threshold ({float(peak['peak_utilization']) * 100:.3g} % of its budget)",
@@ -258,8 +261,9 @@ def test_read_first_names_the_first_full_class(tmp_path: Path) -> None:
 
 def test_read_first_names_what_comes_closest_when_nothing_fills(tmp_path: Path) -> None:
     """A cell of 1 M terminals never fills: "Read first" says so and names the cell, the
-    month its load peaked and the share of the budget used, which for unit loads is the
-    peak number of terminals over the budget (threshold 1).  About 0.2 s."""
+    month its load peaked and the share of what IoT may use of the binding resource, which
+    for unit loads (no smartphones, threshold 1) is the peak number of terminals over the
+    budget; that is also the busiest resource, so it is named once.  About 0.2 s."""
     folder = run(_one_cell(1_000_000)).write(tmp_path / "one-cell")
     report = tmp_path / "report.html"
     assert main(["report", str(folder), "--out", str(report)]) == 0
@@ -268,9 +272,9 @@ def test_read_first_names_what_comes_closest_when_nothing_fills(tmp_path: Path) 
     months = months[months.index >= "2023-01"]  # the simulated months
     share = f"{months.max() / 1_000_000 * 100:.3g} %"
     assert sentences[0] == (
-        f"tiny: no cell class filled; closest: national/p0-100/nb-iot (region/class/carrier) "
-        f"in {months.idxmax()}, contexts at {share} of its planning threshold ({share} of its "
-        "budget)"
+        "tiny: no cell class filled; IoT comes closest in national/p0-100/nb-iot "
+        f"(region/class/carrier) in {months.idxmax()}, using {share} of what it may use of the "
+        "contexts"
     )
 
 

@@ -94,21 +94,39 @@ def _cell_findings(run: Tables) -> list[Finding]:
 
 
 def _closest(figures: list[dict[str, str]]) -> Finding:
-    """The finding that no cell class filled, naming the cells that came closest to their
-    planning threshold (the highest peak over the replications)."""
+    """The finding that no cell class filled, naming the cells where IoT came closest to
+    filling what it may use (`peak_headroom_used*`), and, where another resource is busier
+    once smartphones are counted, that one too (`peak_utilization*`); the highest peak over
+    the replications."""
     none = "no cell class filled" + (f" in any of {len(figures)} replications"
                                      if len(figures) > 1 else "")  # fmt: skip
+    iot = [f for f in figures if f.get("peak_headroom_used")]
     rated = [f for f in figures if f.get("peak_utilization_of_threshold")]
-    if not rated:
+    if not iot and not rated:
         return Finding(none, warning=False)
-    peak = max(rated, key=lambda f: float(f["peak_utilization_of_threshold"]))
-    return Finding(
-        f"{none}; closest: {peak['peak_utilization_cells']} (region/class/carrier) in "
-        f"{peak['peak_utilization_date']}, {peak['peak_utilization_resource']} at "
-        f"{_percent(float(peak['peak_utilization_of_threshold']))} of its planning threshold "
-        f"({_percent(float(peak['peak_utilization']))} of its budget)",
-        warning=False,
-    )
+    parts = [none]
+    if iot:
+        closest = max(iot, key=lambda f: float(f["peak_headroom_used"]))
+        parts.append(
+            f"IoT comes closest in {closest['peak_headroom_used_cells']} (region/class/carrier) "
+            f"in {closest['peak_headroom_used_date']}, using "
+            f"{_percent(float(closest['peak_headroom_used']))} of what it may use of the "
+            f"{closest['peak_headroom_used_resource']}"
+        )
+    if rated:
+        peak = max(rated, key=lambda f: float(f["peak_utilization_of_threshold"]))
+        same = iot and (peak["peak_utilization_cells"], peak["peak_utilization_resource"]) == (
+            closest["peak_headroom_used_cells"],
+            closest["peak_headroom_used_resource"],
+        )
+        if not same:
+            parts.append(
+                f"the busiest resource, smartphones included: {peak['peak_utilization_cells']} "
+                f"in {peak['peak_utilization_date']}, {peak['peak_utilization_resource']} at "
+                f"{_percent(float(peak['peak_utilization_of_threshold']))} of its planning "
+                f"threshold ({_percent(float(peak['peak_utilization']))} of its budget)"
+            )
+    return Finding("; ".join(parts), warning=False)
 
 
 def findings(run: Tables) -> list[Finding]:
