@@ -46,6 +46,15 @@ def _step_months(scenario: Scenario, *schedules: float | Mapping[str, float]) ->
     return sorted(months)
 
 
+def _unlisted(path: str, tech: str, technologies: list[str]) -> Problem:
+    """A technology named where only the category's own technologies may be."""
+    return Problem(
+        path,
+        f"{shown(tech)} is not in this category's technologies [{listing(technologies)}]"
+        f"{did_you_mean(tech, technologies)}",
+    )
+
+
 def _known(scenario: Scenario, technology: str) -> bool:
     """Whether a technology's carrier is known (a catalog one, or a new one naming it)."""
     override = scenario.technologies.get(technology)
@@ -222,14 +231,7 @@ def consistency_problems(scenario: Scenario) -> list[Problem]:
                 add(Problem(mix_path, f"date {step_month} lies outside {horizon}"))
             for tech in mix:
                 if tech not in category.technologies:
-                    add(
-                        Problem(
-                            f"{mix_path}.{tech}",
-                            f"{shown(tech)} is not in this category's technologies "
-                            f"[{listing(category.technologies)}]"
-                            f"{did_you_mean(tech, category.technologies)}",
-                        )
-                    )
+                    add(_unlisted(f"{mix_path}.{tech}", tech, category.technologies))
             problem = _share_sum_problem(mix_path, mix)
             if problem:
                 add(problem)
@@ -254,14 +256,7 @@ def consistency_problems(scenario: Scenario) -> list[Problem]:
             add(problem)
         for tech in category.load:
             if tech not in category.technologies:
-                add(
-                    Problem(
-                        f"{path}.load.{tech}",
-                        f"{shown(tech)} is not in this category's technologies "
-                        f"[{listing(category.technologies)}]"
-                        f"{did_you_mean(tech, category.technologies)}",
-                    )
-                )
+                add(_unlisted(f"{path}.load.{tech}", tech, category.technologies))
         if category.patience_months is not None and category.when_full != "wait":
             add(
                 Problem(
