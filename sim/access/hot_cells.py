@@ -29,12 +29,13 @@ from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from sim.access.arrivals import beta_arrivals
 from sim.access.cell import AccessOutcome, simulate_cell
 from sim.access.procedure import Procedure
 from sim.demand.schedules import row_month_indices
-from sim.engine import Plan, Trajectory
+from sim.engine import Plan, Trajectory, pools_full
 from sim.scenario import AccessSettings, Scenario, catalog
 
 ACCESS_COLUMNS = [
@@ -141,32 +142,27 @@ def _pooled(outcomes: list[AccessOutcome]) -> dict[str, float]:
     }
 
 
-def _capped(plan: Plan, trajectory: Trajectory, t: int, region: int, tech: int, q: float,
-            devices: float) -> float:  # fmt: skip
+def _capped(plan: Plan, trajectory: Trajectory, full: NDArray[np.bool_], t: int, region: int,
+            tech: int, q: float, devices: float) -> float:  # fmt: skip
     """The q-quantile cell's terminals of a technology, no more than a full class holds.
 
     The growth layer draws terminals into the same lognormal classes; a class that is full
-    (a resource at its threshold, or terminals turned away that month) holds its cells'
-    capacity, so the access layer's cell in it holds no more than that: the most terminals
-    per cell any full class of the region holds on the carrier (the same in every full
-    class up to the last cohort's remainder), times the technology's share of them.
+    (`full`: `sim.engine.pools_full`) holds its cells' capacity, so the access layer's cell
+    in it holds no more than that: the most terminals per cell any full class of the
+    region holds on the carrier (the same in every full class up to the last cohort's
+    remainder), times the technology's share of them.
     """
     network = plan.network
-    n_cls, n_car = len(network.classes), len(network.carriers)
     carrier = network.carrier_of[tech]
-    bounds = np.concatenate([[0.0], np.cumsum(network.cell_shares[region])])
-    cls = int(np.clip(np.searchsorted(bounds, q, side="right") - 1, 0, n_cls - 1))
-    pools = slice(region * n_cls * n_car, (region + 1) * n_cls * n_car)
-    used = trajectory.pool_used[t, pools].reshape(n_cls, n_car, -1)[:, carrier]
-    usable = network.usable[t, region, :, carrier]
-    turned_away = trajectory.pool_turned_away[t, pools].reshape(n_cls, n_car)[:, carrier]
-    full = np.any((usable > 0) & (used >= usable * (1 - 1e-6)), axis=1) | (turned_away > 0)
-    if not full[cls]:
+    cls = int(np.clip(np.searchsorted(network.bounds, q, side="right") - 1, 0,
+                      len(network.classes) - 1))  # fmt: skip
+    full_here = full[t, region, :, carrier]
+    if not full_here[cls]:
         return devices
-    terminals = trajectory.pool_terminals[t, pools].reshape(n_cls, n_car)[:, carrier]
-    cells = network.carrier_cells[t, region, carrier] * network.cell_shares[region]
+    terminals = trajectory.pool_terminals[t].reshape(full.shape[1:])[region, :, carrier]
+    cells = network.class_cells[t, region, :, carrier]
     with np.errstate(divide="ignore", invalid="ignore"):
-        per_cell = np.where(full & (cells > 0), terminals / cells, 0.0)
+        per_cell = np.where(full_here & (cells > 0), terminals / cells, 0.0)
     on_carrier = terminals.sum()
     mine = float(trajectory.connected[t, :, region, tech].sum())
     share = mine / on_carrier if on_carrier > 0 else 0.0
@@ -194,6 +190,7 @@ def access_table(plan: Plan, trajectory: Trajectory, rng: np.random.Generator) -
         for name, q in quantiles
     ]
     generators = rng.spawn(len(cases) * settings.replications)
+    full = pools_full(plan, trajectory)
     for number, (year, r, k, cell, q) in enumerate(cases):
         # the state at the end of the year (or at the end of the horizon within that year)
         t = int(np.flatnonzero(months // 12 == year)[-1])
@@ -203,7 +200,7 @@ def access_table(plan: Plan, trajectory: Trajectory, rng: np.random.Generator) -
         connected = trajectory.connected[t, :, r, k].astype(float)
         cv = plan.scenario.region_spread_cv(plan.network.regions[r])
         devices = _capped(
-            plan, trajectory, t, r, k, q, cell_population(connected.sum() / cells, cv, q)
+            plan, trajectory, full, t, r, k, q, cell_population(connected.sum() / cells, cv, q)
         )
         load = _cell_load(plan, connected, devices, settings)
         technology = plan.network.technologies[k]

@@ -2,6 +2,7 @@
 joining and leaving cell pools."""
 
 from sim.engine.plan import AUTO_COHORTS, MAX_COHORTS, Plan, build_plan, mix_table
+from sim.engine.pools import pools_full
 from sim.engine.world import Trajectory, simulate
 
 __all__ = [
@@ -11,5 +12,6 @@ __all__ = [
     "Trajectory",
     "build_plan",
     "mix_table",
+    "pools_full",
     "simulate",
 ]

@@ -269,8 +269,7 @@ class _World:
         self.pool_turned_away = [0] * pools
         self.budget_table = network.usable.reshape(self.months + 1, pools, self.n_res)
         # a pool of no cells holds nothing, even terminals that load none of its resources
-        cells = network.carrier_cells[:, :, None, :] * network.cell_shares[None, :, :, None]
-        self.open_table = (cells > 0).reshape(self.months + 1, pools)
+        self.open_table = (network.class_cells > 0).reshape(self.months + 1, pools)
         self.used: list[list[float]] = [[0.0] * self.n_res for _ in range(pools)]
         kinds = n_cat * n_tech
         self.pool_counts: list[list[int]] = [[0] * kinds for _ in range(pools)]

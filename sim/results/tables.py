@@ -15,7 +15,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from sim.demand.schedules import row_month_indices
-from sim.engine import Plan, Trajectory
+from sim.engine import Plan, Trajectory, pools_full
 from sim.scenario import Scenario, month_label
 from sim.scenario.base import RESOURCES
 
@@ -99,7 +99,7 @@ def pool_state(plan: Plan, trajectory: Trajectory) -> PoolState:
     network = plan.network
     periods = trajectory.pool_used.shape[0]
     shape = (periods, len(network.regions), len(network.classes), len(network.carriers))
-    cells = network.carrier_cells[:, :, None, :] * network.cell_shares[None, :, :, None]
+    cells = network.class_cells
     budget = cells[..., None] * network.budget[None, None, None, :, :]
     phones = budget * network.background[:, None, None, :, :]
     used = trajectory.pool_used.reshape(*shape, -1)
@@ -112,11 +112,7 @@ def pool_state(plan: Plan, trajectory: Trajectory) -> PoolState:
         share_used = np.where(usable > 0, used / usable, np.where(used > 0, np.inf, 0.0))
     headroom_used = np.where(cells > 0, share_used.max(axis=-1), np.nan)
     headroom_binding = np.argmax(share_used, axis=-1)
-    at_threshold = np.any((usable > 0) & (used >= usable * (1 - 1e-6)), axis=-1)
-    # a pool with cells whose IoT headroom is gone (phones alone at the threshold) is full
-    no_room = np.all(usable <= 0, axis=-1) & (cells > 0)
     turned_away = trajectory.pool_turned_away.reshape(shape)
-    full = at_threshold | no_room | (turned_away > 0)
     return PoolState(
         cells=cells,
         terminals=trajectory.pool_terminals.reshape(shape),
@@ -124,7 +120,7 @@ def pool_state(plan: Plan, trajectory: Trajectory) -> PoolState:
         binding=binding,
         headroom_used=headroom_used,
         headroom_binding=headroom_binding,
-        full=full,
+        full=pools_full(plan, trajectory),
         turned_away=turned_away,
     )
 
@@ -372,7 +368,7 @@ def _full_shares(plan: Plan, last: pd.DataFrame) -> list[tuple[str, Any]]:
     full class of less than half a cell would count as none.
     """
     network = plan.network
-    exact = network.carrier_cells[-1][:, None, :] * network.cell_shares[:, :, None]
+    exact = network.class_cells[-1]
     full = np.zeros_like(exact, dtype=bool)
     regions = {name: r for r, name in enumerate(network.regions)}
     classes = {name: k for k, name in enumerate(network.classes)}

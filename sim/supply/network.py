@@ -52,8 +52,12 @@ class NetworkPlan:
     """[t, region, carrier] cells holding the carrier kind."""
     availability: FloatArray
     """[t, technology] share of its carrier's cells that carry the technology."""
+    bounds: FloatArray
+    """Cell quantiles bounding the classes, [0, ..., 1] (the same in every region)."""
     cell_shares: FloatArray
     """[region, class] share of a region's cells in each class."""
+    class_cells: FloatArray
+    """[t, region, class, carrier] cells of each class holding the carrier kind."""
     terminal_shares: FloatArray
     """[region, class] share of a region's terminals in each class."""
     budget: FloatArray
@@ -163,11 +167,8 @@ def build_network(scenario: Scenario) -> NetworkPlan:
         [terminal_shares(bounds, scenario.region_spread_cv(region)) for region in regions]
     )
     headroom = np.clip(threshold[None, :, :] - background, 0.0, None)  # [t, carrier, resource]
-    usable = (
-        carrier_cells[:, :, None, :, None]
-        * cell_shares[None, :, :, None, None]
-        * (budget[None, :, :] * headroom)[:, None, None, :, :]
-    )
+    class_cells = carrier_cells[:, :, None, :] * cell_shares[None, :, :, None]
+    usable = class_cells[..., None] * (budget[None, :, :] * headroom)[:, None, None, :, :]
     return NetworkPlan(
         regions=regions,
         technologies=technologies,
@@ -178,7 +179,9 @@ def build_network(scenario: Scenario) -> NetworkPlan:
         cells=cells,
         carrier_cells=carrier_cells,
         availability=availability,
+        bounds=bounds,
         cell_shares=cell_shares,
+        class_cells=class_cells,
         terminal_shares=shares,
         budget=budget,
         threshold=threshold,
