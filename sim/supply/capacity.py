@@ -38,7 +38,7 @@ from numpy.typing import NDArray
 
 from sim.scenario import Category, Scenario, catalog
 from sim.scenario.base import RESOURCES, Resource
-from sim.scenario.radio import COVERAGE_CLASSES, MS_PER_HOUR, CarrierOverride, CarrierSpec
+from sim.scenario.radio import MS_PER_HOUR, CarrierOverride
 
 FloatArray = NDArray[np.float64]
 
@@ -80,13 +80,9 @@ def class_labels(bounds: FloatArray) -> tuple[str, ...]:
     return tuple(f"p{percent(lo)}-{percent(hi)}" for lo, hi in itertools.pairwise(bounds))
 
 
-def carrier_spec(carrier: str) -> CarrierSpec:
-    return catalog.CARRIERS[carrier]
-
-
 def cell_budget(carrier: str, override: CarrierOverride | None) -> dict[Resource, float]:
     """Per-cell busy-hour budget of each resource of a carrier kind (units per resource)."""
-    spec = carrier_spec(carrier)
+    spec = catalog.CARRIERS[carrier]
     count = 1 if override is None else override.count
     budget: dict[Resource, float] = {
         "uplink": spec.uplink_blocks
@@ -111,7 +107,7 @@ def cell_budget(carrier: str, override: CarrierOverride | None) -> dict[Resource
 
 def thresholds(carrier: str, override: CarrierOverride | None) -> dict[Resource, float]:
     """Planning threshold of each resource (share of the budget IoT and phones may use)."""
-    figures = carrier_spec(carrier).threshold.given()
+    figures = catalog.CARRIERS[carrier].threshold.given()
     if override is not None:
         figures.update(override.threshold.given())
     return {resource: figures.get(resource, 1.0) for resource in RESOURCES}
@@ -175,7 +171,6 @@ def terminal_load(scenario: Scenario, category: Category, technology: str) -> di
 
 
 __all__ = [
-    "COVERAGE_CLASSES",
     "ReportCost",
     "cell_budget",
     "class_bounds",
