@@ -29,7 +29,9 @@ def bad_values(name: str) -> list[object]:
 
 
 def test_every_procedure_field_is_declared_once() -> None:
-    assert tuple(PARAMETERS) == PROCEDURE_PARAMETERS == tuple(f.name for f in fields(Procedure))
+    # every field but the list of further coverage levels (each a `Level`, checked alike)
+    every = tuple(f.name for f in fields(Procedure) if f.name != "coverage_levels")
+    assert tuple(PARAMETERS) == PROCEDURE_PARAMETERS == every
     for parameter in PARAMETERS.values():
         assert parameter.meaning
         assert parameter.accepts(getattr(Procedure(), parameter.name)), parameter.name
@@ -52,7 +54,7 @@ def test_every_bad_value_is_refused_with_what_is_allowed(name: str) -> None:
         ("preambles", 65, "a whole number from 1 to 64"),
         ("preambles", 1000, "a whole number from 1 to 64"),
         ("harq_retransmission_probability", 1.0, "a number in [0, 1)"),
-        ("backoff_indicator_ms", -1.0, "a number in [0, 960]"),
+        ("backoff_indicator_ms", -1.0, "a number in [0, 524288]"),
         ("detection", "perfect", "one of tr37868, certain"),
         ("collisions", "x", "one of undetected, contention"),
     ],
