@@ -37,11 +37,16 @@ from sim.access.procedure import Procedure
 from sim.demand.schedules import row_month_indices
 from sim.engine import Plan, Trajectory, pools_full
 from sim.scenario import AccessSettings, Scenario, catalog
+from sim.scenario.base import RESOURCES
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
 
 ACCESS_COLUMNS = [
-    "year", "region", "technology", "cell", "devices_per_cell", "attempts",
+    "year", "region", "technology", "cell", "carrier", "channel", "devices_per_cell", "attempts",
     "success_probability", "collision_probability", "mean_preamble_transmissions",
-    "mean_delay_ms", "p95_delay_ms",
+    "mean_delay_ms", "p95_delay_ms", "phone_attempts",
 ]  # fmt: skip
 
 
@@ -56,13 +61,20 @@ def cell_population(mean: float, cv: float, quantile: float) -> float:
 
 
 def procedure_for(scenario: Scenario, technology: str) -> Procedure:
-    """The random-access procedure of a technology: its catalog profile, the scenario's
-    overrides of it, and the scenario's overload controls."""
-    spec = catalog.TECHNOLOGIES[technology]
-    override = scenario.technologies.get(technology)
+    """The random-access procedure of a technology's terminals: that of its carrier's one
+    channel (the catalog profile named after the carrier: lte, nb-iot or nr), with what the
+    scenario's technologies on that carrier override (they agree: scenario checks) and the
+    scenario's overload controls."""
+    carrier = scenario.carrier_of(technology)
+    spec = catalog.TECHNOLOGIES[carrier]
     preambles, period = spec.preambles, spec.rao_period_ms
     offset = min(1.0, period / 2)
-    if override is not None:
+    for name, override in scenario.technologies.items():
+        if name in catalog.TECHNOLOGIES or override.carrier is not None:
+            if scenario.carrier_of(name) != carrier:
+                continue
+        else:
+            continue
         if override.prach_configuration_index is not None:
             period, offset = catalog.lte_prach_timing(override.prach_configuration_index)
         if override.nprach_periodicity_ms is not None:
@@ -84,45 +96,107 @@ def procedure_for(scenario: Scenario, technology: str) -> Procedure:
 
 
 @dataclass(frozen=True)
-class _Load:
-    """Mean report counts of one cell's busy window, per category."""
+class CellTerminals:
+    """Who sends in one representative cell's busy window: groups of terminals of one
+    technology, category and coverage class, with their mean report counts; group -1 of
+    `technology` is the smartphones' background on the carrier."""
 
-    synchronised: np.ndarray
-    spread: np.ndarray
+    technology: IntArray
+    category: IntArray
+    coverage: IntArray
+    """Coverage class index (COVERAGE_CLASSES): the terminals' starting level."""
+    synchronised: FloatArray
+    """Mean reports sent at the reporting instant, per group."""
+    spread: FloatArray
+    """Mean reports sent uniformly over the window, per group."""
 
 
-def _cell_load(plan: Plan, connected: np.ndarray, devices: float,
-               settings: AccessSettings) -> _Load:  # fmt: skip
-    total = connected.sum()
-    shares = connected / total if total > 0 else np.zeros_like(connected, dtype=float)
-    traffic = [plan.scenario.categories[name].traffic for name in plan.categories]
-    per_hour = np.array([t.reports_per_day * t.busy_hour_share for t in traffic])
-    sync = np.array([t.synchronized for t in traffic])
-    in_cell = devices * shares
-    return _Load(
-        synchronised=in_cell * sync * np.minimum(1.0, per_hour),
-        spread=in_cell * (1.0 - sync) * per_hour * settings.window_s / 3600.0,
+def cell_terminals(plan: Plan, t: int, technologies: list[int], devices: list[float],
+                   connected: FloatArray, phones: float,
+                   settings: AccessSettings) -> CellTerminals:  # fmt: skip
+    """The groups of one cell: `devices[i]` terminals of technology `technologies[i]` split
+    over categories as `connected[:, technologies[i]]` and over each category's coverage
+    classes; `phones` smartphone random-access procedures in the window."""
+    scenario = plan.scenario
+    traffic = [scenario.categories[name].traffic for name in plan.categories]
+    per_hour = np.array([x.reports_per_day * x.busy_hour_share for x in traffic])
+    sync = np.array([x.synchronized for x in traffic])
+    groups: dict[str, list[float]] = {
+        key: [] for key in ("technology", "category", "coverage", "synchronised", "spread")
+    }
+    for tech, count in zip(technologies, devices, strict=True):
+        column = connected[:, tech]
+        total = column.sum()
+        if total <= 0 or count <= 0:
+            continue
+        for c, share in enumerate(column / total):
+            if share <= 0:
+                continue
+            for level, coverage_share in enumerate(traffic[c].coverage.shares().values()):
+                if coverage_share <= 0:
+                    continue
+                in_cell = count * share * coverage_share
+                groups["technology"].append(tech)
+                groups["category"].append(c)
+                groups["coverage"].append(level)
+                groups["synchronised"].append(in_cell * sync[c] * min(1.0, per_hour[c]))
+                groups["spread"].append(
+                    in_cell * (1.0 - sync[c]) * per_hour[c] * settings.window_s / 3600.0
+                )
+    if phones > 0:
+        for key, value in (("technology", -1), ("category", -1), ("coverage", 0),
+                           ("synchronised", 0.0), ("spread", phones)):  # fmt: skip
+            groups[key].append(value)
+    return CellTerminals(
+        technology=np.array(groups["technology"], dtype=np.int64),
+        category=np.array(groups["category"], dtype=np.int64),
+        coverage=np.array(groups["coverage"], dtype=np.int64),
+        synchronised=np.array(groups["synchronised"], dtype=float),
+        spread=np.array(groups["spread"], dtype=float),
     )
 
 
-def _arrivals(load: _Load, settings: AccessSettings, rng: np.random.Generator) -> np.ndarray:
-    """Report times in the window, ms."""
-    synchronised = int(rng.poisson(load.synchronised).sum())
-    spread = int(rng.poisson(load.spread).sum())
+@dataclass(frozen=True)
+class CellArrivals:
+    """One replication's reports in the window: times (ms) and each one's group."""
+
+    times_ms: FloatArray
+    group: IntArray
+
+
+def draw_arrivals(terminals: CellTerminals, settings: AccessSettings,
+                  rng: np.random.Generator) -> CellArrivals:  # fmt: skip
+    """Poisson report counts per group; synchronised reports at the reporting instant as
+    TR 37.868 traffic model 2 (Beta(3,4) over `burst_s`), or uniformly over `jitter_s`
+    when report jitter is on; the rest uniformly over the window."""
+    synchronised = rng.poisson(terminals.synchronised)
+    spread = rng.poisson(terminals.spread)
     jitter = settings.controls.jitter_s
+    burst_count = int(synchronised.sum())
     if jitter > 0:
-        burst = rng.uniform(0.0, jitter * 1000.0, synchronised)
+        burst = rng.uniform(0.0, jitter * 1000.0, burst_count)
     else:
-        burst = beta_arrivals(synchronised, settings.burst_s, rng)
-    return np.concatenate([burst, rng.uniform(0.0, settings.window_s * 1000.0, spread)])
+        burst = beta_arrivals(burst_count, settings.burst_s, rng)
+    uniform = rng.uniform(0.0, settings.window_s * 1000.0, int(spread.sum()))
+    groups = np.arange(len(terminals.technology))
+    return CellArrivals(
+        times_ms=np.concatenate([burst, uniform]),
+        group=np.concatenate([np.repeat(groups, synchronised), np.repeat(groups, spread)]),
+    )
 
 
-def _pooled(outcomes: list[AccessOutcome]) -> dict[str, float]:
-    """The figures of a cell over all its replications pooled (every attempt weighs the
-    same); NaN where there is nothing to measure (no attempt, no success)."""
-    success = np.concatenate([o.success for o in outcomes])
-    transmissions = np.concatenate([o.transmissions for o in outcomes])
-    delays = np.concatenate([o.delay_ms[o.success] for o in outcomes])
+def _pooled(outcomes: list[AccessOutcome], masks: list[BoolArray]) -> dict[str, float]:
+    """The figures of some of a cell's terminals (`masks`, one per replication) over all
+    replications pooled (every attempt weighs the same); NaN where there is nothing to
+    measure (no attempt, no success).  The collision probability is the channel's: per
+    preamble transmission of everyone on it, smartphones included."""
+    success = np.concatenate([o.success[m] for o, m in zip(outcomes, masks, strict=True)])
+    transmissions = np.concatenate(
+        [o.transmissions[m] for o, m in zip(outcomes, masks, strict=True)]
+    )
+    delays = np.concatenate(
+        [o.delay_ms[m & o.success] for o, m in zip(outcomes, masks, strict=True)]
+    )
     sent = sum(o.preamble_transmissions for o in outcomes)
     collided = sum(o.collided_transmissions for o in outcomes)
 
@@ -169,56 +243,92 @@ def _capped(plan: Plan, trajectory: Trajectory, full: NDArray[np.bool_], t: int,
     return min(devices, float(per_cell.max()) * share)
 
 
+def _phones_per_cell(plan: Plan, t: int, carrier: int, channel: str) -> float:
+    """Smartphones' random-access procedures in one cell's busy window: their share of the
+    carrier's random-access budget (`background`, preamble transmissions per busy hour) over
+    the preamble transmissions one procedure sends."""
+    network = plan.network
+    ra = RESOURCES.index("random_access")
+    per_hour = network.background[t, carrier, ra] * network.budget[carrier, ra]
+    per_report = catalog.TECHNOLOGIES[channel].preamble_transmissions_per_report
+    return float(per_hour / per_report * plan.scenario.access.window_s / 3600.0)
+
+
 def access_table(plan: Plan, trajectory: Trajectory, rng: np.random.Generator) -> pd.DataFrame:
     """access.csv: random access in the representative cells of every chosen year, region
-    and technology with cells (figures pooled over `access.replications` runs)."""
+    and technology with cells (figures pooled over `access.replications` runs).
+
+    Technologies on one carrier contend on its one random-access channel, together with
+    the smartphones' background there: one simulation per year, region, carrier and cell,
+    reported per technology."""
     settings = plan.scenario.access
     rows: list[dict[str, object]] = []
     if not settings.years:
         return pd.DataFrame(rows, columns=ACCESS_COLUMNS)
+    network = plan.network
     months = row_month_indices(plan.scenario)
-    technologies = settings.technologies or sorted(
-        {plan.network.technologies[k] for order in plan.preference for k in order},
-        key=plan.network.technologies.index,
+    chosen = settings.technologies or sorted(
+        {network.technologies[k] for order in plan.preference for k in order},
+        key=network.technologies.index,
     )
+    by_carrier: dict[int, list[int]] = {}
+    for tech in chosen:
+        k = network.technologies.index(tech)
+        by_carrier.setdefault(network.carrier_of[k], []).append(k)
     quantiles = [(name, float(name[1:]) / 100.0) for name in settings.cells]
     cases = [
-        (year, r, plan.network.technologies.index(tech), name, q)
+        (year, r, carrier, name, q)
         for year in settings.years
-        for r in range(len(plan.network.regions))
-        for tech in technologies
+        for r in range(len(network.regions))
+        for carrier in sorted(by_carrier)
         for name, q in quantiles
     ]
     generators = rng.spawn(len(cases) * settings.replications)
     full = pools_full(plan, trajectory)
-    for number, (year, r, k, cell, q) in enumerate(cases):
+    for number, (year, r, carrier, cell, q) in enumerate(cases):
         # the state at the end of the year (or at the end of the horizon within that year)
         t = int(np.flatnonzero(months // 12 == year)[-1])
-        cells = float(plan.network.cells[t, r, k])
-        if cells <= 0:  # the technology has no cells there (yet): nothing to simulate
+        present = [k for k in by_carrier[carrier] if network.cells[t, r, k] > 0]
+        if not present:  # no technology of the carrier has cells there (yet)
             continue
-        connected = trajectory.connected[t, :, r, k].astype(float)
-        cv = plan.scenario.region_spread_cv(plan.network.regions[r])
-        devices = _capped(
-            plan, trajectory, full, t, r, k, q, cell_population(connected.sum() / cells, cv, q)
-        )
-        load = _cell_load(plan, connected, devices, settings)
-        technology = plan.network.technologies[k]
-        procedure = procedure_for(plan.scenario, technology)
-        outcomes = []
+        connected = trajectory.connected[t, :, r, :].astype(float)
+        cv = plan.scenario.region_spread_cv(network.regions[r])
+        devices = [
+            _capped(plan, trajectory, full, t, r, k, q,
+                    cell_population(connected[:, k].sum() / network.cells[t, r, k], cv, q))
+            for k in present
+        ]  # fmt: skip
+        channel = network.carriers[carrier]  # the carrier's channel, named after it
+        procedure = procedure_for(plan.scenario, network.technologies[present[0]])
+        phones = _phones_per_cell(plan, t, carrier, channel)
+        terminals = cell_terminals(plan, t, present, devices, connected, phones, settings)
+        levels = len(procedure.levels)
+        outcomes, groups = [], []
         for replication in range(settings.replications):
             generator = generators[number * settings.replications + replication]
-            arrivals = _arrivals(load, settings, generator)
-            outcomes.append(simulate_cell(arrivals, procedure, generator, settings.window_s))
-        rows.append(
-            {
-                "year": year,
-                "region": plan.network.regions[r],
-                "technology": technology,
-                "cell": cell,
-                "devices_per_cell": round(devices),
-                "attempts": round(float(np.mean([o.devices for o in outcomes]))),
-                **_pooled(outcomes),
-            }
-        )
+            arrivals = draw_arrivals(terminals, settings, generator)
+            start = np.minimum(terminals.coverage[arrivals.group], levels - 1)
+            outcomes.append(
+                simulate_cell(
+                    arrivals.times_ms, procedure, generator, settings.window_s, start_level=start
+                )
+            )
+            groups.append(arrivals.group)
+        on_phones = [terminals.technology[g] < 0 for g in groups]
+        for k, count in zip(present, devices, strict=True):
+            masks = [terminals.technology[g] == k for g in groups]
+            rows.append(
+                {
+                    "year": year,
+                    "region": network.regions[r],
+                    "technology": network.technologies[k],
+                    "cell": cell,
+                    "carrier": network.carriers[carrier],
+                    "channel": channel,
+                    "devices_per_cell": round(count),
+                    "attempts": round(float(np.mean([m.sum() for m in masks]))),
+                    **_pooled(outcomes, masks),
+                    "phone_attempts": round(float(np.mean([m.sum() for m in on_phones]))),
+                }
+            )
     return pd.DataFrame(rows, columns=ACCESS_COLUMNS)

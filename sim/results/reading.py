@@ -32,7 +32,7 @@ from sim.results.tables import (
 
 _TEXT = dict.fromkeys(
     ("date", "region", "category", "technology", "cell", "name", "value", "cell_class",
-     "carrier", "binding_resource", "headroom_resource"),
+     "carrier", "channel", "binding_resource", "headroom_resource"),
     str,
 )  # fmt: skip
 
@@ -40,7 +40,7 @@ _COLUMNS = {
     "connections.csv": (CONNECTIONS_COLUMNS, CONNECTIONS_COLUMNS[4:]),
     "network.csv": (NETWORK_COLUMNS, ["sites", "cells", "connected", "utilization"]),
     "cells.csv": (CELLS_COLUMNS, ["cells", "terminals", "binding_utilization"]),
-    "access.csv": (ACCESS_COLUMNS, ACCESS_COLUMNS[4:]),
+    "access.csv": (ACCESS_COLUMNS, ACCESS_COLUMNS[6:]),
     "targets.csv": (TARGET_COLUMNS, ["required", "achieved"]),
     "summary.csv": (["metric", "value"], []),
 }

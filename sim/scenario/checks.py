@@ -63,6 +63,39 @@ def _known(scenario: Scenario, technology: str) -> bool:
     )
 
 
+RANDOM_ACCESS_FIELDS = (
+    "prach_configuration_index", "nprach_periodicity_ms", "nprach_subcarriers", "preambles",
+    "rao_period_ms",
+)  # fmt: skip
+"""Technology overrides that set the random-access channel of the technology's carrier."""
+
+
+def _shared_channel_problems(scenario: Scenario) -> list[Problem]:
+    """Technologies on one carrier contend on its one random-access channel: what they say
+    about that channel must agree."""
+    problems = []
+    said: dict[tuple[str, str], tuple[str, object]] = {}
+    for name, override in scenario.technologies.items():
+        if not _known(scenario, name):
+            continue
+        carrier = scenario.carrier_of(name)
+        for field in RANDOM_ACCESS_FIELDS:
+            value = getattr(override, field)
+            if value is None:
+                continue
+            first = said.setdefault((carrier, field), (name, value))
+            if first[1] != value:
+                problems.append(
+                    Problem(
+                        f"technologies.{name}.{field}",
+                        f"{value} differs from technologies.{first[0]}.{field} = {first[1]}: "
+                        f"{first[0]} and {name} share the {carrier} carrier's one "
+                        "random-access channel; give it once, or the same value",
+                    )
+                )
+    return problems
+
+
 def consistency_problems(scenario: Scenario) -> list[Problem]:
     problems: list[Problem] = []
     add = problems.append
@@ -124,6 +157,8 @@ def consistency_problems(scenario: Scenario) -> list[Problem]:
                         f"applies to {family} only; use rao_period_ms and preambles for {name}",
                     )
                 )
+
+    problems.extend(_shared_channel_problems(scenario))
 
     carried = scenario.network.technologies
     for name, carriage in carried.items():

@@ -68,3 +68,19 @@ def test_a_technology_is_only_where_its_carrier_is() -> None:
         "2023-01": 0.05,
         "2025-07": 0.2,
     }
+
+
+def test_technologies_on_one_carrier_say_one_thing_about_its_random_access_channel() -> None:
+    """LTE and LTE Cat.1 share the LTE carrier's PRACH: one period, given once."""
+    base = {"categories": {"m": {"preset": "water_meter", "initial": 5}}}
+    agreed = {"lte": {"rao_period_ms": 10}, "lte-cat1": {"rao_period_ms": 10}}
+    parse_scenario({**base, "technologies": agreed})
+    with pytest.raises(ScenarioError) as error:
+        parse_scenario({**base, "technologies": {"lte": {"rao_period_ms": 10},
+                                                 "lte-cat1": {"rao_period_ms": 5}}})  # fmt: skip
+    message = str(error.value)
+    assert "technologies.lte-cat1.rao_period_ms" in message
+    assert "share the lte carrier's one random-access channel" in message
+    # different carriers may differ
+    parse_scenario({**base, "technologies": {"lte": {"rao_period_ms": 10},
+                                             "nr": {"rao_period_ms": 5}}})  # fmt: skip
