@@ -34,10 +34,11 @@ def metrics(outcome: AccessOutcome) -> dict[str, float]:
 
     `collision_probability_per_opportunity` is TR 37.868's collision probability: preambles
     chosen by two or more terminals over all preambles of the same RAOs (an opportunity is
-    one preamble in one RAO, used or not).  The RAOs are those of the traffic period, and
-    the ones after it up to the last a terminal used when retries or barring run past it,
-    so numerator and denominator cover the same opportunities and the figure is never above
-    1.  When every attempt falls in the period (the TR 37.868 cases) it is the TR's figure.
+    one preamble in one RAO and occasion of any level, used or not).  The RAOs are those of
+    the traffic period, and the ones after it up to the last a terminal used when retries or
+    barring run past it, so numerator and denominator cover the same opportunities and the
+    figure is never above 1.  When every attempt falls in the period (the TR 37.868 cases)
+    it is the TR's figure.
     """
     success = outcome.success
     delays = outcome.delay_ms[success]
@@ -51,7 +52,7 @@ def metrics(outcome: AccessOutcome) -> dict[str, float]:
             float(np.quantile(delays, 0.95, method="inverted_cdf")) if success.any() else math.nan
         ),
         "collision_probability_per_opportunity": outcome.collided_preambles
-        / (outcome.preambles * max(outcome.opportunities, 1)),
+        / max(outcome.preamble_opportunities, 1),
         "collision_probability_per_transmission": (
             outcome.collided_transmissions / outcome.preamble_transmissions
             if outcome.preamble_transmissions
