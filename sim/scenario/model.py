@@ -243,6 +243,56 @@ class Traffic(ScenarioModel):
     )
 
 
+MAX_T3412_HOURS = 9920.0
+"""Longest periodic tracking-area update timer: T3412 extended, 31 x 320 h (3GPP TS 24.008
+Table 10.5.163a, GPRS timer 3: unit 320 h, value up to 31)."""
+
+
+class EnergySettings(ScenarioModel):
+    """A category's battery and sleep: how long its terminals last on their battery."""
+
+    battery_wh: OptionalNumber = Field(
+        None,
+        gt=0,
+        le=1e6,
+        description="energy the battery holds when new, Wh; none: mains-powered or "
+        "recharged, battery life not applicable",
+    )
+    design_life_years: OptionalNumber = Field(
+        None,
+        gt=0,
+        le=100,
+        description="years the battery must last; default: the category's lifetime_years",
+    )
+    self_discharge_per_year: Number = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="share of the new battery's energy lost per year unused; 0: none, as "
+        "in the 3GPP TR 45.820 battery-life methodology",
+    )
+    tau_hours: Number = Field(
+        24.0,
+        gt=0,
+        le=MAX_T3412_HOURS,
+        description="periodic tracking-area update timer T3412, h: a terminal that has not "
+        "reported for this long makes an update (an access and a short exchange)",
+    )
+    edrx_cycle_s: OptionalNumber = Field(
+        None,
+        gt=0,
+        le=10_485.76,
+        description="eDRX cycle, s: the terminal wakes this often to listen for paging; "
+        "none: power saving mode, unreachable and in deep sleep between reports",
+    )
+    paging_ms: Number = Field(
+        10.0,
+        ge=0,
+        le=60_000,
+        description="time receiving at each eDRX paging occasion, ms (with edrx_cycle_s)",
+    )
+
+
 class Category(ScenarioModel):
     """A kind of terminal: installed base, growth, lifetime, radio and behaviour."""
 
@@ -274,6 +324,10 @@ class Category(ScenarioModel):
         description="per technology, busy-hour load of one terminal per resource, replacing "
         "the one computed from traffic (units as the carrier's budgets)",
     )
+    energy: EnergySettings = Field(
+        default_factory=EnergySettings,
+        description="battery, design life and sleep settings (battery life of its terminals)",
+    )
 
     @field_validator("preset", mode="before")
     @classmethod
@@ -296,8 +350,8 @@ class Category(ScenarioModel):
         if isinstance(preset, str) and preset in catalog.CATEGORY_PRESETS:
             merged = catalog.preset_fields(data["preset"])
             for key, value in data.items():
-                if key == "traffic" and isinstance(value, dict):
-                    merged["traffic"] = {**merged.get("traffic", {}), **value}
+                if key in ("traffic", "energy") and isinstance(value, dict):
+                    merged[key] = {**merged.get(key, {}), **value}
                 elif key == "technologies" and "mix" not in data:
                     merged[key] = value
                     merged.pop("mix", None)  # the preset's mix is for its own technologies
@@ -305,6 +359,12 @@ class Category(ScenarioModel):
                     merged[key] = value
             return merged
         return data
+
+    @property
+    def design_life_years(self) -> float:
+        """Years the battery must last: the energy settings' figure, else the lifetime."""
+        own = self.energy.design_life_years
+        return self.lifetime_years if own is None else own
 
     def mix_schedule(self) -> dict[str | None, dict[str, float]]:
         """The mix as dated steps {YYYY-MM: {tech: share}}; a constant mix is keyed None."""

@@ -27,6 +27,82 @@ RandomAccess = Literal["lte-prach", "nb-iot-nprach", "nr-prach"]
 """The random-access channel family of a technology: which configuration fields apply."""
 
 
+class PerCoverage(ScenarioModel):
+    """One optional figure per coverage class (normal / robust / extreme)."""
+
+    normal: OptionalNumber = Field(None, gt=0, le=10_000, description="up to about 144 dB")
+    robust: OptionalNumber = Field(None, gt=0, le=10_000, description="about 144-154 dB")
+    extreme: OptionalNumber = Field(None, gt=0, le=10_000, description="about 154-164 dB")
+
+
+class PowerFigures(ScenarioModel):
+    """What a terminal of a technology draws in each radio state, and how wide its data
+    transmissions are (to turn the link table's block-ms into time); any may be left out."""
+
+    transmit_mw: OptionalNumber = Field(
+        None,
+        gt=0,
+        le=100_000,
+        description="power drawn while transmitting (preambles, Msg3, uplink data) at the "
+        "terminal's maximum output power, PA efficiency included, mW",
+    )
+    receive_mw: OptionalNumber = Field(
+        None,
+        gt=0,
+        le=100_000,
+        description="power drawn while receiving (RAR, Msg4, downlink data and control), mW",
+    )
+    light_sleep_mw: OptionalNumber = Field(
+        None,
+        gt=0,
+        le=100_000,
+        description="power drawn idle between activities (backoff, access barring, waiting "
+        "for an opportunity), mW",
+    )
+    deep_sleep_mw: OptionalNumber = Field(
+        None, gt=0, le=100_000, description="power drawn in power saving mode (PSM), mW"
+    )
+    connected_mw: OptionalNumber = Field(
+        None,
+        gt=0,
+        le=100_000,
+        description="average power RRC-connected with no data (connected-mode DRX) until "
+        "the release, mW",
+    )
+    uplink_width: PerCoverage = Field(
+        default_factory=PerCoverage,
+        description="link-table blocks sent at once per coverage class (NB-IoT: tones; LTE, "
+        "NR: PRBs): uplink data time = block-ms / width",
+    )
+    downlink_width: PerCoverage = Field(
+        default_factory=PerCoverage,
+        description="link-table blocks received at once per coverage class (NB-IoT: the "
+        "whole carrier, 1; LTE, NR: PRBs): downlink time = block-ms / width",
+    )
+
+
+class CoverageWidths(PerCoverage):
+    """One figure per coverage class, every one given."""
+
+    normal: Number = Field(gt=0, le=10_000, description="up to about 144 dB")
+    robust: Number = Field(gt=0, le=10_000, description="about 144-154 dB")
+    extreme: Number = Field(gt=0, le=10_000, description="about 154-164 dB")
+
+
+class PowerSpec(PowerFigures):
+    """A catalog technology's power figures: every one given, each with its source."""
+
+    transmit_mw: Number = Field(gt=0, le=100_000, description="power transmitting, mW")
+    receive_mw: Number = Field(gt=0, le=100_000, description="power receiving, mW")
+    light_sleep_mw: Number = Field(gt=0, le=100_000, description="power idle, mW")
+    deep_sleep_mw: Number = Field(gt=0, le=100_000, description="power in PSM, mW")
+    connected_mw: Number = Field(
+        gt=0, le=100_000, description="power RRC-connected with no data, mW"
+    )
+    uplink_width: CoverageWidths = Field(description="uplink blocks at once per class")
+    downlink_width: CoverageWidths = Field(description="downlink blocks at once per class")
+
+
 class TechnologyOverride(ScenarioModel):
     """Per-technology figures overriding (or, for a new technology, adding to) the catalog."""
 
@@ -55,6 +131,11 @@ class TechnologyOverride(ScenarioModel):
         ge=MIN_RAO_PERIOD_MS,
         le=2560,
         description="time between random-access opportunities, ms",
+    )
+    power: PowerFigures = Field(
+        default_factory=PowerFigures,
+        description="power drawn per radio state (mW) and data widths, replacing the "
+        "catalog's (a new technology must give them all for its energy to be computed)",
     )
 
     @model_validator(mode="before")
@@ -94,3 +175,4 @@ class TechnologySpec(TechnologyOverride):
     rao_period_ms: Number = Field(
         ge=MIN_RAO_PERIOD_MS, le=2560, description="time between random-access opportunities, ms"
     )
+    power: PowerSpec = Field(description="power drawn per radio state and data widths")
