@@ -85,7 +85,7 @@ def case_data(name: str) -> dict[str, Any]:
 def child(name: str) -> None:
     """Run the growth layer once in this process; print a JSON line of the figures."""
     import sim
-    from sim.access.hot_cells import access_table
+    from sim.access.hot_cells import access_tables
     from sim.engine import build_plan, simulate
     from sim.results import (
         cells_table,
@@ -115,9 +115,9 @@ def child(name: str) -> None:
     state = pool_state(plan, trajectory)
     network_table(plan, trajectory, state)
     cells = cells_table(plan, state)
-    access = access_table(plan, trajectory, access_rng)
+    access, experience = access_tables(plan, trajectory, access_rng)
     targets = targets_table(scenario, connections)
-    summary_table(plan, trajectory, connections, cells, targets, access, scenario.seed)
+    summary_table(plan, trajectory, connections, cells, targets, access, experience, scenario.seed)
     tables_s = lap()
     figures = {
         "cohorts": trajectory.cohorts,

@@ -32,6 +32,7 @@ from typing import Final
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from sim.access.cell import STEPS
 from sim.access.procedure import Level
 from sim.scenario import Category, catalog
 from sim.scenario.radio import COVERAGE_CLASSES
@@ -39,10 +40,6 @@ from sim.scenario.technology import TechnologyOverride
 from sim.supply.capacity import report_cost
 
 FloatArray = NDArray[np.float64]
-
-STEPS: Final[tuple[str, ...]] = ("preamble", "rar", "msg3", "msg4", "wait")
-"""Columns of ``step_ms`` (as ``sim.access.cell.STEPS``): ms transmitting preambles,
-listening for RARs, transmitting Msg3, listening for Msg4, waiting (backoff, barring)."""
 
 MJ_PER_WH: Final = 3.6e6
 """Millijoules in a watt-hour."""

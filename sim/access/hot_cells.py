@@ -24,19 +24,19 @@ in the cell, sends in the window (Poisson counts):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from sim.access.arrivals import beta_arrivals
 from sim.access.cell import AccessOutcome, simulate_cell
+from sim.access.experience import EXPERIENCE_COLUMNS, experience_rows
 from sim.access.procedure import Procedure
+from sim.access.terminals import cell_terminals, draw_arrivals
 from sim.demand.schedules import row_month_indices
 from sim.engine import Plan, Trajectory, pools_full
-from sim.scenario import AccessSettings, Scenario, catalog
+from sim.scenario import Scenario, catalog
 from sim.scenario.base import RESOURCES
 
 FloatArray = NDArray[np.float64]
@@ -93,96 +93,6 @@ def procedure_for(scenario: Scenario, technology: str) -> Procedure:
     if controls.backoff_indicator_ms is not None:
         procedure = procedure.replace(backoff_indicator_ms=controls.backoff_indicator_ms)
     return procedure
-
-
-@dataclass(frozen=True)
-class CellTerminals:
-    """Who sends in one representative cell's busy window: groups of terminals of one
-    technology, category and coverage class, with their mean report counts; group -1 of
-    `technology` is the smartphones' background on the carrier."""
-
-    technology: IntArray
-    category: IntArray
-    coverage: IntArray
-    """Coverage class index (COVERAGE_CLASSES): the terminals' starting level."""
-    synchronised: FloatArray
-    """Mean reports sent at the reporting instant, per group."""
-    spread: FloatArray
-    """Mean reports sent uniformly over the window, per group."""
-
-
-def cell_terminals(plan: Plan, t: int, technologies: list[int], devices: list[float],
-                   connected: FloatArray, phones: float,
-                   settings: AccessSettings) -> CellTerminals:  # fmt: skip
-    """The groups of one cell: `devices[i]` terminals of technology `technologies[i]` split
-    over categories as `connected[:, technologies[i]]` and over each category's coverage
-    classes; `phones` smartphone random-access procedures in the window."""
-    scenario = plan.scenario
-    traffic = [scenario.categories[name].traffic for name in plan.categories]
-    per_hour = np.array([x.reports_per_day * x.busy_hour_share for x in traffic])
-    sync = np.array([x.synchronized for x in traffic])
-    groups: dict[str, list[float]] = {
-        key: [] for key in ("technology", "category", "coverage", "synchronised", "spread")
-    }
-    for tech, count in zip(technologies, devices, strict=True):
-        column = connected[:, tech]
-        total = column.sum()
-        if total <= 0 or count <= 0:
-            continue
-        for c, share in enumerate(column / total):
-            if share <= 0:
-                continue
-            for level, coverage_share in enumerate(traffic[c].coverage.shares().values()):
-                if coverage_share <= 0:
-                    continue
-                in_cell = count * share * coverage_share
-                groups["technology"].append(tech)
-                groups["category"].append(c)
-                groups["coverage"].append(level)
-                groups["synchronised"].append(in_cell * sync[c] * min(1.0, per_hour[c]))
-                groups["spread"].append(
-                    in_cell * (1.0 - sync[c]) * per_hour[c] * settings.window_s / 3600.0
-                )
-    if phones > 0:
-        for key, value in (("technology", -1), ("category", -1), ("coverage", 0),
-                           ("synchronised", 0.0), ("spread", phones)):  # fmt: skip
-            groups[key].append(value)
-    return CellTerminals(
-        technology=np.array(groups["technology"], dtype=np.int64),
-        category=np.array(groups["category"], dtype=np.int64),
-        coverage=np.array(groups["coverage"], dtype=np.int64),
-        synchronised=np.array(groups["synchronised"], dtype=float),
-        spread=np.array(groups["spread"], dtype=float),
-    )
-
-
-@dataclass(frozen=True)
-class CellArrivals:
-    """One replication's reports in the window: times (ms) and each one's group."""
-
-    times_ms: FloatArray
-    group: IntArray
-
-
-def draw_arrivals(terminals: CellTerminals, settings: AccessSettings,
-                  rng: np.random.Generator) -> CellArrivals:  # fmt: skip
-    """Poisson report counts per group; synchronised reports at the reporting instant as
-    TR 37.868 traffic model 2 (Beta(3,4) over `burst_s`), or uniformly over `jitter_s`
-    when report jitter is on; the rest uniformly over the window."""
-    synchronised = rng.poisson(terminals.synchronised)
-    spread = rng.poisson(terminals.spread)
-    jitter = settings.controls.jitter_s
-    burst_count = int(synchronised.sum())
-    if jitter > 0:
-        burst = rng.uniform(0.0, jitter * 1000.0, burst_count)
-    else:
-        burst = beta_arrivals(burst_count, settings.burst_s, rng)
-    uniform = rng.uniform(0.0, settings.window_s * 1000.0, int(spread.sum()))
-    groups = np.arange(len(terminals.technology))
-    return CellArrivals(
-        times_ms=np.concatenate([burst, uniform]),
-        group=np.concatenate([np.repeat(groups, synchronised), np.repeat(groups, spread)]),
-    )
 
 
 def _pooled(outcomes: list[AccessOutcome], masks: list[BoolArray]) -> dict[str, float]:
@@ -254,17 +164,23 @@ def _phones_per_cell(plan: Plan, t: int, carrier: int, channel: str) -> float:
     return float(per_hour / per_report * plan.scenario.access.window_s / 3600.0)
 
 
-def access_table(plan: Plan, trajectory: Trajectory, rng: np.random.Generator) -> pd.DataFrame:
-    """access.csv: random access in the representative cells of every chosen year, region
-    and technology with cells (figures pooled over `access.replications` runs).
+def access_tables(
+    plan: Plan, trajectory: Trajectory, rng: np.random.Generator
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """access.csv and experience.csv: random access in the representative cells of every
+    chosen year, region and technology with cells (figures pooled over
+    `access.replications` runs), and what it costs the terminals' batteries
+    (`sim.access.experience`).
 
     Technologies on one carrier contend on its one random-access channel, together with
     the smartphones' background there: one simulation per year, region, carrier and cell,
     reported per technology."""
     settings = plan.scenario.access
     rows: list[dict[str, object]] = []
+    experience: list[dict[str, object]] = []
     if not settings.years:
-        return pd.DataFrame(rows, columns=ACCESS_COLUMNS)
+        return (pd.DataFrame(rows, columns=ACCESS_COLUMNS),
+                pd.DataFrame(experience, columns=EXPERIENCE_COLUMNS))  # fmt: skip
     network = plan.network
     months = row_month_indices(plan.scenario)
     chosen = settings.technologies or sorted(
@@ -331,4 +247,10 @@ def access_table(plan: Plan, trajectory: Trajectory, rng: np.random.Generator) -
                     "phone_attempts": round(float(np.mean([m.sum() for m in on_phones]))),
                 }
             )
-    return pd.DataFrame(rows, columns=ACCESS_COLUMNS)
+        experience.extend(
+            experience_rows(plan.scenario, procedure,
+                            {"year": year, "region": network.regions[r], "cell": cell},
+                            plan.categories, network.technologies, terminals, groups, outcomes)
+        )  # fmt: skip
+    return (pd.DataFrame(rows, columns=ACCESS_COLUMNS),
+            pd.DataFrame(experience, columns=EXPERIENCE_COLUMNS))  # fmt: skip

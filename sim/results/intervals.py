@@ -12,6 +12,7 @@ KEYS = {
     "network": ["date", "region", "technology", "carrier"],
     "cells": ["date", "region", "cell_class", "carrier"],
     "access": ["year", "region", "technology", "cell"],
+    "experience": ["year", "region", "cell", "category", "technology", "coverage"],
     "targets": ["name", "metric", "date", "bound", "required"],
     "summary": ["metric"],
 }

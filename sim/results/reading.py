@@ -8,6 +8,7 @@ replaced (and removed) while it is read, it is read again.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -20,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from sim.access.experience import EXPERIENCE_COLUMNS
 from sim.access.hot_cells import ACCESS_COLUMNS
 from sim.results.folders import RESULT_FOLDER
 from sim.results.result import Result
@@ -32,7 +34,7 @@ from sim.results.tables import (
 
 _TEXT = dict.fromkeys(
     ("date", "region", "category", "technology", "cell", "name", "value", "cell_class",
-     "carrier", "channel", "binding_resource", "headroom_resource"),
+     "carrier", "channel", "coverage", "binding_resource", "headroom_resource"),
     str,
 )  # fmt: skip
 
@@ -41,6 +43,7 @@ _COLUMNS = {
     "network.csv": (NETWORK_COLUMNS, ["sites", "cells", "connected", "utilization"]),
     "cells.csv": (CELLS_COLUMNS, ["cells", "terminals", "binding_utilization"]),
     "access.csv": (ACCESS_COLUMNS, ACCESS_COLUMNS[6:]),
+    "experience.csv": (EXPERIENCE_COLUMNS, EXPERIENCE_COLUMNS[6:]),
     "targets.csv": (TARGET_COLUMNS, ["required", "achieved"]),
     "summary.csv": (["metric", "value"], []),
 }
@@ -63,6 +66,7 @@ class Tables:
     targets: pd.DataFrame
     summary: pd.DataFrame
     path: Path | None = None
+    experience: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
 
     @classmethod
     def of(cls, result: Result) -> Tables:
@@ -71,7 +75,7 @@ class Tables:
                     "seed": result.seed, "replications": result.replications},
                    result.connections, result.network, result.cells, result.access,
                    result.targets,
-                   result.summary)  # fmt: skip
+                   result.summary, experience=result.experience)  # fmt: skip
 
 
 class ResultFolderError(ValueError):
@@ -175,6 +179,7 @@ def _read_open(path: Path, fd: int) -> Tables:
         targets=table("targets.csv"),
         summary=summary,
         path=path,
+        experience=table("experience.csv"),
     )
 
 

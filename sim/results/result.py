@@ -19,9 +19,11 @@ from sim.scenario import Scenario
 from sim.version import __version__
 
 RESULT_FILES = (
-    "connections.csv", "network.csv", "cells.csv", "access.csv", "targets.csv", "summary.csv",
+    "connections.csv", "network.csv", "cells.csv", "access.csv", "experience.csv", "targets.csv",
+    "summary.csv",
 )  # fmt: skip
-"""The tables a result folder can hold; access.csv only where the access layer ran."""
+"""The tables a result folder can hold; access.csv and experience.csv only where the access
+layer ran."""
 
 
 @dataclass
@@ -36,6 +38,8 @@ class Result:
     targets: pd.DataFrame
     access: pd.DataFrame
     summary: pd.DataFrame
+    experience: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """What the access layer's terminals spent: energy per report and battery life."""
     trajectory: Trajectory | None = field(default=None, repr=False)
     """The raw month-end arrays of a single run (None for a study of replications)."""
     wall_time_s: float = 0.0
@@ -115,13 +119,14 @@ def result_files(result: Result) -> dict[str, pd.DataFrame]:
         "network.csv": result.network,
         "cells.csv": result.cells,
         "access.csv": result.access,
+        "experience.csv": result.experience,
         "targets.csv": result.targets,
         "summary.csv": result.summary,
     }
     if not access_ran:
-        del tables["access.csv"]
+        del tables["access.csv"], tables["experience.csv"]
     for name, table in result.intervals.items():
-        if name != "access" or access_ran:
+        if name not in ("access", "experience") or access_ran:
             tables[f"{name}_ci.csv"] = table
     return tables
 

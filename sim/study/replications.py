@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.access.hot_cells import access_table
+from sim.access.hot_cells import access_tables
 from sim.engine import build_plan, simulate
 from sim.results import (
     Result,
@@ -64,9 +64,10 @@ def simulate_replication(
     state = pool_state(plan, trajectory)
     network = network_table(plan, trajectory, state)
     cells = cells_table(plan, state)
-    access = access_table(plan, trajectory, access_rng)
+    access, experience = access_tables(plan, trajectory, access_rng)
     targets = targets_table(scenario, connections)
-    summary = summary_table(plan, trajectory, connections, cells, targets, access, seed)
+    summary = summary_table(plan, trajectory, connections, cells, targets, access, experience,
+                            seed)  # fmt: skip
     return Result(
         scenario=scenario,
         seed=seed,
@@ -76,6 +77,7 @@ def simulate_replication(
         targets=targets,
         access=access,
         summary=summary,
+        experience=experience,
         trajectory=trajectory,
         wall_time_s=time.perf_counter() - started,
         started_utc=started_utc,
@@ -90,12 +92,13 @@ def replicate(task: Task) -> Result:
     return result
 
 
+TABLES = ("connections", "network", "cells", "access", "experience", "targets", "summary")
+"""The tables of a replication, combined over replications."""
+
+
 def combine(scenario: Scenario, seed: int, runs: list[Result]) -> Result:
     """Replications (in replication order) as one result with intervals."""
-    tables = {
-        name: with_replication([getattr(run, name) for run in runs])
-        for name in ("connections", "network", "cells", "access", "targets", "summary")
-    }
+    tables = {name: with_replication([getattr(run, name) for run in runs]) for name in TABLES}
     intervals = {name: interval_table(name, table) for name, table in tables.items()}
     return Result(
         scenario=scenario,
@@ -106,6 +109,7 @@ def combine(scenario: Scenario, seed: int, runs: list[Result]) -> Result:
         access=tables["access"],
         targets=tables["targets"],
         summary=tables["summary"],
+        experience=tables["experience"],
         wall_time_s=sum(run.wall_time_s for run in runs),
         started_utc=runs[0].started_utc,
         replications=len(runs),

@@ -49,7 +49,8 @@ def write(tmp_path: Path, name: str, seed: int | None = None) -> Path:
 
 def test_contract_columns_and_whole_counts(tmp_path: Path) -> None:
     out = write(tmp_path, "a")
-    written = [name for name in RESULT_FILES if name != "access.csv"]  # the access layer is off
+    # the access layer is off: no access.csv, no experience.csv
+    written = [name for name in RESULT_FILES if name not in ("access.csv", "experience.csv")]
     assert sorted(p.name for p in out.iterdir()) == sorted([*written, "manifest.json"])
     connections = pd.read_csv(out / "connections.csv")
     assert list(connections.columns) == CONNECTIONS_COLUMNS
@@ -66,7 +67,8 @@ def test_contract_columns_and_whole_counts(tmp_path: Path) -> None:
 
 def test_same_seed_gives_identical_bytes_and_another_seed_differs(tmp_path: Path) -> None:
     first, second, other = write(tmp_path, "a"), write(tmp_path, "b"), write(tmp_path, "c", 99)
-    for name in (name for name in RESULT_FILES if name != "access.csv"):  # access layer off
+    off = ("access.csv", "experience.csv")  # the access layer is off
+    for name in (name for name in RESULT_FILES if name not in off):
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
     assert (first / "connections.csv").read_bytes() != (other / "connections.csv").read_bytes()
 
