@@ -406,7 +406,11 @@ class OverloadControls(ScenarioModel):
     )
     acb_time_s: Number = Field(4.0, gt=0, le=1024, description="mean barring time, s")
     backoff_indicator_ms: OptionalNumber = Field(
-        None, ge=0, le=960, description="backoff window BI, ms; default: the procedure's 20 ms"
+        None,
+        ge=0,
+        le=524_288,
+        description="backoff window BI, ms (TS 36.321 Tables 7.2-1/7.2-2: LTE up to 960, "
+        "NB-IoT up to 524,288); default: each channel profile's own",
     )
     jitter_s: Number = Field(
         0.0,
