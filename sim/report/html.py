@@ -190,6 +190,38 @@ def findings(run: Tables) -> list[Finding]:
     if idle:
         out.append(Finding(f"{idle} simulated cell{'s' if idle > 1 else ''} saw no attempt "
                            "(nothing to measure)", warning=False))  # fmt: skip
+    out.extend(_battery_findings(run))
+    return out
+
+
+def _battery_findings(run: Tables) -> list[Finding]:
+    """Per battery-powered category (summary.csv's battery_* figures): the first year its
+    worst-off terminals in the hottest simulated cell fall below the design life, where
+    and why; or that they never do, with the lowest median life seen."""
+    figures = _summaries(run)
+    if not figures:
+        return []
+    prefix = "battery_below_design_year_"
+    out = []
+    for metric in (m for m in figures[0] if m.startswith(prefix)):
+        category = metric.removeprefix(prefix)
+        short = [f for f in figures if f.get(metric)]
+        if short:
+            first = min(short, key=lambda f: int(f[metric]))
+            held = _in_how_many(len(short), len(figures))
+            out.append(Finding(
+                f"{category}: median battery life below its design life{held} from "
+                f"{first[metric]} in the hottest simulated cell "
+                f"({first['battery_below_design_where_' + category]}, region/technology/"
+                f"coverage): {first['battery_below_design_why_' + category]}",
+                warning=True))  # fmt: skip
+        else:
+            lowest = min(figures, key=lambda f: float(f["battery_life_lowest_years_" + category]))
+            out.append(Finding(
+                f"{category}: battery life meets its design life in every simulated cell; "
+                f"lowest median {float(lowest['battery_life_lowest_years_' + category]):.1f} "
+                f"years ({lowest['battery_life_lowest_where_' + category]})",
+                warning=False))  # fmt: skip
     return out
 
 
