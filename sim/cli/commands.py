@@ -26,7 +26,8 @@ from tqdm import tqdm
 from sim.access import PROCEDURE_PARAMETERS, Procedure, run_experiment
 from sim.access.experiment import EXPERIMENT_PARAMETERS
 from sim.access.parameters import Parameter
-from sim.access.procedure import PARAMETERS, PRACH_CONFIGURATION_INDEX
+from sim.access.procedure import LEVEL_FIELDS, PARAMETERS, PRACH_CONFIGURATION_INDEX
+from sim.access.profiles import ALIASES, TECHNOLOGIES, profile, with_level
 from sim.access.reference import TRAFFIC_CASES, tr37868_reference
 from sim.api import run
 from sim.engine import build_plan
@@ -172,7 +173,19 @@ def _parser() -> argparse.ArgumentParser:
     access.add_argument("--tr37868", action="store_true",
                         help="run the TR 37.868 reference table (both traffic models x 5,000 / "
                         "10,000 / 30,000 terminals) and print it beside the reference")  # fmt: skip
-    procedure = access.add_argument_group("random-access procedure (defaults: TR 37.868)")
+    access.add_argument("--technology", metavar="{" + ",".join(ACCESS_TECHNOLOGIES) + "}",
+                        help="the sourced random-access profile (sim/access/data/profiles.csv; "
+                        "lte-cat1 uses lte's, nr-redcap nr's): lte is TR 37.868's LTE setup; "
+                        "lte-m CE mode A; nb-iot its 3 coverage-enhancement levels, nb-iot-edt "
+                        "with early data transmission; nr 4-step and nr-2step (default lte). "
+                        "The procedure options below change its first level")  # fmt: skip
+    access.add_argument("--level", action="append", metavar="L.FIELD=VALUE",
+                        help="change a field of coverage level L >= 1 of the profile, e.g. "
+                        "2.rao_period_ms=640 (repeatable; the fields are those of the procedure "
+                        "options below that describe a level, and max_attempts)")  # fmt: skip
+    procedure = access.add_argument_group(
+        "random-access procedure (defaults: TR 37.868, the first level of --technology lte)"
+    )
     procedure.add_argument("--prach-configuration-index", metavar="0..15",
                            help=declared(PRACH_CONFIGURATION_INDEX, None))  # fmt: skip
     defaults = Procedure()
@@ -557,10 +570,6 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _access(args: argparse.Namespace) -> int:
-    def _option(name: str) -> str:
-        """The option of a parameter."""
-        return "--window" if name == "window_s" else "--" + name.replace("_", "-")
-
     options = [*EXPERIMENT_PARAMETERS.values(), PRACH_CONFIGURATION_INDEX, *PARAMETERS.values()]
     given: dict[str, typing.Any] = {}
     for parameter in options:
@@ -570,30 +579,19 @@ def _access(args: argparse.Namespace) -> int:
         try:
             given[parameter.name] = parameter.parse(text)
         except ValueError as error:
-            print(f"error: {_option(parameter.name)} {text}: {error}", file=sys.stderr)
+            print(f"error: {_access_option(parameter.name)} {text}: {error}", file=sys.stderr)
             return EXIT_BAD_INPUT
-    changes = {name: given[name] for name in PROCEDURE_PARAMETERS if name in given}
-    index = given.get("prach_configuration_index")
-    if index is not None:
-        timing = dict(zip(("rao_period_ms", "rao_offset_ms"), lte_prach_timing(index), strict=True))
-        for name, value in timing.items():
-            if name in changes and changes[name] != value:
-                what = "RAO period" if name == "rao_period_ms" else "offset of the first RAO"
-                print(f"error: {_option(name)} {getattr(args, name)} conflicts with "
-                      f"--prach-configuration-index {index}, which sets the {what} to "
-                      f"{value:g} ms; give one or the other", file=sys.stderr)  # fmt: skip
-                return EXIT_BAD_INPUT
-            changes[name] = value
-    try:
-        procedure = Procedure().replace(**changes)
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
+    technology = args.technology or "lte"
+    procedure = _access_procedure(args, given, technology)
+    if isinstance(procedure, str):
+        print(f"error: {procedure}", file=sys.stderr)
         return EXIT_BAD_INPUT
     files = [(option, path) for option, path in (("--out", args.out), ("--cdf", args.cdf))
              if path is not None]  # fmt: skip
     refusal = _access_files_refusal(files)
     if args.tr37868:  # the reference's own cases: these would be ignored
-        ignored = [_option(name) for name in ("devices", "traffic", "window_s") if name in given]
+        ignored = [_access_option(name) for name in ("devices", "traffic", "window_s")
+                   if name in given]  # fmt: skip
         if ignored:
             refusal = (f"{', '.join(ignored)} does not apply to --tr37868 (it runs the "
                        "reference table's own cases)")  # fmt: skip
@@ -606,15 +604,112 @@ def _access(args: argparse.Namespace) -> int:
         if args.tr37868:
             tables = {"--out": _access_reference(procedure, given)}
         else:
-            tables = _access_experiment(procedure, given)
+            tables = _access_experiment(procedure, given, technology)
         return _access_write([(option, path, tables[option]) for option, path in files])
     except KeyboardInterrupt:
         print("interrupted: nothing was written", file=sys.stderr)
         return 130
 
 
+def _access_option(name: str) -> str:
+    """The option of a parameter."""
+    return "--window" if name == "window_s" else "--" + name.replace("_", "-")
+
+
+def _access_procedure(
+    args: argparse.Namespace, given: dict[str, typing.Any], technology: str
+) -> Procedure | str:
+    """The procedure the options ask for: the technology's profile, its first level changed
+    by the procedure options, its other levels by --level; or the one-line error."""
+    if technology not in ACCESS_TECHNOLOGIES:
+        return f"--technology {technology}: must be one of {', '.join(ACCESS_TECHNOLOGIES)}"
+    refusal = _access_technology_refusal(technology, args, given)
+    if refusal:
+        return f"{refusal}; nothing was run"
+    changes = {name: given[name] for name in PROCEDURE_PARAMETERS if name in given}
+    index = given.get("prach_configuration_index")
+    if index is not None:
+        timing = dict(zip(("rao_period_ms", "rao_offset_ms"), lte_prach_timing(index), strict=True))
+        for name, value in timing.items():
+            if name in changes and changes[name] != value:
+                what = "RAO period" if name == "rao_period_ms" else "offset of the first RAO"
+                return (f"{_access_option(name)} {getattr(args, name)} conflicts with "
+                        f"--prach-configuration-index {index}, which sets the {what} to "
+                        f"{value:g} ms; give one or the other")  # fmt: skip
+            changes[name] = value
+    try:
+        procedure = profile(technology).replace(**changes)
+    except ValueError as error:
+        return str(error)
+    return _access_levels(procedure, args.level or [], technology)
+
+
+ACCESS_TECHNOLOGIES = (*TECHNOLOGIES, *ALIASES)
+"""The values of `iotsim access --technology`."""
+
+_LTE_PRACH = ("lte", "lte-m", "lte-cat1")
+"""Technologies on the LTE PRACH, which --prach-configuration-index describes."""
+
+
+def _access_technology_refusal(
+    technology: str, args: argparse.Namespace, given: dict[str, typing.Any]
+) -> str | None:
+    """Why the options do not go with the technology's profile; None if they do."""
+    if "prach_configuration_index" in given and technology not in _LTE_PRACH:
+        return (f"--prach-configuration-index is an LTE PRACH configuration (TS 36.211 Table "
+                f"5.7.1-2) and does not apply to --technology {technology} (give "
+                "--rao-period-ms and --rao-offset-ms)")  # fmt: skip
+    if args.tr37868 and ALIASES.get(technology, technology) != "lte":
+        return (f"--tr37868 runs TR 37.868's LTE setup and does not apply to --technology "
+                f"{technology}")  # fmt: skip
+    return None
+
+
+def _access_levels(procedure: Procedure, texts: list[str], technology: str) -> Procedure | str:
+    """The procedure with the --level L.FIELD=VALUE changes, or the one-line error."""
+    changes: dict[int, dict[str, typing.Any]] = {}
+    named: dict[int, list[str]] = {}
+    for text in texts:
+        change = _access_level_change(text, len(procedure.levels) - 1, technology)
+        if isinstance(change, str):
+            return f"--level {text}: {change}"
+        index, field, value = change
+        changes.setdefault(index, {})[field] = value
+        named.setdefault(index, []).append(text)
+    for index, fields in sorted(changes.items()):
+        try:
+            procedure = with_level(procedure, index, **fields)
+        except ValueError as error:
+            return f"--level {' --level '.join(named[index])}: {error}"
+    return procedure
+
+
+def _access_level_change(
+    text: str, last: int, technology: str
+) -> tuple[int, str, typing.Any] | str:
+    """(level, field, value) of one --level L.FIELD=VALUE, or what is wrong with it."""
+    where, equals, value = text.partition("=")
+    level, dot, field = where.partition(".")
+    field = field.strip().replace("-", "_")
+    if not (equals and dot and level.strip().isdigit() and field):
+        return "expected L.FIELD=VALUE, e.g. 1.rao_period_ms=640"
+    index = int(level)
+    if index == 0:
+        return f"level 0 is set by the procedure options (here --{field.replace('_', '-')})"
+    if index > last:
+        levels = f"levels 1..{last} can be changed" if last else "it has one level only"
+        return f"--technology {technology} has no level {index} ({levels})"
+    if field not in LEVEL_FIELDS:
+        return f"unknown field {field} (one of {', '.join(LEVEL_FIELDS)})"
+    parameter = PARAMETERS["max_attempts_per_level" if field == "max_attempts" else field]
+    try:
+        return index, field, parameter.parse(value.strip())
+    except ValueError as error:
+        return str(error)
+
+
 def _access_experiment(
-    procedure: Procedure, given: dict[str, typing.Any]
+    procedure: Procedure, given: dict[str, typing.Any], technology: str = "lte"
 ) -> dict[str, pd.DataFrame]:
     """One experiment: prints its metrics; the tables of --out and --cdf."""
     traffic = given.get("traffic", "beta")
@@ -625,8 +720,12 @@ def _access_experiment(
     summary = experiment.summary()
     columns = ["metric", "mean", "ci_low", "ci_high", "replications"]
     table = pd.DataFrame(summary, columns=columns)
+    # --technology lte prints what iotsim access always printed
+    levels = len(procedure.levels)
+    profile_text = "" if technology == "lte" else (
+        f", {technology} ({levels} coverage level{'s' * (levels > 1)})")  # fmt: skip
     print(f"{devices} terminals, {traffic} over {window:g} s, "
-          f"{replications} replications, seed {seed}")  # fmt: skip
+          f"{replications} replications, seed {seed}{profile_text}")  # fmt: skip
     for metric, mean, low, high, _ in summary:
         # one replication, or the pooled p95, has no interval: show none
         interval = "" if replications < 2 or math.isnan(low) else f"   [{low:.6g}, {high:.6g}]"
