@@ -33,6 +33,7 @@ from numpy.typing import NDArray
 from sim.access.cell import AccessOutcome, simulate_cell
 from sim.access.experience import EXPERIENCE_COLUMNS, experience_rows
 from sim.access.procedure import Procedure
+from sim.access.profiles import profile
 from sim.access.terminals import cell_terminals, draw_arrivals
 from sim.demand.schedules import row_month_indices
 from sim.engine import Plan, Trajectory, pools_full
@@ -62,18 +63,17 @@ def cell_population(mean: float, cv: float, quantile: float) -> float:
 
 def procedure_for(scenario: Scenario, technology: str) -> Procedure:
     """The random-access procedure of a technology's terminals: that of its carrier's one
-    channel (the catalog profile named after the carrier: lte, nb-iot or nr), with what the
-    scenario's technologies on that carrier override (they agree: scenario checks) and the
-    scenario's overload controls."""
+    channel (`sim.access.profiles.profile` of the carrier's name: lte, nb-iot or nr), with
+    what the scenario's technologies on that carrier say about the channel's first level
+    (they agree: scenario checks) and the scenario's overload controls."""
     carrier = scenario.carrier_of(technology)
-    spec = catalog.TECHNOLOGIES[carrier]
-    preambles, period = spec.preambles, spec.rao_period_ms
-    offset = min(1.0, period / 2)
+    procedure = profile(carrier)
+    first = procedure.levels[0]
+    period, offset, preambles = first.rao_period_ms, first.rao_offset_ms, first.preambles
     for name, override in scenario.technologies.items():
-        if name in catalog.TECHNOLOGIES or override.carrier is not None:
-            if scenario.carrier_of(name) != carrier:
-                continue
-        else:
+        if name not in catalog.TECHNOLOGIES and override.carrier is None:
+            continue  # not a known technology (its own check says so)
+        if scenario.carrier_of(name) != carrier:
             continue
         if override.prach_configuration_index is not None:
             period, offset = catalog.lte_prach_timing(override.prach_configuration_index)
@@ -81,18 +81,19 @@ def procedure_for(scenario: Scenario, technology: str) -> Procedure:
             period = float(override.nprach_periodicity_ms)
         preambles = override.nprach_subcarriers or override.preambles or preambles
         if override.rao_period_ms is not None:
-            period, offset = override.rao_period_ms, min(offset, override.rao_period_ms / 2)
+            period = override.rao_period_ms
     controls = scenario.access.controls
-    procedure = Procedure(
-        preambles=preambles,
-        rao_period_ms=period,
-        rao_offset_ms=offset,
-        acb_factor=controls.acb_factor,
-        acb_time_s=controls.acb_time_s,
-    )
+    changes: dict[str, object] = {
+        "preambles": preambles,
+        "rao_period_ms": period,
+        # an offset within the period: a shorter period keeps the offset's place if it can
+        "rao_offset_ms": offset if offset < period else min(1.0, period / 2),
+        "acb_factor": controls.acb_factor,
+        "acb_time_s": controls.acb_time_s,
+    }
     if controls.backoff_indicator_ms is not None:
-        procedure = procedure.replace(backoff_indicator_ms=controls.backoff_indicator_ms)
-    return procedure
+        changes["backoff_indicator_ms"] = controls.backoff_indicator_ms
+    return procedure.replace(**changes)
 
 
 def _pooled(outcomes: list[AccessOutcome], masks: list[BoolArray]) -> dict[str, float]:

@@ -11,6 +11,8 @@ import pytest
 
 from sim import parse_scenario, run
 from sim.access.hot_cells import cell_population, procedure_for
+from sim.access.procedure import Procedure
+from sim.access.profiles import profile
 from sim.results.intervals import KEYS, interval_table
 from sim.scenario.catalog import lte_prach_timing
 from sim.stats import mean_ci, t_quantile_975
@@ -57,9 +59,13 @@ def test_technology_profiles_drive_the_procedure() -> None:
     scenario = parse_scenario({"categories": {"m": {"preset": "water_meter", "initial": 5}},
                                "access": {"controls": {"backoff_indicator_ms": 60}}})  # fmt: skip
     nb_iot = procedure_for(scenario, "nb-iot")
-    assert (nb_iot.preambles, nb_iot.rao_period_ms) == (48, 40.0)
+    # the NB-IoT channel is the sourced nb-iot profile (three CE levels, each its own
+    # NPRACH), with the scenario's backoff; Cat.1 uses the LTE carrier's PRACH
+    assert nb_iot.levels == profile("nb-iot").levels
+    assert len(nb_iot.levels) == 3
     assert nb_iot.backoff_indicator_ms == 60
-    assert procedure_for(scenario, "lte-cat1").rao_period_ms == 5.0
+    assert procedure_for(scenario, "lte-cat1") == Procedure(backoff_indicator_ms=60)
+    assert procedure_for(scenario, "nr-redcap").levels == profile("nr").levels
 
 
 def test_scenarios_can_set_prach_and_nprach_configurations() -> None:
@@ -116,7 +122,9 @@ def test_access_rows_for_every_year_region_technology_and_cell() -> None:
 def test_report_jitter_is_an_overload_control() -> None:
     storm = run(SMALL).access
     jitter = run({**SMALL, "access": {**SMALL["access"], "controls": {"jitter_s": 20}}}).access
-    key = (storm["region"] == "city") & (storm["technology"] == "nb-iot") & (storm["cell"] == "p99")
+    # the rural p90 NB-IoT cell: its CE0 NPRACH (12 preambles every 320 ms, the nb-iot
+    # profile) is overrun by a 10 s burst, not by the same reports spread over 20 s
+    key = (storm["region"] == "land") & (storm["technology"] == "nb-iot") & (storm["cell"] == "p90")
     assert (
         jitter.loc[key, "success_probability"].min() > storm.loc[key, "success_probability"].max()
     )
