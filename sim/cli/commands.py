@@ -24,7 +24,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from sim.access import PROCEDURE_PARAMETERS, Procedure, run_experiment
-from sim.access.experiment import EXPERIMENT_PARAMETERS
+from sim.access.experiment import EXPERIMENT_PARAMETERS, energy_summary
 from sim.access.parameters import Parameter
 from sim.access.procedure import LEVEL_FIELDS, PARAMETERS, PRACH_CONFIGURATION_INDEX
 from sim.access.profiles import ALIASES, TECHNOLOGIES, profile, with_level
@@ -55,6 +55,7 @@ from sim.results import (
 )
 from sim.scenario import Problem, Scenario, ScenarioError, json_schema, load_scenario
 from sim.scenario.catalog import lte_prach_timing
+from sim.scenario.radio import COVERAGE_CLASSES
 from sim.study.compare import FIGURES, FolderError, compare_folders, folder_figures
 from sim.study.executors import executor_notes
 from sim.study.sweeps import parse_override, run_sweep, variants
@@ -166,6 +167,17 @@ def _parser() -> argparse.ArgumentParser:
     access.add_argument("--replications", metavar="R", help=declared(
         experiment["replications"], 10, ", with --tr37868 the reference's"))  # fmt: skip
     access.add_argument("--seed", metavar="N", help=declared(experiment["seed"], 1))
+    energy = access.add_argument_group(
+        "energy and battery life (power figures: the technology's in the scenario catalog)"
+    )
+    energy.add_argument("--coverage", metavar="{" + ",".join(COVERAGE_CLASSES) + "}",
+                        help=declared(experiment["coverage"], "normal"))  # fmt: skip
+    energy.add_argument("--payload-bytes", dest="payload_bytes", metavar="B",
+                        help=declared(experiment["payload_bytes"], 100))  # fmt: skip
+    energy.add_argument("--reports-per-day", dest="reports_per_day", metavar="X",
+                        help=declared(experiment["reports_per_day"], 1))  # fmt: skip
+    energy.add_argument("--battery-wh", dest="battery_wh", metavar="WH",
+                        help=declared(experiment["battery_wh"], 5))  # fmt: skip
     access.add_argument("--out", type=Path, metavar="FILE",
                         help="write the metrics as a tidy CSV")  # fmt: skip
     access.add_argument("--cdf", type=Path, metavar="FILE",
@@ -647,6 +659,9 @@ def _access_procedure(
 ACCESS_TECHNOLOGIES = (*TECHNOLOGIES, *ALIASES)
 """The values of `iotsim access --technology`."""
 
+POWER_OF = {"nb-iot-edt": "nb-iot", "nr-2step": "nr"}
+"""Profiles whose terminals draw the power of another technology of the catalog."""
+
 _LTE_PRACH = ("lte", "lte-m", "lte-cat1")
 """Technologies on the LTE PRACH, which --prach-configuration-index describes."""
 
@@ -716,8 +731,15 @@ def _access_experiment(
     window = given.get("window_s", 10.0 if traffic == "beta" else 60.0)
     devices, replications, seed = (given.get("devices", 10000), given.get("replications", 10),
                                    given.get("seed", 1))  # fmt: skip
-    experiment = run_experiment(devices, traffic, window, procedure, replications, seed)
-    summary = experiment.summary()
+    coverage = given.get("coverage", "normal")
+    experiment = run_experiment(devices, traffic, window, procedure, replications, seed,
+                                coverage)  # fmt: skip
+    summary = [
+        *experiment.summary(),
+        *energy_summary(experiment, POWER_OF.get(technology, technology), coverage,
+                        given.get("payload_bytes", 100.0), given.get("reports_per_day", 1.0),
+                        given.get("battery_wh", 5.0)),
+    ]  # fmt: skip
     columns = ["metric", "mean", "ci_low", "ci_high", "replications"]
     table = pd.DataFrame(summary, columns=columns)
     # --technology lte prints what iotsim access always printed

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from sim.access import METRICS
+from sim.access.energy import power_model
 from sim.access.experiment import MAX_DEVICES
 from sim.access.procedure import PARAMETERS
 from sim.access.reference import tr37868_reference
@@ -201,7 +202,8 @@ def test_no_interval_is_printed_where_there_is_none(
 ) -> None:
     assert _run(["access", "--devices", "400", "--replications", replications]) == 0
     lines = capsys.readouterr().out.splitlines()[1:]
-    assert len(lines) == len(METRICS) + 1
+    # the metrics, the pooled p95, then energy per report and battery life
+    assert len(lines) == len(METRICS) + 3
     assert not any("nan" in line for line in lines)
     pooled = next(line for line in lines if "pooled_p95" in line)
     assert "[" not in pooled
@@ -221,3 +223,89 @@ def test_the_reference_table_refuses_options_it_would_ignore(
     assert f"{options[0]} does not apply to --tr37868" in captured.err
     assert len(captured.err.strip().splitlines()) == 1
     assert captured.out == ""
+
+
+def test_an_access_run_prints_energy_per_report_and_battery_life(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A lone-ish LTE cell (everyone succeeds at once, mostly): the energy per report is
+    the access steps plus the data phase, and the battery life follows from it."""
+    assert (
+        _run(
+            [
+                "access",
+                "--devices",
+                "200",
+                "--replications",
+                "2",
+                "--traffic",
+                "uniform",
+                "--window",
+                "60",
+                "--battery-wh",
+                "5",
+                "--reports-per-day",
+                "24",
+            ]
+        )
+        == 0
+    )
+    figures = {line.split()[0]: float(line.split()[1])
+               for line in capsys.readouterr().out.splitlines()[1:]}  # fmt: skip
+    assert figures["energy_per_report_mj"] > 0
+    # 5 Wh = 18,000,000 mJ over a day of 24 reports (no tracking-area update: T3412 = 24 h
+    # is restarted by each report) and the deep-sleep floor all day long
+    sleep_mj = power_model("lte").deep_sleep_mw * 86_400
+    day_mj = 24 * figures["energy_per_report_mj"] + sleep_mj
+    assert figures["battery_life_years"] == pytest.approx(5 * 3.6e6 / (day_mj * 365.25), rel=1e-3)
+    # a deeper coverage class costs more energy per report
+    assert (
+        _run(
+            [
+                "access",
+                "--devices",
+                "200",
+                "--replications",
+                "2",
+                "--traffic",
+                "uniform",
+                "--window",
+                "60",
+                "--technology",
+                "nb-iot",
+                "--coverage",
+                "extreme",
+            ]
+        )
+        == 0
+    )
+    deep = {line.split()[0]: float(line.split()[1])
+            for line in capsys.readouterr().out.splitlines()[1:]}  # fmt: skip
+    assert (
+        _run(
+            [
+                "access",
+                "--devices",
+                "200",
+                "--replications",
+                "2",
+                "--traffic",
+                "uniform",
+                "--window",
+                "60",
+                "--technology",
+                "nb-iot",
+            ]
+        )
+        == 0
+    )
+    normal = {line.split()[0]: float(line.split()[1])
+              for line in capsys.readouterr().out.splitlines()[1:]}  # fmt: skip
+    assert deep["energy_per_report_mj"] > normal["energy_per_report_mj"]
+
+
+def test_energy_options_are_checked(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run(["access", "--coverage", "deep"]) == 2
+    assert "--coverage deep: must be one of normal, robust, extreme" in capsys.readouterr().err
+    assert _run(["access", "--battery-wh", "0"]) == 2
+    assert "--battery-wh 0" in capsys.readouterr().err
