@@ -311,11 +311,11 @@ def daily_energy_mj(
     if np.any(per_report < 0) or np.any(reports < 0):
         raise ValueError("energy per report and reports a day must be >= 0")
     tau_cost = per_report if tau_energy_mj is None else np.asarray(tau_energy_mj, np.float64)
-    return (
-        reports * per_report
-        + tau_per_day(reports, settings) * tau_cost
-        + sleep_floor_mw(settings, power) * MS_PER_DAY / 1000.0
-    )
+    updates = tau_per_day(reports, settings)
+    # no update costs nothing, even when a report cannot get through (infinite energy)
+    with np.errstate(invalid="ignore"):
+        tau_mj = np.where(updates > 0, updates * tau_cost, 0.0)
+    return reports * per_report + tau_mj + sleep_floor_mw(settings, power) * MS_PER_DAY / 1000.0
 
 
 def battery_life_years(

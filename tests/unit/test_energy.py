@@ -235,3 +235,16 @@ def test_every_catalog_technology_has_an_energy() -> None:
         energy = energy_per_report_mj(np.tile(ideal_step_ms(Procedure().levels[0]), (3, 1)),
                                       power, data)  # fmt: skip
         assert np.all(energy > 0), name
+
+
+def test_a_report_that_cannot_get_through_empties_the_battery_at_once() -> None:
+    """Infinite energy per report (no access succeeded) is a life of 0, with or without
+    tracking-area updates, and no warning of 0 x inf."""
+    import warnings
+
+    settings = BatterySettings(battery_wh=5.0, tau_hours=24.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lives = battery_life_years(np.array([np.inf, np.inf]), np.array([24.0, 0.5]),
+                                   settings, POWER)  # fmt: skip
+    assert lives.tolist() == [0.0, 0.0]
