@@ -86,8 +86,8 @@ def procedure_for(scenario: Scenario, technology: str) -> Procedure:
     changes: dict[str, object] = {
         "preambles": preambles,
         "rao_period_ms": period,
-        # an offset within the period: a shorter period keeps the offset's place if it can
-        "rao_offset_ms": offset if offset < period else min(1.0, period / 2),
+        # the profile's start time, within a shorter period if one was set
+        "rao_offset_ms": offset % period,
         "acb_factor": controls.acb_factor,
         "acb_time_s": controls.acb_time_s,
     }
