@@ -69,19 +69,42 @@ next preamble, backoff and barring included).  The processing delays between mes
 (``preamble_processing_ms``, ``rar_processing_ms``, and the HARQ round trips between Msg3
 transmissions) are in no step: a success's delay is its steps plus exactly those.
 
-The simulation is event-driven over blocks of opportunities (SimPy): all terminals
-contending in the RAOs of a block (of every level) are processed together as arrays, with
-exact per-terminal state.  Times are in ms.
+**How it is computed.**  Every draw an attempt needs is a function of (seed, terminal,
+transmission number, purpose), `KeyedDraws`: SplitMix64 at a counter made of those, the
+seed taken once from `rng`.  What happens in an RAO then depends only on the attempts in
+it, never on the order they are processed in, which allows a shortcut that stays exact:
+
+1. every terminal's chain of attempts is worked out as if it never met anyone, for all
+   terminals at once, one transmission number after the other;
+2. an attempt can be touched by others only in an RAO where two attempts chose the same
+   preamble (and occasion), or where more attempts came than min(grants_per_subframe,
+   grants_per_rao) (then the grants' order or number matters); a terminal with such an
+   attempt is *dirty*;
+3. the dirty terminals are run exactly by the block engine below, with the same draws;
+4. a clean terminal that one of their attempts now meets becomes dirty, and 3 is run
+   again, until no clean attempt shares an RAO with an attempt that can touch it.
+
+Clean chains and exact dirty chains are then the outcome of one RAO at a time (by
+induction over time, every RAO holds the same attempts in both, and an RAO with a clean
+attempt in it is one where no attempt's fate depends on another's).  In a dense burst,
+where most first attempts would be dirty, the block engine runs on everyone at once.
+
+The block engine processes RAOs in blocks: a failed attempt cannot come back before the
+shortest earliest retry of all levels has passed (the RAR window and backoff, or the
+contention-resolution timer, or the barring time lie in between), so the RAOs of a block
+(of every level) do not interact and are processed together as arrays.  It is a plain
+loop over a heap of blocks (the order of events a SimPy process gave before, without
+its per-event cost).  Times are in ms.
 """
 
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from dataclasses import dataclass
 
 import numpy as np
-import simpy
 from numpy.typing import NDArray
 
 from sim.access.procedure import Level, Procedure
@@ -89,15 +112,106 @@ from sim.access.procedure import Level, Procedure
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
+WordArray = NDArray[np.uint64]
 
 STEPS = ("preamble", "rar", "msg3", "msg4", "wait")
 """The columns of `AccessOutcome.step_ms`: transmit (preamble, msg3), receive (rar, msg4)
 and no radio activity (wait)."""
-PREAMBLE, RAR, MSG3, MSG4, WAIT = range(len(STEPS))
 
 _MAX_BLOCK = 4096
-"""RAOs of one level processed together at most: arrays of up to 4096 x 64 preambles
-(2 MiB each)."""
+"""RAOs of one level processed together at most (bounds a block's arrays)."""
+
+_DENSE = 0.3
+"""Share of first attempts likely to be dirty above which the block engine runs on every
+terminal at once (a matter of speed only: both ways give the same outcome)."""
+
+# -- keyed draws -------------------------------------------------------------------------
+
+CHOICE, DETECTION, HARQ, BARRING = 1, 2, 3, 4
+"""Purposes of a draw, each a 64-bit word read as two 32-bit uniforms: CHOICE, the
+preamble (high) and the backoff (low); DETECTION, detection (high) and the grants' order
+(low); HARQ, Msg3 (high) and Msg4 (low); BARRING, the check (high) and the barring time
+(low).  The number is the transmission number (1, 2 ...), for BARRING the check (0, 1 ...)."""
+
+_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_LOW32 = np.uint64(0xFFFFFFFF)
+_UNIT = 2.0**-32
+_NUMBER_BITS = 24
+"""Bits of the number in a counter: 4 purpose bits, then the number, then the terminal."""
+_TERMINAL_SHIFT = 4 + _NUMBER_BITS
+
+
+class KeyedDraws:
+    """Random words as a function of (terminal, number, purpose): SplitMix64 (Steele, Lea
+    and Flood, OOPSLA 2014) at counter = terminal x 2^28 + number x 2^4 + purpose, from a
+    64-bit seed; each word gives two uniforms in [0, 1) of 32 bits (`high`, `low`), so a
+    probability is resolved to 2^-32."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = np.uint64(seed)
+
+    def words(self, counters: WordArray) -> WordArray:
+        z = counters * _GAMMA
+        z += self.seed
+        t = z >> np.uint64(30)
+        z ^= t
+        z *= _MIX1
+        np.right_shift(z, np.uint64(27), out=t)
+        z ^= t
+        z *= _MIX2
+        np.right_shift(z, np.uint64(31), out=t)
+        z ^= t
+        return z
+
+    def draw(self, terminals: IntArray, number: IntArray | int, purpose: int) -> WordArray:
+        """The words of `purpose` for terminals at a number (transmission or check)."""
+        counters = (np.asarray(terminals).astype(np.uint64) << np.uint64(_TERMINAL_SHIFT)) | (
+            np.asarray(number).astype(np.uint64) << np.uint64(4)
+        )
+        return self.words(counters | np.uint64(purpose))
+
+
+def high(words: WordArray) -> FloatArray:
+    """The first uniform of each word, in [0, 1)."""
+    return (words >> np.uint64(32)).astype(np.float64) * _UNIT
+
+
+def low(words: WordArray) -> FloatArray:
+    """The second uniform of each word, in [0, 1)."""
+    return (words & _LOW32).astype(np.float64) * _UNIT
+
+
+def pick(words: WordArray, count: int) -> IntArray:
+    """One of `count` (<= 2^31) uniformly from each word's first uniform."""
+    return ((words >> np.uint64(32)) * np.uint64(count) >> np.uint64(32)).astype(np.int64)
+
+
+# -- a pending attempt, packed in one word (its transmission number where a counter has it,
+# so that masking gives the counter of its draws) --------------------------------------
+
+_K = np.uint64(4)  # bits 4-11: transmission number, 1..200
+_KL = np.uint64(12)  # bits 12-19: transmission number at its level
+_LEVEL = np.uint64(20)  # bits 20-23: level
+_COLLIDED = np.uint64(1 << 24)  # collided at least once
+_TERMINAL = np.uint64(_TERMINAL_SHIFT)
+_BYTE = np.uint64(0xFF)
+_KEY = np.uint64(((2**64 - 1) >> _TERMINAL_SHIFT << _TERMINAL_SHIFT) | (0xFF << 4))
+_NEXT = np.uint64((1 << 4) + (1 << 12))  # the next transmission, at the same level
+_LEVEL_FIELDS = np.uint64((2**64 - 1) ^ ((0xFF << 12) | (0xF << 20)))
+
+
+def _word_draws(draws: KeyedDraws, records: WordArray, purpose: int) -> WordArray:
+    return draws.words((records & _KEY) | np.uint64(purpose))
+
+
+def _terminals(records: WordArray) -> IntArray:
+    return (records >> _TERMINAL).astype(np.int64)
+
+
+def _number(records: WordArray) -> IntArray:
+    return ((records >> _K) & _BYTE).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -124,8 +238,7 @@ class AccessOutcome:
     preambles: int
     """Contention preambles per RAO of the first level (per occasion)."""
     final_level: IntArray
-    """Level at which each terminal succeeded or gave up (its start level if barred all
-    along)."""
+    """Level at which each terminal succeeded or gave up."""
     level_transmissions: IntArray
     """Preamble transmissions of each terminal per level, shape (terminals, levels)."""
     step_ms: FloatArray
@@ -152,7 +265,8 @@ def simulate_cell(
     `period_s` is the traffic period: collisions per opportunity are counted over its RAOs,
     and over the RAOs after it up to the last one used when retries or barring run past it.
     `start_level` is each terminal's first level (an index into `procedure.levels`; default
-    all 0).  ValueError for a start level that is not one of the procedure's levels.
+    all 0).  One 64-bit seed is taken from `rng`.  ValueError for a start level that is not
+    one of the procedure's levels.
     """
     arrivals = np.asarray(arrivals_ms, dtype=float)
     levels = len(procedure.levels)
@@ -170,7 +284,8 @@ def simulate_cell(
                              f"(the procedure has {levels} level(s)); got values from "
                              f"{given.min()} to {given.max()}")  # fmt: skip
         start = given.astype(np.int64)
-    return _Cell(arrivals, procedure, rng, period_s, start).run()
+    seed = int(rng.integers(0, 2**64, dtype=np.uint64))
+    return _Cell(arrivals, procedure, KeyedDraws(seed), period_s, start).run()
 
 
 class _Level:
@@ -184,12 +299,13 @@ class _Level:
         self.offset = level.rao_offset_ms
         self.grants_per_subframe = level.grants_per_subframe
         self.grants = level.effective_grants_per_rao
-        self.no_grant_wait = level.no_grant_wait_ms
+        self.alone_cap = min(self.grants_per_subframe, self.grants)
+        """Attempts an RAO can hold with none touching another's fate (all granted in the
+        first slot) if no two chose the same preamble."""
+        self.no_grant_wait = level.effective_no_grant_wait_ms
         self.preamble_ms = level.preamble_ms
-        self.preamble_processing = level.preamble_processing_ms
         self.window = level.rar_window_ms
         self.rar_ms = level.rar_ms
-        self.rar_processing = level.rar_processing_ms
         self.msg3_ms = level.msg3_ms
         self.request_processing = level.connection_request_processing_ms
         self.msg4_ms = level.msg4_ms
@@ -197,6 +313,16 @@ class _Level:
         self.timer_start = max(level.msg3_ms - 1.0, 0.0)  # after the last Msg3 starts
         self.rtt3 = level.rtt_msg3_ms
         self.rtt4 = level.rtt_msg4_ms
+        self.to_msg3 = (level.preamble_ms + level.preamble_processing_ms + level.rar_ms
+                        + level.rar_processing_ms)  # fmt: skip
+        """From the RAO to the first Msg3 of a grant in the first slot."""
+        # no grant: the RAR window, cut at the no-grant wait; the radio goes quiet at the
+        # end of the listening, or at the no-grant wait when that comes before the window
+        opens = level.preamble_ms + level.preamble_processing_ms
+        self.listen = min(max(min(opens + self.window, self.no_grant_wait) - opens, 0.0),
+                          float(self.window))  # fmt: skip
+        self.quiet = min(opens + self.listen, self.no_grant_wait)
+        """From the RAO to the end of a no-grant attempt's radio activity."""
         self.max_attempts = level.max_attempts if level.max_attempts is not None else math.inf
         # HARQ: a message fails when all of its allowed transmissions fail; Msg4 is also
         # limited by the contention-resolution timer started with the last Msg3
@@ -209,18 +335,13 @@ class _Level:
             fits = min(most, int(spare // self.rtt4) + 1)
         else:
             fits = most
-        q = procedure.harq_retransmission_probability
-        self.msg4_lost = q**fits
+        self.msg4_lost = procedure.harq_retransmission_probability**fits
         self.period_raos = round(period_s * 1000.0 / self.period)
-        self.last_used = -1  # the last RAO in which a terminal sent a preamble
         # the earliest a terminal can come back: after the RAR window (no grant), or after
         # the contention-resolution timer from its first Msg3 (Msg3/Msg4 lost, or a
         # collision in contention mode)
-        self.earliest_retry: float = min(
-            level.effective_no_grant_wait_ms,
-            self.preamble_ms + self.preamble_processing + self.rar_ms + self.rar_processing
-            + self.timer_start + self.timer,
-        )  # fmt: skip
+        self.earliest_retry: float = min(self.no_grant_wait,
+                                         self.to_msg3 + self.timer_start + self.timer)  # fmt: skip
 
     def next_rao(self, times: FloatArray) -> IntArray:
         """Index of the first RAO at or after each time."""
@@ -230,79 +351,52 @@ class _Level:
     def rao_time(self, rao: IntArray) -> FloatArray:
         return np.asarray(rao * self.period + self.offset, dtype=float)
 
-    def window_open(self, t: FloatArray) -> FloatArray:
-        return t + self.preamble_ms + self.preamble_processing
 
-    def no_grant_end(self, t: FloatArray) -> FloatArray:
-        """When a terminal that got no grant starts its backoff."""
-        if self.no_grant_wait is None:  # the end of the RAR window, summed term by term
-            return t + self.preamble_ms + self.preamble_processing + self.window
-        return t + self.no_grant_wait
-
-    def first_msg3(self, t: FloatArray, rank: IntArray) -> FloatArray:
-        """Start of the first Msg3 of the grant of rank `rank` in the RAO at `t`."""
-        return (t + self.preamble_ms + self.preamble_processing + self.rar_ms
-                + self.rar_processing + rank // self.grants_per_subframe)  # fmt: skip
-
-    def rar_listening(self, rank: IntArray) -> FloatArray:
-        """From the window's opening to the end of the RAR of the grant of rank `rank`."""
-        return np.asarray(rank // self.grants_per_subframe + self.rar_ms, dtype=float)
+Retries = list[tuple[WordArray, IntArray]]
 
 
 class _Cell:
-    """One cell's terminals; RAOs are processed in blocks.
+    """One cell's terminals: their barring, clean chains, dirty set and block engine."""
 
-    A failed attempt cannot come back before the shortest earliest retry of all levels
-    has passed (the RAR window and backoff, or the contention-resolution timer, or the
-    barring time lie in between), so RAOs closer together than that do not interact and
-    are processed together as arrays: fewer, larger NumPy operations, with exactly the
-    outcome of one RAO at a time.  A block is a window of time, `width` ms long: with one
-    level, `block` whole RAO periods from the first RAO (the retry lands on the first RAO
-    after its earliest time, so whole periods are as safe); with several, the shortest
-    earliest retry itself, less a margin for rounding.
-    """
-
-    def __init__(self, arrivals: FloatArray, procedure: Procedure, rng: np.random.Generator,
+    def __init__(self, arrivals: FloatArray, procedure: Procedure, draws: KeyedDraws,
                  period_s: float, start_level: IntArray) -> None:  # fmt: skip
         p = procedure
         self.p = p
-        self.rng = rng
+        self.draws = draws
         self.levels = [_Level(i, lv, p, period_s) for i, lv in enumerate(p.levels)]
         n = len(arrivals)
-        self.level = start_level.copy()
-        self.transmissions = np.zeros(n, dtype=np.int64)
-        self.level_transmissions = np.zeros((n, len(self.levels)), dtype=np.int64)
+        self.n = n
+        self.start_level = start_level
         self.success = np.zeros(n, dtype=bool)
-        self.delay = np.full(n, np.nan)
+        self.transmissions = np.zeros(n, dtype=np.int64)
+        self.final_level = start_level.copy()
+        self.last_ms = np.zeros(n)  # RAO time of the last attempt
+        self.done_ms = np.full(n, np.nan)
         self.collided = np.zeros(n, dtype=bool)
-        self.steps = np.zeros((n, len(STEPS)))
-        self.cleared = np.full(n, p.acb_factor >= 1.0)  # passed access barring
-        self.periods = np.array([lv.period for lv in self.levels])
-        self.offsets = np.array([lv.offset for lv in self.levels])
-        self.buckets: dict[int, list[tuple[IntArray, IntArray]]] = {}
-        self.heap: list[int] = []
-        self.uniform = _UniformStream(rng)
-        self.completed: list[tuple[int, IntArray, IntArray, FloatArray, FloatArray,
-                                   FloatArray]] = []  # fmt: skip
-        self.counts = {"transmissions": 0, "collided_transmissions": 0, "collided_preambles": 0}
-        self.msg3_lost = p.harq_retransmission_probability**p.max_msg3_msg4_transmissions
+        self.rar_extra = np.zeros(n)  # RAR listening of grants, less the no-grant listening
+        self.msg3 = np.zeros(n)
+        self.msg4 = np.zeros(n)
+        self.quiet_extra = np.zeros(n)  # radio time of retried grants, less a no-grant's
+        self.q = p.harq_retransmission_probability
+        self.msg3_lost = self.q**p.max_msg3_msg4_transmissions
         k = np.arange(p.max_preamble_transmissions + 2, dtype=float)
         self.detect = 1.0 - np.exp(-k)  # on the k-th preamble transmission
         if p.detection == "certain":
             self.detect[1:] = 1.0
         self.detect[0] = 0.0
+        self.periods = np.array([lv.period for lv in self.levels])
+        self.offsets = np.array([lv.offset for lv in self.levels])
+        self.single = len(self.levels) == 1
         earliest_retry = min(lv.earliest_retry for lv in self.levels)
         if p.acb_factor < 1.0:
             earliest_retry = min(earliest_retry, 0.7 * p.acb_time_s * 1000.0)
         first = self.levels[0]
-        self.single = len(self.levels) == 1
         if self.single:
             # a retry ready e ms after its RAO lands ceil(e / period) RAOs later at the
             # earliest; a shorter block is as exact, so it is capped to bound the arrays
             spans = math.ceil(earliest_retry / first.period - 1e-9)
             self.block = max(1, min(spans, _MAX_BLOCK))
             self.width = self.block * first.period
-            self.base = first.offset
         else:
             # RAO times are rounded and the next RAO may lie 1e-9 periods before its time
             # (`_Level.next_rao`): the margin keeps every retry in a later block
@@ -310,300 +404,491 @@ class _Cell:
             width = width if width > 0 else earliest_retry / 2
             self.width = min(width, _MAX_BLOCK * float(self.periods.min()))
             self.block = 0
-            self.base = 0.0
-        self.current = -1
-        self.start_ms = np.zeros(n)
-        raos = np.zeros(n, dtype=np.int64)
+        # the first RAO at or after the arrival, at the start level; then barring
+        self.first_rao = np.zeros(n, dtype=np.int64)
         for lv in self.levels:
-            mine = self.level == lv.index
-            raos[mine] = lv.next_rao(arrivals[mine])
-            self.start_ms[mine] = lv.rao_time(raos[mine])
-        self._schedule(np.arange(n), raos)
+            mine = start_level == lv.index
+            self.first_rao[mine] = lv.next_rao(arrivals[mine])
+        self.start_ms = self._times(start_level, self.first_rao)
+        self.attempt_rao = self._barring(self.first_rao.copy())
+        # the engine's state
+        self.buckets: dict[int, list[tuple[WordArray, IntArray]]] = {}
+        self.heap: list[int] = []
+        self.current = -1
+        self.recording = False
+        self.recorded: list[tuple[IntArray, IntArray, IntArray]] = []
+        self.counts = {"collided_transmissions": 0, "collided_preambles": 0}
+        self.last_used = [-1] * len(self.levels)
 
-    def _times(self, devices: IntArray, raos: IntArray) -> FloatArray:
-        """Time of each terminal's RAO on its level."""
+    # -- times and records ---------------------------------------------------------------
+
+    def _times(self, level: IntArray, raos: IntArray) -> FloatArray:
+        """Time of each RAO on its level."""
         if self.single:
             return self.levels[0].rao_time(raos)
-        level = self.level[devices]
         return np.asarray(raos * self.periods[level] + self.offsets[level], dtype=float)
 
-    def _blocks(self, devices: IntArray, raos: IntArray) -> IntArray:
+    def _first_records(self, terminals: IntArray) -> WordArray:
+        """Each terminal's first attempt: transmission 1, 1 at its start level."""
+        level = self.start_level[terminals].astype(np.uint64)
+        return ((terminals.astype(np.uint64) << _TERMINAL) | (level << _LEVEL)
+                | np.uint64((1 << 4) | (1 << 12)))  # fmt: skip
+
+    def _barring(self, raos: IntArray) -> IntArray:
+        """The RAO of each terminal's first preamble: access class barring is checked at
+        the RAOs before it, with draws of its own (it touches no one else)."""
+        p = self.p
+        if p.acb_factor >= 1.0:
+            return raos
+        active = np.arange(self.n)
+        check = 0
+        while len(active):
+            if check >= 2**_NUMBER_BITS:
+                raise ValueError(f"acb_factor={p.acb_factor!r} bars terminals for more than "
+                                 f"{2**_NUMBER_BITS:,} checks; give a larger one")  # fmt: skip
+            words = self.draws.draw(active, check, BARRING)
+            barred = high(words) >= p.acb_factor
+            active = active[barred]
+            wait = (0.7 + 0.6 * low(words[barred])) * p.acb_time_s * 1000.0
+            level = self.start_level[active]
+            now = self._times(level, raos[active])
+            for lv in self.levels:  # barred terminals stay at their level
+                mine = level == lv.index if not self.single else slice(None)
+                raos[active[mine]] = np.maximum(lv.next_rao(now[mine] + wait[mine]),
+                                                raos[active[mine]] + 1)  # fmt: skip
+            check += 1
+        return raos
+
+    # -- one attempt's consequences ------------------------------------------------------
+
+    def _give_up_or_retry(self, lv: _Level, records: WordArray, t: FloatArray,
+                          ready: FloatArray, backoff: FloatArray,
+                          quiet: FloatArray | None) -> Retries:  # fmt: skip
+        """Failed attempts: give up after the last transmission, or back off from `ready`
+        (a uniform of the backoff window each) to the next RAO, on the next level after
+        the level's last attempt.  `quiet`: when the radio went quiet, if not `lv.quiet`
+        after the RAO (a grant that failed)."""
+        p = self.p
+        number = _number(records)
+        last = number >= p.max_preamble_transmissions
+        if last.any():
+            self._end(lv, records[last], t[last])
+            keep = ~last
+            records, t, ready, backoff = records[keep], t[keep], ready[keep], backoff[keep]
+            if quiet is not None:
+                quiet = quiet[keep]
+        if len(records) == 0:
+            return []
+        if quiet is not None:
+            self.quiet_extra[_terminals(records)] += quiet - t - lv.quiet
+        ready = ready + backoff * p.backoff_indicator_ms
+        records = records + _NEXT
+        if lv.index + 1 < len(self.levels):
+            up = ((records >> _KL) & _BYTE).astype(np.int64) > lv.max_attempts
+            if up.any():
+                after = self.levels[lv.index + 1]
+                moved = (records[up] & _LEVEL_FIELDS) | np.uint64((1 << 12) | (after.index << 20))
+                stay = ~up
+                return [(moved, after.next_rao(ready[up])),
+                        (records[stay], lv.next_rao(ready[stay]))]  # fmt: skip
+        return [(records, lv.next_rao(ready))]
+
+    def _end(self, lv: _Level, records: WordArray, t: FloatArray) -> None:
+        terminals = _terminals(records)
+        self.transmissions[terminals] = _number(records)
+        self.final_level[terminals] = lv.index
+        self.last_ms[terminals] = t
+        self.collided[terminals] = (records & _COLLIDED) != 0
+
+    def _granted(self, lv: _Level, records: WordArray, t: FloatArray, rank: IntArray,
+                 backoff: FloatArray) -> Retries:  # fmt: skip
+        """Msg3 and Msg4 with HARQ for granted attempts: success, or a retry when the
+        contention-resolution timer after the last Msg3 expires."""
+        if len(records) == 0:
+            return []
+        p = self.p
+        terminals = _terminals(records)
+        words = _word_draws(self.draws, records, HARQ)
+        msg3, msg4 = 1.0 - high(words), 1.0 - low(words)  # in (0, 1]
+        slot = rank // lv.grants_per_subframe
+        self.rar_extra[terminals] += slot + lv.rar_ms - lv.listen
+        first_msg3 = t + lv.to_msg3 + slot
+        ok = (msg3 > self.msg3_lost) & (msg4 > lv.msg4_lost)
+        if ok.any():
+            who, sends3, sends4 = terminals[ok], self._sends(msg3[ok]), self._sends(msg4[ok])
+            msg4_start = first_msg3[ok] + (sends3 - 1) * lv.rtt3 + lv.msg3_ms
+            done = msg4_start + lv.request_processing + lv.msg4_ms + (sends4 - 1) * lv.rtt4
+            self.msg3[who] += sends3 * lv.msg3_ms
+            self.msg4[who] += done - msg4_start
+            self.success[who] = True
+            self.done_ms[who] = done
+            self._end(lv, records[ok], t[ok])
+            if ok.all():
+                return []
+        lost = ~ok
+        who = terminals[lost]
+        sends3 = np.minimum(self._sends(msg3[lost]), p.max_msg3_msg4_transmissions)
+        last_msg3 = first_msg3[lost] + (sends3 - 1) * lv.rtt3
+        expiry = last_msg3 + lv.timer_start + lv.timer
+        self.msg3[who] += sends3 * lv.msg3_ms
+        self.msg4[who] += np.maximum(expiry - (last_msg3 + lv.msg3_ms), 0.0)
+        return self._give_up_or_retry(lv, records[lost], t[lost], expiry, backoff[lost], expiry)
+
+    def _contenders(self, lv: _Level, records: WordArray, t: FloatArray, rank: IntArray,
+                    backoff: FloatArray) -> Retries:  # fmt: skip
+        """Collided preambles granted (contention mode): one Msg3 each, then the timer
+        runs out for all of them."""
+        terminals = _terminals(records)
+        slot = rank // lv.grants_per_subframe
+        self.rar_extra[terminals] += slot + lv.rar_ms - lv.listen
+        first_msg3 = t + lv.to_msg3 + slot
+        expiry = first_msg3 + lv.timer_start + lv.timer
+        self.msg3[terminals] += lv.msg3_ms
+        self.msg4[terminals] += np.maximum(expiry - (first_msg3 + lv.msg3_ms), 0.0)
+        return self._give_up_or_retry(lv, records, t, expiry, backoff, expiry)
+
+    def _sends(self, draw: FloatArray) -> IntArray:
+        """HARQ transmissions until the first success, from a uniform draw in (0, 1]."""
+        if self.q == 0.0:
+            return np.ones(len(draw), dtype=np.int64)
+        return 1 + np.floor(np.log(draw) / math.log(self.q)).astype(np.int64)
+
+    # -- clean chains: every terminal as if alone ----------------------------------------
+
+    def _alone(self, records: WordArray, raos: IntArray) -> None:
+        """Every chain as if its attempts met no one, one transmission number at a time;
+        the attempts are recorded."""
+        self.recorded = []
+        while len(records):
+            retries: Retries = []
+            level = ((records >> _LEVEL) & np.uint64(0xF)).astype(np.int64)
+            for lv in self.levels:
+                mine = level == lv.index
+                if self.single:
+                    part, at = records, raos
+                elif mine.any():
+                    part, at = records[mine], raos[mine]
+                else:
+                    continue
+                t = lv.rao_time(at)
+                choice = _word_draws(self.draws, part, CHOICE)
+                detection = _word_draws(self.draws, part, DETECTION)
+                heard = high(detection) < self.detect[_number(part)]
+                self.recorded.append((at * len(self.levels) + lv.index,
+                                      pick(choice, lv.domain), _terminals(part)))  # fmt: skip
+                backoff = low(choice)
+                retries += self._granted(lv, part[heard], t[heard],
+                                         np.zeros(int(heard.sum()), dtype=np.int64),
+                                         backoff[heard])  # fmt: skip
+                missed = ~heard
+                retries += self._give_up_or_retry(lv, part[missed], t[missed],
+                                                  t[missed] + lv.no_grant_wait,
+                                                  backoff[missed], None)  # fmt: skip
+            if not retries:
+                break
+            records = np.concatenate([r for r, _ in retries])
+            raos = np.concatenate([a for _, a in retries])
+
+    def _meeting(self, keys: IntArray, preambles: IntArray) -> BoolArray:
+        """Whether each attempt (RAO key = rao x levels + level, preamble) is in an RAO
+        where some attempt's fate can depend on another's: two on one preamble, or more
+        than the level's `alone_cap` attempts."""
+        count = len(keys)
+        if count < 2:
+            return np.zeros(count, dtype=bool)
+        domain = max(lv.domain for lv in self.levels)
+        combined = keys * domain + preambles
+        order = np.argsort(combined)
+        ordered = combined[order]
+        rao_keys = keys[order]
+        new = np.empty(count, dtype=bool)
+        new[0] = True
+        np.not_equal(rao_keys[1:], rao_keys[:-1], out=new[1:])
+        starts = np.flatnonzero(new)
+        sizes = np.diff(np.append(starts, count))
+        caps = np.array([lv.alone_cap for lv in self.levels])[rao_keys[starts] % len(self.levels)]
+        bad = sizes > caps
+        same = np.flatnonzero(ordered[1:] == ordered[:-1]) + 1
+        if len(same):
+            bad[np.cumsum(new)[same] - 1] = True
+        meets = np.empty(count, dtype=bool)
+        meets[order] = np.repeat(bad, sizes)
+        return meets
+
+    def _crowded(self, records: WordArray, raos: IntArray) -> float:
+        """Expected share of first attempts that meet another: with N first attempts in
+        an RAO of D preambles, 1 - (1 - 1/D)^(N-1), or 1 above the level's `alone_cap`."""
+        if self.n == 0:
+            return 0.0
+        level = ((records >> _LEVEL) & np.uint64(0xF)).astype(np.int64)
+        keys = raos * len(self.levels) + level
+        low_key = int(keys.min())
+        span = int(keys.max()) - low_key + 1
+        if span <= 4 * self.n + 1024:
+            load = np.bincount(keys - low_key)[keys - low_key]
+        else:
+            _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+            load = counts[inverse]
+        domain = np.array([lv.domain for lv in self.levels])[level]
+        caps = np.array([lv.alone_cap for lv in self.levels])[level]
+        meet = np.where(load > caps, 1.0, 1.0 - (1.0 - 1.0 / domain) ** (load - 1))
+        return float(meet.mean())
+
+    # -- the block engine ----------------------------------------------------------------
+
+    def _blocks(self, records: WordArray, raos: IntArray) -> IntArray:
         if self.single:
             return raos // self.block
-        return np.floor((self._times(devices, raos) - self.base) / self.width).astype(np.int64)
+        level = ((records >> _LEVEL) & np.uint64(0xF)).astype(np.int64)
+        times = raos * self.periods[level] + self.offsets[level]
+        return np.floor(times / self.width).astype(np.int64)
 
-    def _schedule(self, devices: IntArray, raos: IntArray) -> None:
-        """File terminals (at their current level) under the block of their next RAO."""
-        if len(devices) == 0:
+    def _schedule(self, records: WordArray, raos: IntArray) -> None:
+        """File attempts under the block of their RAO."""
+        if len(records) == 0:
             return
-        blocks = self._blocks(devices, raos)
-        low, high = int(blocks.min()), int(blocks.max())
-        if low == high:  # all in one block
-            self._file(low, devices, raos)
+        blocks = self._blocks(records, raos)
+        low_block, high_block = int(blocks.min()), int(blocks.max())
+        if low_block == high_block:  # all in one block
+            self._file(low_block, records, raos)
             return
-        if high - low <= 8:  # a few blocks (a backoff spans a few): masks beat sorting
-            for block in range(low, high + 1):
+        if high_block - low_block <= 4:  # a few blocks (a backoff spans a few)
+            for block in range(low_block, high_block + 1):
                 mask = blocks == block
                 if mask.any():
-                    self._file(block, devices[mask], raos[mask])
+                    self._file(block, records[mask], raos[mask])
             return
         order = np.argsort(blocks, kind="stable")
-        blocks, devices, raos = blocks[order], devices[order], raos[order]
-        keys, starts = np.unique(blocks, return_index=True)
-        bounds = [*starts.tolist(), len(blocks)]
-        for position, key in enumerate(keys.tolist()):
-            part = slice(bounds[position], bounds[position + 1])
-            self._file(key, devices[part], raos[part])
+        blocks, records, raos = blocks[order], records[order], raos[order]
+        starts = np.flatnonzero(np.diff(blocks)) + 1
+        bounds = [0, *starts.tolist(), len(blocks)]
+        for first, end in itertools.pairwise(bounds):
+            self._file(int(blocks[first]), records[first:end], raos[first:end])
 
-    def _file(self, block: int, devices: IntArray, raos: IntArray) -> None:
+    def _file(self, block: int, records: WordArray, raos: IntArray) -> None:
         if block <= self.current:  # would break the independence of a block's RAOs
             raise AssertionError(f"retry filed into block {block} while at {self.current}")
         if block not in self.buckets:
             self.buckets[block] = []
             heapq.heappush(self.heap, block)
-        self.buckets[block].append((devices, raos))
+        self.buckets[block].append((records, raos))
 
-    def _retry(self, devices: IntArray, ready_ms: FloatArray, idle_ms: FloatArray,
-               lv: _Level) -> None:  # fmt: skip
-        """Back off, then the next RAO (on the next level after the level's last attempt);
-        or give up after the last preamble transmission.  `ready_ms`: when the backoff
-        starts; `idle_ms`: when the radio went quiet (the wait counts from there)."""
-        if len(devices) == 0:
-            return
-        p = self.p
-        keep = self.transmissions[devices] < p.max_preamble_transmissions
-        if not keep.all():
-            devices, ready_ms, idle_ms = devices[keep], ready_ms[keep], idle_ms[keep]
-        backoff = self.uniform.take(len(devices)) * p.backoff_indicator_ms
-        ready = ready_ms + backoff
-        if lv.index + 1 < len(self.levels):
-            up = self.level_transmissions[devices, lv.index] >= lv.max_attempts
-            if up.any():
-                self.level[devices[up]] = lv.index + 1
-                after = self.levels[lv.index + 1]
-                raos = np.empty(len(devices), dtype=np.int64)
-                raos[up] = after.next_rao(ready[up])
-                raos[~up] = lv.next_rao(ready[~up])
-                self.steps[devices, WAIT] += self._times(devices, raos) - idle_ms
-                self._schedule(devices, raos)
-                return
-        raos = lv.next_rao(ready)
-        self.steps[devices, WAIT] += lv.rao_time(raos) - idle_ms
-        self._schedule(devices, raos)
-
-    def _take(self, block: int) -> tuple[IntArray, IntArray]:
-        """Terminals contending in the RAOs of a block, with their RAO."""
-        parts = self.buckets.pop(block)
-        if len(parts) == 1:
-            return parts[0]
-        devices, raos = zip(*parts, strict=True)
-        return np.concatenate(devices), np.concatenate(raos)
-
-    def _opportunities(self, block: int) -> None:
-        p = self.p
-        devices, raos = self._take(block)
-        self.current = block
-        if p.acb_factor < 1.0:
-            new = ~self.cleared[devices]
-            if new.any():
-                passed = self.uniform.take(int(new.sum())) < p.acb_factor
-                checked, checked_raos = devices[new], raos[new]
-                self.cleared[checked[passed]] = True
-                barred = ~passed
-                wait = (0.7 + 0.6 * self.uniform.take(int(barred.sum()))) * p.acb_time_s * 1000.0
-                barred_devices, barred_raos = checked[barred], checked_raos[barred]
-                now = self._times(barred_devices, barred_raos)
-                later = np.empty(len(barred_devices), dtype=np.int64)
-                level = self.level[barred_devices]
-                for lv in self.levels:  # barred terminals stay at their level
-                    mine = level == lv.index
-                    later[mine] = np.maximum(lv.next_rao(now[mine] + wait[mine]),
-                                             barred_raos[mine] + 1)  # fmt: skip
-                self.steps[barred_devices, WAIT] += self._times(barred_devices, later) - now
-                self._schedule(barred_devices, later)
-                keep = self.cleared[devices]
-                devices, raos = devices[keep], raos[keep]
-        if len(devices) == 0:
-            return
-        if self.single:
-            self._attempts(self.levels[0], devices, raos)
-            return
-        level = self.level[devices]
-        for lv in self.levels:
-            mine = level == lv.index
-            if mine.any():
-                self._attempts(lv, devices[mine], raos[mine])
-
-    def _attempts(self, lv: _Level, devices: IntArray, raos: IntArray) -> None:
-        """The preambles of one level's RAOs in a block, and what follows from them."""
-        p = self.p
-        n = len(devices)
-        lv.last_used = max(lv.last_used, int(raos.max()))
-        t = lv.rao_time(raos)
-        k = self.transmissions[devices] + 1
-        self.transmissions[devices] = k
-        self.level_transmissions[devices, lv.index] += 1
-        self.steps[devices, PREAMBLE] += lv.preamble_ms
-        local = raos - (int(raos.min()) if not self.single else self.current * self.block)
-        rows = int(local.max()) + 1
-        # a preamble is (RAO in the block, occasion x preamble index)
-        draws = self.uniform.take(2 * n)
-        preamble = local * lv.domain + (draws[:n] * lv.domain).astype(np.int64)
-        chosen = np.bincount(preamble, minlength=rows * lv.domain)
-        collided = chosen[preamble] > 1
-        self.counts["transmissions"] += n
-        self.counts["collided_transmissions"] += int(collided.sum())
-        self.counts["collided_preambles"] += int((chosen > 1).sum())
-        self.collided[devices[collided]] = True
-        heard = draws[n:] < self.detect[k]
-        failed = np.ones(n, dtype=bool)
-        if p.collisions == "undetected":
-            candidates = np.flatnonzero(~collided & heard)
-            granted, rank = self._grant(lv, candidates, local[candidates])
-            failed[granted] = False
-        else:
-            # a collided preamble is heard as one: it takes one grant for all its terminals
-            heard_preambles = np.unique(preamble[heard | collided])
-            winners, rank_of = self._grant(lv, heard_preambles, heard_preambles // lv.domain)
-            slot = np.full(rows * lv.domain, -1)
-            slot[winners] = rank_of
-            rank_all = slot[preamble]
-            got = rank_all >= 0
-            failed[got] = False
-            granted = np.flatnonzero(got & ~collided)
-            rank = rank_all[granted]
-            contenders = np.flatnonzero(got & collided)
-            if len(contenders):
-                # one Msg3 each, then the timer runs out: all of them fail
-                who, their_rank = devices[contenders], rank_all[contenders]
-                self.steps[who, RAR] += lv.rar_listening(their_rank)
-                msg3 = lv.first_msg3(t[contenders], their_rank)
-                expiry = msg3 + lv.timer_start + lv.timer
-                self.steps[who, MSG3] += lv.msg3_ms
-                self.steps[who, MSG4] += np.maximum(expiry - (msg3 + lv.msg3_ms), 0.0)
-                self._retry(who, expiry, expiry, lv)
-        # no grant: listened to the whole window, cut at the no-grant wait
-        ended = lv.no_grant_end(t[failed])
-        opened = lv.window_open(t[failed])
-        listened = np.clip(np.minimum(opened + lv.window, ended) - opened, 0.0, None)
-        losers = devices[failed]
-        self.steps[losers, RAR] += listened
-        # the radio goes quiet at the end of the listening, or at the no-grant wait when
-        # that ends before the window even opens
-        self._retry(losers, ended, np.minimum(opened + listened, ended), lv)
-        if len(granted):
-            self.steps[devices[granted], RAR] += lv.rar_listening(rank)
-            self._complete(lv, devices[granted], rank, t[granted])
-
-    def _grant(self, lv: _Level, candidates: IntArray, rao_of: IntArray
-               ) -> tuple[IntArray, IntArray]:  # fmt: skip
-        """At most the level's grants per RAO to the candidates, in random order: the
-        candidates granted, and each one's rank in its RAO's RAR window."""
-        if len(candidates) == 0:
-            return candidates, candidates
-        order = np.lexsort((self.uniform.take(len(candidates)), rao_of))
-        sorted_rao = rao_of[order]
-        rank = np.arange(len(order)) - np.searchsorted(sorted_rao, sorted_rao, side="left")
-        keep = rank < lv.grants
-        return candidates[order[keep]], rank[keep]
-
-    def _complete(self, lv: _Level, devices: IntArray, rank: IntArray, t: FloatArray) -> None:
-        """Msg3 and Msg4 with HARQ for granted terminals.
-
-        Whether each message gets through is decided now (a failure means a retry); the
-        number of HARQ transmissions, and so the delay, of the successes is worked out at
-        the end from the same draws (`_finish`): it changes no one else's fate.
-        """
-        p = self.p
-        n = len(devices)
-        draws = 1.0 - self.uniform.take(2 * n)  # in (0, 1]
-        msg3, msg4 = draws[:n], draws[n:]
-        ok = (msg3 > self.msg3_lost) & (msg4 > lv.msg4_lost)
-        if ok.all():
-            self.completed.append((lv.index, devices, rank, t, msg3, msg4))
-            return
-        self.completed.append((lv.index, devices[ok], rank[ok], t[ok], msg3[ok], msg4[ok]))
-        lost = ~ok
-        # the terminal notices when the contention-resolution timer after its last Msg3
-        # expires, listening for Msg4 from the end of that Msg3
-        who = devices[lost]
-        sends3 = np.minimum(self._sends(msg3[lost]), p.max_msg3_msg4_transmissions)
-        last_msg3 = lv.first_msg3(t[lost], rank[lost]) + (sends3 - 1) * lv.rtt3
-        expiry = last_msg3 + lv.timer_start + lv.timer
-        self.steps[who, MSG3] += sends3 * lv.msg3_ms
-        self.steps[who, MSG4] += np.maximum(expiry - (last_msg3 + lv.msg3_ms), 0.0)
-        self._retry(who, expiry, expiry, lv)
-
-    def _sends(self, draw: FloatArray) -> IntArray:
-        """HARQ transmissions until the first success, from a uniform draw in (0, 1]."""
-        q = self.p.harq_retransmission_probability
-        if q == 0.0:
-            return np.ones(len(draw), dtype=np.int64)
-        return 1 + np.floor(np.log(draw) / math.log(q)).astype(np.int64)
-
-    def _finish(self) -> None:
-        """Delays and Msg3/Msg4 times of the successful terminals."""
-        for lv in self.levels:
-            parts = [part[1:] for part in self.completed if part[0] == lv.index]
-            if not parts:
-                continue
-            devices, rank, t, msg3, msg4 = (
-                np.concatenate(part) for part in zip(*parts, strict=True)
-            )
-            sends3, sends4 = self._sends(msg3), self._sends(msg4)
-            msg4_start = lv.first_msg3(t, rank) + (sends3 - 1) * lv.rtt3 + lv.msg3_ms
-            done = (msg4_start + lv.request_processing + lv.msg4_ms
-                    + (sends4 - 1) * lv.rtt4)  # fmt: skip
-            self.success[devices] = True
-            self.delay[devices] = done - self.start_ms[devices]
-            self.steps[devices, MSG3] += sends3 * lv.msg3_ms
-            self.steps[devices, MSG4] += done - msg4_start
-
-    def _process(self, env: simpy.Environment):  # type: ignore[no-untyped-def]
+    def _engine(self, terminals: IntArray, recording: bool) -> None:
+        """Run `terminals` exactly, RAO after RAO, as if no one else were in the cell."""
+        self.recording = recording
+        self.recorded = []
+        self.counts = {"collided_transmissions": 0, "collided_preambles": 0}
+        self.engine_last_used = [-1] * len(self.levels)
+        self.current = -1
+        self._schedule(self._first_records(terminals), self.attempt_rao[terminals])
         while self.heap:
             block = heapq.heappop(self.heap)
-            yield env.timeout(max(block * self.width + self.base - env.now, 0.0))
-            self._opportunities(block)
+            parts = self.buckets.pop(block)
+            self.current = block
+            if len(parts) == 1:
+                records, raos = parts[0]
+            else:
+                records = np.concatenate([r for r, _ in parts])
+                raos = np.concatenate([a for _, a in parts])
+            if self.single:
+                retries = self._attempts(self.levels[0], records, raos)
+            else:
+                retries = []
+                level = ((records >> _LEVEL) & np.uint64(0xF)).astype(np.int64)
+                for lv in self.levels:
+                    mine = level == lv.index
+                    if mine.any():
+                        retries += self._attempts(lv, records[mine], raos[mine])
+            for again, at in retries:
+                self._schedule(again, at)
+
+    def _attempts(self, lv: _Level, records: WordArray, raos: IntArray) -> Retries:
+        """The preambles of one level's RAOs in a block, and what follows from them."""
+        n = len(records)
+        base = int(raos.min())
+        self.engine_last_used[lv.index] = max(self.engine_last_used[lv.index], int(raos.max()))
+        t = lv.rao_time(raos)
+        choice = _word_draws(self.draws, records, CHOICE)
+        preamble = pick(choice, lv.domain)
+        backoff = low(choice)
+        local = raos - base
+        key = local * lv.domain + preamble
+        chosen = np.bincount(key)
+        collided = chosen[key] > 1
+        many = int(np.count_nonzero(collided))
+        if many:
+            self.counts["collided_transmissions"] += many
+            self.counts["collided_preambles"] += int(np.count_nonzero(chosen > 1))
+            records = records | (collided.astype(np.uint64) << np.uint64(24))
+        if self.recording:
+            self.recorded.append((raos * len(self.levels) + lv.index, preamble,
+                                  _terminals(records)))  # fmt: skip
+        failed = np.ones(n, dtype=bool)
+        retries: Retries = []
+        contention = self.p.collisions == "contention"
+        looked = np.arange(n) if (contention or not many) else np.flatnonzero(~collided)
+        detection = _word_draws(self.draws, records[looked], DETECTION)
+        heard = high(detection) < self.detect[_number(records[looked])]
+        if not contention:
+            candidates = looked[heard]
+            order_key = low(detection[heard])
+            chosen_ones, rank = self._grant(lv, local[candidates], order_key,
+                                            records[candidates])  # fmt: skip
+            granted = candidates[chosen_ones]
+        else:
+            # a collided preamble is heard as one: it takes one grant for all its
+            # terminals, in the order of the draw of its lowest-numbered terminal
+            lone = ~collided & heard
+            together = np.flatnonzero(collided)
+            if len(together):
+                by_key = together[np.lexsort((records[together], key[together]))]
+                firsts = by_key[np.r_[True, key[by_key][1:] != key[by_key][:-1]]]
+            else:
+                firsts = together
+            candidates = np.concatenate([np.flatnonzero(lone), firsts])
+            order_key = low(detection[candidates])
+            chosen_ones, rank = self._grant(lv, local[candidates], order_key,
+                                            records[candidates])  # fmt: skip
+            winners = candidates[chosen_ones]
+            rank_of = np.full(len(chosen), -1)
+            rank_of[key[winners]] = rank
+            got = rank_of[key] >= 0
+            failed[got] = False
+            contenders = np.flatnonzero(got & collided)
+            if len(contenders):
+                retries += self._contenders(
+                    lv, records[contenders], t[contenders], rank_of[key[contenders]],
+                    backoff[contenders],
+                )  # fmt: skip
+            granted = np.flatnonzero(got & ~collided)
+            rank = rank_of[key[granted]]
+        failed[granted] = False
+        if failed.all():
+            retries += self._give_up_or_retry(lv, records, t, t + lv.no_grant_wait, backoff,
+                                              None)  # fmt: skip
+        else:
+            retries += self._give_up_or_retry(lv, records[failed], t[failed],
+                                              t[failed] + lv.no_grant_wait, backoff[failed],
+                                              None)  # fmt: skip
+            retries += self._granted(lv, records[granted], t[granted], rank, backoff[granted])
+        return retries
+
+    def _grant(self, lv: _Level, rao_of: IntArray, order_key: FloatArray,
+               records: WordArray) -> tuple[IntArray, IntArray]:  # fmt: skip
+        """At most the level's grants per RAO, in the order of each candidate's draw (ties,
+        of probability 2^-32, by terminal): the candidates granted (positions in the
+        input), and each one's rank in its RAO's RAR window."""
+        count = len(rao_of)
+        if count <= lv.alone_cap:  # all granted, all in the first slot
+            return np.arange(count), np.zeros(count, dtype=np.int64)
+        order = np.lexsort((records >> _TERMINAL, order_key, rao_of))
+        sorted_rao = rao_of[order]
+        rank = np.arange(count) - np.searchsorted(sorted_rao, sorted_rao, side="left")
+        keep = rank < lv.grants
+        return order[keep], rank[keep]
+
+    # -- the run -------------------------------------------------------------------------
+
+    def _reset(self, terminals: IntArray) -> None:
+        for array in (self.rar_extra, self.msg3, self.msg4, self.quiet_extra):
+            array[terminals] = 0.0
+        self.success[terminals] = False
+        self.done_ms[terminals] = np.nan
 
     def run(self) -> AccessOutcome:
-        env = simpy.Environment()
-        env.process(self._process(env))
-        env.run()
-        self._finish()
-        first = self.levels[0]
+        n = self.n
+        everyone = np.arange(n)
+        first = self._first_records(everyone)
+        used = [-1] * len(self.levels)
+        if n == 0:
+            return self._outcome(used)
+        if self._crowded(first, self.attempt_rao) > _DENSE:
+            self._engine(everyone, recording=False)
+            used = self.engine_last_used
+        else:
+            self._alone(first, self.attempt_rao)
+            keys, preambles, terminals = (
+                np.concatenate(part) for part in zip(*self.recorded, strict=True)
+            )
+            dirty = np.zeros(n, dtype=bool)
+            dirty[terminals[self._meeting(keys, preambles)]] = True
+            order = np.argsort(keys, kind="stable")
+            keys, preambles, terminals = keys[order], preambles[order], terminals[order]
+            self.counts = {"collided_transmissions": 0, "collided_preambles": 0}
+            self.engine_last_used = [-1] * len(self.levels)
+            while dirty.any():
+                chosen = np.flatnonzero(dirty)
+                self._reset(chosen)
+                self._engine(chosen, recording=True)
+                their_keys, their_preambles, _ = (
+                    np.concatenate(part) for part in zip(*self.recorded, strict=True)
+                )
+                # the clean attempts in the RAOs the dirty terminals now use
+                rao_keys = np.unique(their_keys)
+                lo = np.searchsorted(keys, rao_keys, side="left")
+                hi = np.searchsorted(keys, rao_keys, side="right")
+                sizes = hi - lo
+                if sizes.sum() == 0:
+                    break
+                inside = np.repeat(lo - np.cumsum(sizes) + sizes, sizes) + np.arange(sizes.sum())
+                inside = inside[~dirty[terminals[inside]]]
+                if len(inside) == 0:
+                    break
+                union_keys = np.concatenate([keys[inside], their_keys])
+                union_preambles = np.concatenate([preambles[inside], their_preambles])
+                met = self._meeting(union_keys, union_preambles)[: len(inside)]
+                if not met.any():
+                    break
+                dirty[terminals[inside[met]]] = True
+            clean = ~dirty[terminals]
+            for lv in self.levels:
+                mine = clean & (keys % len(self.levels) == lv.index)
+                own = int((keys[mine] // len(self.levels)).max()) if mine.any() else -1
+                used[lv.index] = max(own, self.engine_last_used[lv.index])
+        return self._outcome(used)
+
+    def _outcome(self, used: list[int]) -> AccessOutcome:
+        levels = self.levels
+        count = len(levels)
+        # transmissions per level follow from start, final level and total: every level
+        # left behind used its full allowance
+        allowance = [int(lv.max_attempts) if lv.index + 1 < count and lv.max_attempts < math.inf
+                     else 0 for lv in levels]  # fmt: skip
+        per_level = np.zeros((self.n, count), dtype=np.int64)
+        spent = np.zeros(self.n, dtype=np.int64)
+        for lv in levels:
+            below = (self.start_level <= lv.index) & (lv.index < self.final_level)
+            per_level[below, lv.index] = allowance[lv.index]
+            spent += per_level[:, lv.index]
+        at = self.final_level
+        per_level[np.arange(self.n), at] = self.transmissions - spent
+        preamble_ms = np.array([lv.preamble_ms for lv in levels])
+        listen = np.array([lv.listen for lv in levels])
+        quiet = np.array([lv.quiet for lv in levels])
+        steps = np.empty((self.n, len(STEPS)))
+        steps[:, 0] = per_level @ preamble_ms
+        steps[:, 1] = per_level @ listen + self.rar_extra
+        steps[:, 2] = self.msg3
+        steps[:, 3] = self.msg4
+        # waiting: from the first RAO to the last attempt, less the attempts retried
+        radio = per_level @ quiet - quiet[self.final_level] + self.quiet_extra
+        steps[:, 4] = self.last_ms - self.start_ms - radio
+        first = levels[0]
         return AccessOutcome(
             success=self.success,
             transmissions=self.transmissions,
-            delay_ms=self.delay,
+            delay_ms=self.done_ms - self.start_ms,
             collided=self.collided,
-            preamble_transmissions=self.counts["transmissions"],
+            preamble_transmissions=int(self.transmissions.sum()),
             collided_transmissions=self.counts["collided_transmissions"],
             collided_preambles=self.counts["collided_preambles"],
             opportunities_in_period=first.period_raos,
-            opportunities=max(first.period_raos, first.last_used + 1),
+            opportunities=max(first.period_raos, used[0] + 1),
             preambles=first.preambles,
-            final_level=self.level,
-            level_transmissions=self.level_transmissions,
-            step_ms=self.steps,
+            final_level=self.final_level,
+            level_transmissions=per_level,
+            step_ms=steps,
             preamble_opportunities=sum(
-                lv.domain * max(lv.period_raos, lv.last_used + 1) for lv in self.levels
+                lv.domain * max(lv.period_raos, used[lv.index] + 1) for lv in levels
             ),
         )
-
-
-class _UniformStream:
-    """Uniform draws in [0, 1) taken from the generator in large chunks (fewer calls)."""
-
-    def __init__(self, rng: np.random.Generator, chunk: int = 1 << 15) -> None:
-        self.rng, self.chunk = rng, chunk
-        self.buffer = rng.random(chunk)
-        self.position = 0
-
-    def take(self, count: int) -> FloatArray:
-        if self.position + count > len(self.buffer):
-            rest = self.buffer[self.position :]
-            self.buffer = np.concatenate([rest, self.rng.random(max(self.chunk, count))])
-            self.position = 0
-        draws = self.buffer[self.position : self.position + count]
-        self.position += count
-        return draws
