@@ -71,36 +71,33 @@ transmissions) are in no step: a success's delay is its steps plus exactly those
 
 **How it is computed.**  Every draw an attempt needs is a function of (seed, terminal,
 transmission number, purpose), `KeyedDraws`: SplitMix64 at a counter made of those, the
-seed taken once from `rng`.  What happens in an RAO then depends only on the attempts in
-it, never on the order they are processed in, which allows a shortcut that stays exact:
+seed taken once from `rng`.  What happens in an RAO then depends only on the set of
+attempts in it, never on the order they are processed in, and the outcome of the whole
+cell is the one *consistent table of attempts*: every attempt's outcome is what the
+attempts in its RAO make of it, and every chain goes on from its attempts' outcomes.  There
+is only one (by induction over time: retries land later, so the attempts in an RAO are
+fixed by the outcomes before it), and two ways to reach it:
 
-1. every terminal's chain of attempts is worked out as if it never met anyone, for all
-   terminals at once, one transmission number after the other;
-2. an attempt can be touched by others only in an RAO where two attempts chose the same
-   preamble (and occasion), or where more attempts came than min(grants_per_subframe,
-   grants_per_rao) (then the grants' order or number matters); a terminal with such an
-   attempt is *dirty*;
-3. the dirty terminals are run exactly by the block engine below, with the same draws;
-4. a clean terminal that one of their attempts now meets becomes dirty, and 3 is run
-   again, until no clean attempt shares an RAO with an attempt that can touch it.
+* sparse traffic (`_Cell._relax`): every chain as if it met no one, for all terminals at
+  once, one transmission number after the other; then, round after round, the outcomes
+  in the RAOs whose attempts changed are recomputed from all the attempts in them, and a
+  chain whose attempt's outcome changed is cut there and grown again.  Each round fixes
+  at least the earliest RAO still wrong, so it ends; with few meetings in a few rounds;
+* dense traffic (most first attempts would meet another; or the rounds run long): the
+  block engine (`_Cell._engine`), RAO after RAO in time.  A failed attempt cannot come
+  back before the shortest earliest retry of all levels has passed (the RAR window and
+  backoff, the contention-resolution timer, or the barring time lie in between), so the
+  RAOs of a block of time (of every level) do not interact and are processed together as
+  arrays.  It is a plain loop over a heap of blocks (the order of events of the SimPy
+  process it replaces, without its per-event cost).
 
-Clean chains and exact dirty chains are then the outcome of one RAO at a time (by
-induction over time, every RAO holds the same attempts in both, and an RAO with a clean
-attempt in it is one where no attempt's fate depends on another's).  In a dense burst,
-where most first attempts would be dirty, the block engine runs on everyone at once.
-
-The block engine processes RAOs in blocks: a failed attempt cannot come back before the
-shortest earliest retry of all levels has passed (the RAR window and backoff, or the
-contention-resolution timer, or the barring time lie in between), so the RAOs of a block
-(of every level) do not interact and are processed together as arrays.  It is a plain
-loop over a heap of blocks (the order of events a SimPy process gave before, without
-its per-event cost).  Times are in ms.
+Barring touches no one else and is worked out first.  The time of each step is added up
+at the end from each terminal's last attempt and its granted ones.  Times are in ms.
 """
 
 from __future__ import annotations
 
 import heapq
-import itertools
 import math
 from dataclasses import dataclass
 
@@ -122,6 +119,11 @@ _MAX_BLOCK = 4096
 """RAOs of one level processed together at most (bounds a block's arrays)."""
 
 _DENSE = 0.3
+_FUSED = 1024
+"""Attempts in a block up to which the detection draws are made with the preamble draws
+(fewer, larger calls; above it only the lone preambles' are drawn)."""
+_MAX_ROUNDS = 200
+"""Rounds of the relaxation at most before the block engine takes over (dense traffic)."""
 """Share of first attempts likely to be dirty above which the block engine runs on every
 terminal at once (a matter of speed only: both ways give the same outcome)."""
 
@@ -352,11 +354,38 @@ class _Level:
         return np.asarray(rao * self.period + self.offset, dtype=float)
 
 
-Retries = list[tuple[WordArray, IntArray]]
+class _Rows:
+    """Attempts as parallel arrays: the record, the RAO, the outcome code (the grant's
+    slot >= 0; -1 no grant; -2 - slot a collided preamble's grant in contention mode),
+    whether it collided, and whether it was the terminal's last."""
+
+    def __init__(self, records: WordArray, raos: IntArray, code: IntArray, hit: BoolArray,
+                 last: BoolArray) -> None:  # fmt: skip
+        self.records, self.raos, self.code, self.hit, self.last = records, raos, code, hit, last
+
+    @staticmethod
+    def join(parts: list[_Rows]) -> _Rows:
+        if not parts:
+            return _Rows(np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64),
+                          np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool),
+                          np.zeros(0, dtype=bool))  # fmt: skip
+        if len(parts) == 1:
+            return parts[0]
+        return _Rows(*(np.concatenate([getattr(part, name) for part in parts])
+                       for name in ("records", "raos", "code", "hit", "last")))  # fmt: skip
+
+    def take(self, index: IntArray | BoolArray | slice) -> _Rows:
+        return _Rows(self.records[index], self.raos[index], self.code[index], self.hit[index],
+                     self.last[index])  # fmt: skip
+
+
+def _level_of(records: WordArray) -> IntArray:
+    return ((records >> _LEVEL) & np.uint64(0xF)).astype(np.int64)
 
 
 class _Cell:
-    """One cell's terminals: their barring, clean chains, dirty set and block engine."""
+    """One cell's terminals: their barring, the table of attempts (relaxed to the exact
+    outcome) or the block engine, and the accounting of every terminal's time."""
 
     def __init__(self, arrivals: FloatArray, procedure: Procedure, draws: KeyedDraws,
                  period_s: float, start_level: IntArray) -> None:  # fmt: skip
@@ -367,16 +396,6 @@ class _Cell:
         n = len(arrivals)
         self.n = n
         self.start_level = start_level
-        self.success = np.zeros(n, dtype=bool)
-        self.transmissions = np.zeros(n, dtype=np.int64)
-        self.final_level = start_level.copy()
-        self.last_ms = np.zeros(n)  # RAO time of the last attempt
-        self.done_ms = np.full(n, np.nan)
-        self.collided = np.zeros(n, dtype=bool)
-        self.rar_extra = np.zeros(n)  # RAR listening of grants, less the no-grant listening
-        self.msg3 = np.zeros(n)
-        self.msg4 = np.zeros(n)
-        self.quiet_extra = np.zeros(n)  # radio time of retried grants, less a no-grant's
         self.q = p.harq_retransmission_probability
         self.msg3_lost = self.q**p.max_msg3_msg4_transmissions
         k = np.arange(p.max_preamble_transmissions + 2, dtype=float)
@@ -405,20 +424,14 @@ class _Cell:
             self.width = min(width, _MAX_BLOCK * float(self.periods.min()))
             self.block = 0
         # the first RAO at or after the arrival, at the start level; then barring
-        self.first_rao = np.zeros(n, dtype=np.int64)
+        first_rao = np.zeros(n, dtype=np.int64)
         for lv in self.levels:
             mine = start_level == lv.index
-            self.first_rao[mine] = lv.next_rao(arrivals[mine])
-        self.start_ms = self._times(start_level, self.first_rao)
-        self.attempt_rao = self._barring(self.first_rao.copy())
-        # the engine's state
-        self.buckets: dict[int, list[tuple[WordArray, IntArray]]] = {}
-        self.heap: list[int] = []
-        self.current = -1
-        self.recording = False
-        self.recorded: list[tuple[IntArray, IntArray, IntArray]] = []
+            first_rao[mine] = lv.next_rao(arrivals[mine])
+        self.start_ms = self._times(start_level, first_rao)
+        self.attempt_rao = self._barring(first_rao)
         self.counts = {"collided_transmissions": 0, "collided_preambles": 0}
-        self.last_used = [-1] * len(self.levels)
+        self.used = [-1] * len(self.levels)
 
     # -- times and records ---------------------------------------------------------------
 
@@ -428,16 +441,18 @@ class _Cell:
             return self.levels[0].rao_time(raos)
         return np.asarray(raos * self.periods[level] + self.offsets[level], dtype=float)
 
-    def _first_records(self, terminals: IntArray) -> WordArray:
+    def _first_records(self) -> WordArray:
         """Each terminal's first attempt: transmission 1, 1 at its start level."""
-        level = self.start_level[terminals].astype(np.uint64)
-        return ((terminals.astype(np.uint64) << _TERMINAL) | (level << _LEVEL)
+        terminals = np.arange(self.n, dtype=np.uint64)
+        level = self.start_level.astype(np.uint64)
+        return ((terminals << _TERMINAL) | (level << _LEVEL)
                 | np.uint64((1 << 4) | (1 << 12)))  # fmt: skip
 
     def _barring(self, raos: IntArray) -> IntArray:
         """The RAO of each terminal's first preamble: access class barring is checked at
         the RAOs before it, with draws of its own (it touches no one else)."""
         p = self.p
+        raos = raos.copy()
         if p.acb_factor >= 1.0:
             return raos
         active = np.arange(self.n)
@@ -453,325 +468,71 @@ class _Cell:
             level = self.start_level[active]
             now = self._times(level, raos[active])
             for lv in self.levels:  # barred terminals stay at their level
-                mine = level == lv.index if not self.single else slice(None)
+                mine = level == lv.index
                 raos[active[mine]] = np.maximum(lv.next_rao(now[mine] + wait[mine]),
                                                 raos[active[mine]] + 1)  # fmt: skip
             check += 1
         return raos
 
-    # -- one attempt's consequences ------------------------------------------------------
+    # -- one RAO's attempts, and what follows ---------------------------------------------
 
-    def _give_up_or_retry(self, lv: _Level, records: WordArray, t: FloatArray,
-                          ready: FloatArray, backoff: FloatArray,
-                          quiet: FloatArray | None) -> Retries:  # fmt: skip
-        """Failed attempts: give up after the last transmission, or back off from `ready`
-        (a uniform of the backoff window each) to the next RAO, on the next level after
-        the level's last attempt.  `quiet`: when the radio went quiet, if not `lv.quiet`
-        after the RAO (a grant that failed)."""
-        p = self.p
-        number = _number(records)
-        last = number >= p.max_preamble_transmissions
-        if last.any():
-            self._end(lv, records[last], t[last])
-            keep = ~last
-            records, t, ready, backoff = records[keep], t[keep], ready[keep], backoff[keep]
-            if quiet is not None:
-                quiet = quiet[keep]
-        if len(records) == 0:
-            return []
-        if quiet is not None:
-            self.quiet_extra[_terminals(records)] += quiet - t - lv.quiet
-        ready = ready + backoff * p.backoff_indicator_ms
-        records = records + _NEXT
-        if lv.index + 1 < len(self.levels):
-            up = ((records >> _KL) & _BYTE).astype(np.int64) > lv.max_attempts
-            if up.any():
-                after = self.levels[lv.index + 1]
-                moved = (records[up] & _LEVEL_FIELDS) | np.uint64((1 << 12) | (after.index << 20))
-                stay = ~up
-                return [(moved, after.next_rao(ready[up])),
-                        (records[stay], lv.next_rao(ready[stay]))]  # fmt: skip
-        return [(records, lv.next_rao(ready))]
-
-    def _end(self, lv: _Level, records: WordArray, t: FloatArray) -> None:
-        terminals = _terminals(records)
-        self.transmissions[terminals] = _number(records)
-        self.final_level[terminals] = lv.index
-        self.last_ms[terminals] = t
-        self.collided[terminals] = (records & _COLLIDED) != 0
-
-    def _granted(self, lv: _Level, records: WordArray, t: FloatArray, rank: IntArray,
-                 backoff: FloatArray) -> Retries:  # fmt: skip
-        """Msg3 and Msg4 with HARQ for granted attempts: success, or a retry when the
-        contention-resolution timer after the last Msg3 expires."""
-        if len(records) == 0:
-            return []
-        p = self.p
-        terminals = _terminals(records)
-        words = _word_draws(self.draws, records, HARQ)
-        msg3, msg4 = 1.0 - high(words), 1.0 - low(words)  # in (0, 1]
-        slot = rank // lv.grants_per_subframe
-        self.rar_extra[terminals] += slot + lv.rar_ms - lv.listen
-        first_msg3 = t + lv.to_msg3 + slot
-        ok = (msg3 > self.msg3_lost) & (msg4 > lv.msg4_lost)
-        if ok.any():
-            who, sends3, sends4 = terminals[ok], self._sends(msg3[ok]), self._sends(msg4[ok])
-            msg4_start = first_msg3[ok] + (sends3 - 1) * lv.rtt3 + lv.msg3_ms
-            done = msg4_start + lv.request_processing + lv.msg4_ms + (sends4 - 1) * lv.rtt4
-            self.msg3[who] += sends3 * lv.msg3_ms
-            self.msg4[who] += done - msg4_start
-            self.success[who] = True
-            self.done_ms[who] = done
-            self._end(lv, records[ok], t[ok])
-            if ok.all():
-                return []
-        lost = ~ok
-        who = terminals[lost]
-        sends3 = np.minimum(self._sends(msg3[lost]), p.max_msg3_msg4_transmissions)
-        last_msg3 = first_msg3[lost] + (sends3 - 1) * lv.rtt3
-        expiry = last_msg3 + lv.timer_start + lv.timer
-        self.msg3[who] += sends3 * lv.msg3_ms
-        self.msg4[who] += np.maximum(expiry - (last_msg3 + lv.msg3_ms), 0.0)
-        return self._give_up_or_retry(lv, records[lost], t[lost], expiry, backoff[lost], expiry)
-
-    def _contenders(self, lv: _Level, records: WordArray, t: FloatArray, rank: IntArray,
-                    backoff: FloatArray) -> Retries:  # fmt: skip
-        """Collided preambles granted (contention mode): one Msg3 each, then the timer
-        runs out for all of them."""
-        terminals = _terminals(records)
-        slot = rank // lv.grants_per_subframe
-        self.rar_extra[terminals] += slot + lv.rar_ms - lv.listen
-        first_msg3 = t + lv.to_msg3 + slot
-        expiry = first_msg3 + lv.timer_start + lv.timer
-        self.msg3[terminals] += lv.msg3_ms
-        self.msg4[terminals] += np.maximum(expiry - (first_msg3 + lv.msg3_ms), 0.0)
-        return self._give_up_or_retry(lv, records, t, expiry, backoff, expiry)
-
-    def _sends(self, draw: FloatArray) -> IntArray:
-        """HARQ transmissions until the first success, from a uniform draw in (0, 1]."""
-        if self.q == 0.0:
-            return np.ones(len(draw), dtype=np.int64)
-        return 1 + np.floor(np.log(draw) / math.log(self.q)).astype(np.int64)
-
-    # -- clean chains: every terminal as if alone ----------------------------------------
-
-    def _alone(self, records: WordArray, raos: IntArray) -> None:
-        """Every chain as if its attempts met no one, one transmission number at a time;
-        the attempts are recorded."""
-        self.recorded = []
-        while len(records):
-            retries: Retries = []
-            level = ((records >> _LEVEL) & np.uint64(0xF)).astype(np.int64)
-            for lv in self.levels:
-                mine = level == lv.index
-                if self.single:
-                    part, at = records, raos
-                elif mine.any():
-                    part, at = records[mine], raos[mine]
-                else:
-                    continue
-                t = lv.rao_time(at)
-                choice = _word_draws(self.draws, part, CHOICE)
-                detection = _word_draws(self.draws, part, DETECTION)
-                heard = high(detection) < self.detect[_number(part)]
-                self.recorded.append((at * len(self.levels) + lv.index,
-                                      pick(choice, lv.domain), _terminals(part)))  # fmt: skip
-                backoff = low(choice)
-                retries += self._granted(lv, part[heard], t[heard],
-                                         np.zeros(int(heard.sum()), dtype=np.int64),
-                                         backoff[heard])  # fmt: skip
-                missed = ~heard
-                retries += self._give_up_or_retry(lv, part[missed], t[missed],
-                                                  t[missed] + lv.no_grant_wait,
-                                                  backoff[missed], None)  # fmt: skip
-            if not retries:
-                break
-            records = np.concatenate([r for r, _ in retries])
-            raos = np.concatenate([a for _, a in retries])
-
-    def _meeting(self, keys: IntArray, preambles: IntArray) -> BoolArray:
-        """Whether each attempt (RAO key = rao x levels + level, preamble) is in an RAO
-        where some attempt's fate can depend on another's: two on one preamble, or more
-        than the level's `alone_cap` attempts."""
-        count = len(keys)
-        if count < 2:
-            return np.zeros(count, dtype=bool)
-        domain = max(lv.domain for lv in self.levels)
-        combined = keys * domain + preambles
-        order = np.argsort(combined)
-        ordered = combined[order]
-        rao_keys = keys[order]
-        new = np.empty(count, dtype=bool)
-        new[0] = True
-        np.not_equal(rao_keys[1:], rao_keys[:-1], out=new[1:])
-        starts = np.flatnonzero(new)
-        sizes = np.diff(np.append(starts, count))
-        caps = np.array([lv.alone_cap for lv in self.levels])[rao_keys[starts] % len(self.levels)]
-        bad = sizes > caps
-        same = np.flatnonzero(ordered[1:] == ordered[:-1]) + 1
-        if len(same):
-            bad[np.cumsum(new)[same] - 1] = True
-        meets = np.empty(count, dtype=bool)
-        meets[order] = np.repeat(bad, sizes)
-        return meets
-
-    def _crowded(self, records: WordArray, raos: IntArray) -> float:
-        """Expected share of first attempts that meet another: with N first attempts in
-        an RAO of D preambles, 1 - (1 - 1/D)^(N-1), or 1 above the level's `alone_cap`."""
-        if self.n == 0:
-            return 0.0
-        level = ((records >> _LEVEL) & np.uint64(0xF)).astype(np.int64)
-        keys = raos * len(self.levels) + level
-        low_key = int(keys.min())
-        span = int(keys.max()) - low_key + 1
-        if span <= 4 * self.n + 1024:
-            load = np.bincount(keys - low_key)[keys - low_key]
-        else:
-            _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-            load = counts[inverse]
-        domain = np.array([lv.domain for lv in self.levels])[level]
-        caps = np.array([lv.alone_cap for lv in self.levels])[level]
-        meet = np.where(load > caps, 1.0, 1.0 - (1.0 - 1.0 / domain) ** (load - 1))
-        return float(meet.mean())
-
-    # -- the block engine ----------------------------------------------------------------
-
-    def _blocks(self, records: WordArray, raos: IntArray) -> IntArray:
-        if self.single:
-            return raos // self.block
-        level = ((records >> _LEVEL) & np.uint64(0xF)).astype(np.int64)
-        times = raos * self.periods[level] + self.offsets[level]
-        return np.floor(times / self.width).astype(np.int64)
-
-    def _schedule(self, records: WordArray, raos: IntArray) -> None:
-        """File attempts under the block of their RAO."""
-        if len(records) == 0:
-            return
-        blocks = self._blocks(records, raos)
-        low_block, high_block = int(blocks.min()), int(blocks.max())
-        if low_block == high_block:  # all in one block
-            self._file(low_block, records, raos)
-            return
-        if high_block - low_block <= 4:  # a few blocks (a backoff spans a few)
-            for block in range(low_block, high_block + 1):
-                mask = blocks == block
-                if mask.any():
-                    self._file(block, records[mask], raos[mask])
-            return
-        order = np.argsort(blocks, kind="stable")
-        blocks, records, raos = blocks[order], records[order], raos[order]
-        starts = np.flatnonzero(np.diff(blocks)) + 1
-        bounds = [0, *starts.tolist(), len(blocks)]
-        for first, end in itertools.pairwise(bounds):
-            self._file(int(blocks[first]), records[first:end], raos[first:end])
-
-    def _file(self, block: int, records: WordArray, raos: IntArray) -> None:
-        if block <= self.current:  # would break the independence of a block's RAOs
-            raise AssertionError(f"retry filed into block {block} while at {self.current}")
-        if block not in self.buckets:
-            self.buckets[block] = []
-            heapq.heappush(self.heap, block)
-        self.buckets[block].append((records, raos))
-
-    def _engine(self, terminals: IntArray, recording: bool) -> None:
-        """Run `terminals` exactly, RAO after RAO, as if no one else were in the cell."""
-        self.recording = recording
-        self.recorded = []
-        self.counts = {"collided_transmissions": 0, "collided_preambles": 0}
-        self.engine_last_used = [-1] * len(self.levels)
-        self.current = -1
-        self._schedule(self._first_records(terminals), self.attempt_rao[terminals])
-        while self.heap:
-            block = heapq.heappop(self.heap)
-            parts = self.buckets.pop(block)
-            self.current = block
-            if len(parts) == 1:
-                records, raos = parts[0]
-            else:
-                records = np.concatenate([r for r, _ in parts])
-                raos = np.concatenate([a for _, a in parts])
-            if self.single:
-                retries = self._attempts(self.levels[0], records, raos)
-            else:
-                retries = []
-                level = ((records >> _LEVEL) & np.uint64(0xF)).astype(np.int64)
-                for lv in self.levels:
-                    mine = level == lv.index
-                    if mine.any():
-                        retries += self._attempts(lv, records[mine], raos[mine])
-            for again, at in retries:
-                self._schedule(again, at)
-
-    def _attempts(self, lv: _Level, records: WordArray, raos: IntArray) -> Retries:
-        """The preambles of one level's RAOs in a block, and what follows from them."""
+    def _evaluate(self, lv: _Level, records: WordArray, local: IntArray
+                  ) -> tuple[IntArray, BoolArray, int, FloatArray, WordArray | None]:  # fmt: skip
+        """The outcome codes of attempts in RAOs of one level (`local`: the RAO of each,
+        numbered from 0 and compact), whether each collided, the collided preambles, each
+        attempt's backoff uniform, and its HARQ words when they were drawn with the rest."""
         n = len(records)
-        base = int(raos.min())
-        self.engine_last_used[lv.index] = max(self.engine_last_used[lv.index], int(raos.max()))
-        t = lv.rao_time(raos)
-        choice = _word_draws(self.draws, records, CHOICE)
+        keyed = records & _KEY
+        if n <= _FUSED:  # small: one call for all purposes beats more calls on subsets
+            words = self.draws.words(np.concatenate([keyed | np.uint64(CHOICE),
+                                                     keyed | np.uint64(DETECTION),
+                                                     keyed | np.uint64(HARQ)]))  # fmt: skip
+            choice, every_detection, harq = words[:n], words[n : 2 * n], words[2 * n :]
+        else:
+            choice, every_detection = self.draws.words(keyed | np.uint64(CHOICE)), None
+            harq = None
         preamble = pick(choice, lv.domain)
         backoff = low(choice)
-        local = raos - base
         key = local * lv.domain + preamble
         chosen = np.bincount(key)
-        collided = chosen[key] > 1
-        many = int(np.count_nonzero(collided))
-        if many:
-            self.counts["collided_transmissions"] += many
-            self.counts["collided_preambles"] += int(np.count_nonzero(chosen > 1))
-            records = records | (collided.astype(np.uint64) << np.uint64(24))
-        if self.recording:
-            self.recorded.append((raos * len(self.levels) + lv.index, preamble,
-                                  _terminals(records)))  # fmt: skip
-        failed = np.ones(n, dtype=bool)
-        retries: Retries = []
+        hit = chosen[key] > 1
+        many = int(np.count_nonzero(hit))
+        crowded = int(np.count_nonzero(chosen > 1)) if many else 0
+        code = np.full(n, -1, dtype=np.int64)
         contention = self.p.collisions == "contention"
-        looked = np.arange(n) if (contention or not many) else np.flatnonzero(~collided)
-        detection = _word_draws(self.draws, records[looked], DETECTION)
-        heard = high(detection) < self.detect[_number(records[looked])]
+        if contention or not many:
+            looked = np.arange(n)
+            detection = (every_detection if every_detection is not None
+                         else self.draws.words(keyed | np.uint64(DETECTION)))  # fmt: skip
+            numbers = (keyed >> _K) & _BYTE
+        else:
+            looked = np.flatnonzero(~hit)
+            detection = (every_detection[looked] if every_detection is not None
+                         else self.draws.words(keyed[looked] | np.uint64(DETECTION)))  # fmt: skip
+            numbers = (keyed[looked] >> _K) & _BYTE
+        heard = high(detection) < self.detect[numbers]
         if not contention:
             candidates = looked[heard]
-            order_key = low(detection[heard])
-            chosen_ones, rank = self._grant(lv, local[candidates], order_key,
+            chosen_ones, rank = self._grant(lv, local[candidates], low(detection[heard]),
                                             records[candidates])  # fmt: skip
-            granted = candidates[chosen_ones]
+            code[candidates[chosen_ones]] = rank // lv.grants_per_subframe
+            return code, hit, crowded, backoff, harq
+        # a collided preamble is heard as one: it takes one grant for all its terminals,
+        # in the order of the draw of its lowest-numbered terminal
+        together = np.flatnonzero(hit)
+        if len(together):
+            by_key = together[np.lexsort((records[together], key[together]))]
+            firsts = by_key[np.r_[True, key[by_key][1:] != key[by_key][:-1]]]
         else:
-            # a collided preamble is heard as one: it takes one grant for all its
-            # terminals, in the order of the draw of its lowest-numbered terminal
-            lone = ~collided & heard
-            together = np.flatnonzero(collided)
-            if len(together):
-                by_key = together[np.lexsort((records[together], key[together]))]
-                firsts = by_key[np.r_[True, key[by_key][1:] != key[by_key][:-1]]]
-            else:
-                firsts = together
-            candidates = np.concatenate([np.flatnonzero(lone), firsts])
-            order_key = low(detection[candidates])
-            chosen_ones, rank = self._grant(lv, local[candidates], order_key,
-                                            records[candidates])  # fmt: skip
-            winners = candidates[chosen_ones]
-            rank_of = np.full(len(chosen), -1)
-            rank_of[key[winners]] = rank
-            got = rank_of[key] >= 0
-            failed[got] = False
-            contenders = np.flatnonzero(got & collided)
-            if len(contenders):
-                retries += self._contenders(
-                    lv, records[contenders], t[contenders], rank_of[key[contenders]],
-                    backoff[contenders],
-                )  # fmt: skip
-            granted = np.flatnonzero(got & ~collided)
-            rank = rank_of[key[granted]]
-        failed[granted] = False
-        if failed.all():
-            retries += self._give_up_or_retry(lv, records, t, t + lv.no_grant_wait, backoff,
-                                              None)  # fmt: skip
-        else:
-            retries += self._give_up_or_retry(lv, records[failed], t[failed],
-                                              t[failed] + lv.no_grant_wait, backoff[failed],
-                                              None)  # fmt: skip
-            retries += self._granted(lv, records[granted], t[granted], rank, backoff[granted])
-        return retries
+            firsts = together
+        candidates = np.concatenate([np.flatnonzero(~hit & heard), firsts])
+        chosen_ones, rank = self._grant(lv, local[candidates], low(detection[candidates]),
+                                        records[candidates])  # fmt: skip
+        slot_of = np.full(len(chosen), -1)
+        slot_of[key[candidates[chosen_ones]]] = rank // lv.grants_per_subframe
+        slot = slot_of[key]
+        code = np.where(slot < 0, -1, np.where(hit, -2 - slot, slot))
+        return code, hit, crowded, backoff, harq
 
     def _grant(self, lv: _Level, rao_of: IntArray, order_key: FloatArray,
                records: WordArray) -> tuple[IntArray, IntArray]:  # fmt: skip
@@ -787,107 +548,399 @@ class _Cell:
         keep = rank < lv.grants
         return order[keep], rank[keep]
 
+    def _follow(self, lv: _Level, records: WordArray, raos: IntArray, code: IntArray,
+                hit: BoolArray | None, backoff: FloatArray | None,
+                harq: WordArray | None = None
+                ) -> tuple[BoolArray, WordArray, IntArray]:  # fmt: skip
+        """What follows attempts with known outcomes: which go on (the others succeeded or
+        gave up), and their next attempts (record, RAO): after a backoff from the end of
+        the RAR window (no grant) or the contention-resolution timer (a failed grant), at
+        the first RAO at or after it, of the next level after the level's last attempt.
+        `backoff`: each attempt's backoff uniform (drawn here if None)."""
+        p = self.p
+        go_on = _number(records) < p.max_preamble_transmissions
+        special = np.flatnonzero(code != -1)
+        if len(special):
+            later, ok = self._grants(lv, records[special], code[special],
+                                     None if harq is None else harq[special])  # fmt: skip
+            go_on[special[ok]] = False
+            every = bool(go_on.all())
+            if ok.all():  # the others got no grant
+                wait = np.full(int(np.count_nonzero(go_on)), lv.no_grant_wait)
+            else:
+                wait = np.full(len(records), lv.no_grant_wait)
+                wait[special] = later
+                if not every:
+                    wait = wait[go_on]
+        else:
+            every = bool(go_on.all())
+            wait = np.full(int(np.count_nonzero(go_on)), lv.no_grant_wait)
+        if hit is not None:
+            records = records | (hit.astype(np.uint64) << np.uint64(24))
+        if not every:
+            records, raos = records[go_on], raos[go_on]
+            if backoff is not None:
+                backoff = backoff[go_on]
+        if backoff is None:
+            backoff = low(_word_draws(self.draws, records, CHOICE))
+        wait = wait + backoff * p.backoff_indicator_ms  # from the RAO to the end of the backoff
+        records = records + _NEXT
+        # the first RAO at or after t + wait: on the same level, wait / period RAOs on
+        nexts = raos + np.ceil(wait / lv.period - 1e-9).astype(np.int64)
+        if lv.index + 1 < len(self.levels):
+            up = ((records >> _KL) & _BYTE).astype(np.int64) > lv.max_attempts
+            if up.any():
+                after = self.levels[lv.index + 1]
+                records[up] = (records[up] & _LEVEL_FIELDS) | np.uint64(
+                    (1 << 12) | (after.index << 20)
+                )
+                nexts[up] = after.next_rao(lv.rao_time(raos[up]) + wait[up])
+        return go_on, records, nexts
+
+    def _grants(self, lv: _Level, records: WordArray, code: IntArray,
+                words: WordArray | None = None) -> tuple[FloatArray, BoolArray]:  # fmt: skip
+        """Granted attempts: from the RAO to when the contention-resolution timer after
+        the last Msg3 expires, and which succeed (Msg3 and Msg4 through within their HARQ
+        budget)."""
+        contender = code < -1
+        if words is None:
+            words = _word_draws(self.draws, records, HARQ)
+        msg3 = 1.0 - high(words)  # in (0, 1]
+        ok = (msg3 > self.msg3_lost) & (1.0 - low(words) > lv.msg4_lost)
+        if not contender.any():
+            if ok.all():  # all succeed: no retry to time
+                return np.zeros(len(records)), ok
+        else:
+            ok &= ~contender
+        slot = np.where(contender, -2 - code, code)
+        sends3 = np.where(contender, 1, np.minimum(self._sends(msg3),
+                                                   self.p.max_msg3_msg4_transmissions))  # fmt: skip
+        later = lv.to_msg3 + slot + (sends3 - 1) * lv.rtt3 + lv.timer_start + lv.timer
+        return later, ok
+
+    def _sends(self, draw: FloatArray) -> IntArray:
+        """HARQ transmissions until the first success, from a uniform draw in (0, 1]."""
+        if self.q == 0.0:
+            return np.ones(len(draw), dtype=np.int64)
+        return 1 + np.floor(np.log(draw) / math.log(self.q)).astype(np.int64)
+
+    # -- the table of attempts, relaxed to the exact outcome ------------------------------
+
+    def _by_level(self, records: WordArray) -> list[tuple[_Level, IntArray | slice]]:
+        if self.single:
+            return [(self.levels[0], slice(None))]
+        level = _level_of(records)
+        return [(lv, np.flatnonzero(level == lv.index)) for lv in self.levels]
+
+    def _chains(self, records: WordArray, raos: IntArray) -> _Rows:
+        """Chains from these attempts on, each attempt as if it met no one (heard: a grant
+        in the first slot)."""
+        parts = []
+        while len(records):
+            following = []
+            for lv, mine in self._by_level(records):
+                part, at = records[mine], raos[mine]
+                if len(part) == 0:
+                    continue
+                detection = _word_draws(self.draws, part, DETECTION)
+                code = np.where(high(detection) < self.detect[_number(part)], 0, -1)
+                go_on, after, later = self._follow(lv, part, at, code, None, None)
+                parts.append(_Rows(part, at, code, np.zeros(len(part), dtype=bool), ~go_on))
+                following.append((after, later))
+            records = np.concatenate([r for r, _ in following])
+            raos = np.concatenate([a for _, a in following])
+        return _Rows.join(parts)
+
+    def _keys(self, rows: _Rows) -> IntArray:
+        """Each attempt's RAO as one number: RAO x levels + level."""
+        if self.single:
+            return rows.raos
+        return rows.raos * len(self.levels) + _level_of(rows.records)
+
+    def _relax(self) -> _Rows | None:
+        """The exact table of attempts: chains as if alone, then, until nothing changes,
+        the outcome of every attempt in an RAO whose attempts changed, recomputed from
+        all the attempts in it; a chain is cut after an attempt whose outcome changed and
+        grown again from it.  The RAOs before the earliest changed one are final after
+        each round (retries land later), so this ends, in the one consistent table: the
+        outcome of one RAO at a time.  None if it takes too many rounds (dense traffic)."""
+        rows = self._chains(self._first_records(), self.attempt_rao)
+        keys = self._keys(rows)
+        order = np.argsort(keys, kind="stable")
+        rows, keys = rows.take(order), keys[order]
+        repeated = np.flatnonzero(keys[1:] == keys[:-1])
+        touched = np.unique(keys[repeated])
+        for _ in range(_MAX_ROUNDS):
+            if len(touched) == 0:
+                return rows
+            low_end = np.searchsorted(keys, touched, side="left")
+            high_end = np.searchsorted(keys, touched, side="right")
+            sizes = high_end - low_end
+            inside = np.repeat(low_end - np.cumsum(sizes) + sizes, sizes) + np.arange(
+                int(sizes.sum())
+            )
+            here = rows.take(inside)
+            local = np.repeat(np.arange(len(touched)), sizes)  # compact RAO numbers
+            code = np.empty(len(inside), dtype=np.int64)
+            hit = np.empty(len(inside), dtype=bool)
+            for lv, mine in self._by_level(here.records):
+                if isinstance(mine, slice) or len(mine):
+                    numbered = local[mine]  # ascending: renumber 0, 1 ... without gaps
+                    compact = np.zeros(len(numbered), dtype=np.int64)
+                    np.cumsum(numbered[1:] != numbered[:-1], out=compact[1:])
+                    code[mine], hit[mine], *_ = self._evaluate(lv, here.records[mine], compact)
+            rows.hit[inside] = hit
+            changed = inside[code != here.code]
+            if len(changed) == 0:
+                return rows
+            rows.code[changed] = code[code != here.code]
+            # each terminal's earliest changed attempt: cut its chain after it, grow again
+            terminals = _terminals(rows.records[changed])
+            numbers = _number(rows.records[changed])
+            earliest = np.full(self.n, np.iinfo(np.int64).max)
+            np.minimum.at(earliest, terminals, numbers)
+            cut = _number(rows.records) > earliest[_terminals(rows.records)]
+            again = np.flatnonzero(earliest[_terminals(rows.records)] == _number(rows.records))
+            gone = keys[cut]
+            grown = []
+            for lv, mine in self._by_level(rows.records[again]):
+                rows_lv = again[mine]
+                if len(rows_lv) == 0:
+                    continue
+                go_on, after, later = self._follow(
+                    lv, rows.records[rows_lv], rows.raos[rows_lv], rows.code[rows_lv],
+                    rows.hit[rows_lv], None,
+                )  # fmt: skip
+                rows.last[rows_lv] = ~go_on
+                grown.append(self._chains(after, later))
+            new = _Rows.join(grown)
+            new_keys = self._keys(new)
+            keep = ~cut
+            rows = _Rows.join([rows.take(keep), new])
+            keys = np.concatenate([keys[keep], new_keys])
+            order = np.argsort(keys, kind="stable")
+            rows, keys = rows.take(order), keys[order]
+            touched = np.unique(np.concatenate([gone, new_keys]))
+        return None
+
+    # -- the block engine ----------------------------------------------------------------
+
+    def _blocks(self, records: WordArray, raos: IntArray) -> IntArray:
+        if self.single:
+            return raos // self.block
+        level = _level_of(records)
+        times = raos * self.periods[level] + self.offsets[level]
+        return np.floor(times / self.width).astype(np.int64)
+
+    def _engine(self) -> _Rows:
+        """Every terminal, RAO after RAO: the RAOs of a block together.  Returns the
+        attempts that matter for the accounting: granted ones and each terminal's last."""
+        buckets: dict[int, list[tuple[WordArray, IntArray]]] = {}
+        heap: list[int] = []
+        current = -1
+        kept: list[_Rows] = []
+
+        def schedule(records: WordArray, raos: IntArray) -> None:
+            if len(records) == 0:
+                return
+            blocks = self._blocks(records, raos)
+            low_block, high_block = int(blocks.min()), int(blocks.max())
+            if low_block <= current:  # would break the independence of a block's RAOs
+                raise AssertionError(f"retry filed into block {low_block} while at {current}")
+            if low_block == high_block:
+                groups = [(low_block, records, raos)]
+            else:  # a counting sort by block (radix for 16-bit keys)
+                spread = high_block - low_block
+                relative = blocks - low_block
+                relative = relative.astype(np.uint16) if spread < 2**16 else relative
+                order = np.argsort(relative, kind="stable")
+                records, raos = records[order], raos[order]
+                sizes = np.bincount(relative)
+                filled = np.flatnonzero(sizes)
+                ends = np.cumsum(sizes)[filled].tolist()
+                starts = [0, *ends[:-1]]
+                groups = [
+                    (low_block + int(b), records[a:z], raos[a:z])
+                    for b, a, z in zip(filled.tolist(), starts, ends, strict=True)
+                ]
+            for block, part, at in groups:
+                if block not in buckets:
+                    buckets[block] = []
+                    heapq.heappush(heap, block)
+                buckets[block].append((part, at))
+
+        schedule(self._first_records(), self.attempt_rao)
+        used = self.used
+        while heap:
+            current = heapq.heappop(heap)
+            parts = buckets.pop(current)
+            if len(parts) == 1:
+                records, raos = parts[0]
+            else:
+                records = np.concatenate([r for r, _ in parts])
+                raos = np.concatenate([a for _, a in parts])
+            for lv, mine in self._by_level(records):
+                part, at = records[mine], raos[mine]
+                if len(part) == 0:
+                    continue
+                base = int(at.min())
+                used[lv.index] = max(used[lv.index], int(at.max()))
+                code, hit, crowded, backoff, harq = self._evaluate(lv, part, at - base)
+                many = int(np.count_nonzero(hit))
+                if many:
+                    self.counts["collided_transmissions"] += many
+                    self.counts["collided_preambles"] += crowded
+                    part = part | (hit.astype(np.uint64) << np.uint64(24))
+                go_on, after, later = self._follow(lv, part, at, code, None, backoff, harq)
+                keep = ~go_on | (code != -1)
+                if keep.any():
+                    kept.append(_Rows(part[keep], at[keep], code[keep], hit[keep],
+                                      ~go_on[keep]))  # fmt: skip
+                schedule(after, later)
+        return _Rows.join(kept)
+
     # -- the run -------------------------------------------------------------------------
 
-    def _reset(self, terminals: IntArray) -> None:
-        for array in (self.rar_extra, self.msg3, self.msg4, self.quiet_extra):
-            array[terminals] = 0.0
-        self.success[terminals] = False
-        self.done_ms[terminals] = np.nan
-
     def run(self) -> AccessOutcome:
-        n = self.n
-        everyone = np.arange(n)
-        first = self._first_records(everyone)
-        used = [-1] * len(self.levels)
-        if n == 0:
-            return self._outcome(used)
-        if self._crowded(first, self.attempt_rao) > _DENSE:
-            self._engine(everyone, recording=False)
-            used = self.engine_last_used
-        else:
-            self._alone(first, self.attempt_rao)
-            keys, preambles, terminals = (
-                np.concatenate(part) for part in zip(*self.recorded, strict=True)
-            )
-            dirty = np.zeros(n, dtype=bool)
-            dirty[terminals[self._meeting(keys, preambles)]] = True
-            order = np.argsort(keys, kind="stable")
-            keys, preambles, terminals = keys[order], preambles[order], terminals[order]
-            self.counts = {"collided_transmissions": 0, "collided_preambles": 0}
-            self.engine_last_used = [-1] * len(self.levels)
-            while dirty.any():
-                chosen = np.flatnonzero(dirty)
-                self._reset(chosen)
-                self._engine(chosen, recording=True)
-                their_keys, their_preambles, _ = (
-                    np.concatenate(part) for part in zip(*self.recorded, strict=True)
-                )
-                # the clean attempts in the RAOs the dirty terminals now use
-                rao_keys = np.unique(their_keys)
-                lo = np.searchsorted(keys, rao_keys, side="left")
-                hi = np.searchsorted(keys, rao_keys, side="right")
-                sizes = hi - lo
-                if sizes.sum() == 0:
-                    break
-                inside = np.repeat(lo - np.cumsum(sizes) + sizes, sizes) + np.arange(sizes.sum())
-                inside = inside[~dirty[terminals[inside]]]
-                if len(inside) == 0:
-                    break
-                union_keys = np.concatenate([keys[inside], their_keys])
-                union_preambles = np.concatenate([preambles[inside], their_preambles])
-                met = self._meeting(union_keys, union_preambles)[: len(inside)]
-                if not met.any():
-                    break
-                dirty[terminals[inside[met]]] = True
-            clean = ~dirty[terminals]
-            for lv in self.levels:
-                mine = clean & (keys % len(self.levels) == lv.index)
-                own = int((keys[mine] // len(self.levels)).max()) if mine.any() else -1
-                used[lv.index] = max(own, self.engine_last_used[lv.index])
-        return self._outcome(used)
+        if self.n == 0:
+            return self._outcome(_Rows.join([]), engine=True)
+        if self._crowded() <= _DENSE:
+            rows = self._relax()
+            if rows is not None:
+                hits = rows.take(rows.hit)
+                self.counts["collided_transmissions"] = len(hits.records)
+                if len(hits.records):
+                    preambles = np.empty(len(hits.records), dtype=np.int64)
+                    for lv, mine in self._by_level(hits.records):
+                        preambles[mine] = pick(
+                            _word_draws(self.draws, hits.records[mine], CHOICE), lv.domain
+                        )
+                    pairs = self._keys(hits) * 1024 + preambles
+                    self.counts["collided_preambles"] = len(np.unique(pairs))
+                levels = _level_of(rows.records)
+                for lv in self.levels:
+                    mine = levels == lv.index
+                    self.used[lv.index] = int(rows.raos[mine].max()) if mine.any() else -1
+                return self._outcome(rows, engine=False)
+        return self._outcome(self._engine(), engine=True)
 
-    def _outcome(self, used: list[int]) -> AccessOutcome:
+    def _crowded(self) -> float:
+        """Expected share of first attempts that meet another: with N first attempts in
+        an RAO of D preambles, 1 - (1 - 1/D)^(N-1), or 1 above the level's `alone_cap`."""
+        level = self.start_level
+        keys = self.attempt_rao * len(self.levels) + level
+        low_key = int(keys.min())
+        span = int(keys.max()) - low_key + 1
+        if span <= 4 * self.n + 1024:
+            load = np.bincount(keys - low_key)[keys - low_key]
+        else:
+            _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+            load = counts[inverse]
+        domain = np.array([lv.domain for lv in self.levels])[level]
+        caps = np.array([lv.alone_cap for lv in self.levels])[level]
+        meet = np.where(load > caps, 1.0, 1.0 - (1.0 - 1.0 / domain) ** (load - 1))
+        return float(meet.mean())
+
+    def _outcome(self, rows: _Rows, engine: bool) -> AccessOutcome:
+        """Every terminal's figures from the attempts that matter: its last (success or
+        giving up), and the granted ones (their RAR, Msg3 and Msg4 times)."""
+        n = self.n
         levels = self.levels
         count = len(levels)
-        # transmissions per level follow from start, final level and total: every level
-        # left behind used its full allowance
-        allowance = [int(lv.max_attempts) if lv.index + 1 < count and lv.max_attempts < math.inf
-                     else 0 for lv in levels]  # fmt: skip
-        per_level = np.zeros((self.n, count), dtype=np.int64)
-        spent = np.zeros(self.n, dtype=np.int64)
-        for lv in levels:
-            below = (self.start_level <= lv.index) & (lv.index < self.final_level)
-            per_level[below, lv.index] = allowance[lv.index]
-            spent += per_level[:, lv.index]
-        at = self.final_level
-        per_level[np.arange(self.n), at] = self.transmissions - spent
-        preamble_ms = np.array([lv.preamble_ms for lv in levels])
-        listen = np.array([lv.listen for lv in levels])
-        quiet = np.array([lv.quiet for lv in levels])
-        steps = np.empty((self.n, len(STEPS)))
-        steps[:, 0] = per_level @ preamble_ms
-        steps[:, 1] = per_level @ listen + self.rar_extra
-        steps[:, 2] = self.msg3
-        steps[:, 3] = self.msg4
+        ends = rows.take(rows.last)
+        terminals = _terminals(ends.records)
+        transmissions = np.zeros(n, dtype=np.int64)
+        transmissions[terminals] = _number(ends.records)
+        final_level = self.start_level.copy()
+        final_level[terminals] = _level_of(ends.records)
+        last_ms = np.zeros(n)
+        last_ms[terminals] = self._times(final_level[terminals], ends.raos)
+        if engine:
+            collided = np.zeros(n, dtype=bool)
+            collided[terminals] = (ends.records & _COLLIDED) != 0
+        else:
+            collided = np.bincount(_terminals(rows.records[rows.hit]), minlength=n) > 0
+        success = np.zeros(n, dtype=bool)
+        done_ms = np.full(n, np.nan)
+        extra = np.zeros((4, n))  # RAR (less a no-grant's), Msg3, Msg4, radio (retried)
+        granted = rows.take(rows.code != -1)
+        for lv, mine in self._by_level(granted.records):
+            part = granted.take(mine)
+            if len(part.records) == 0:
+                continue
+            who = _terminals(part.records)
+            t = lv.rao_time(part.raos)
+            contender = part.code < -1
+            slot = np.where(contender, -2 - part.code, part.code)
+            first_msg3 = t + lv.to_msg3 + slot
+            words = _word_draws(self.draws, part.records, HARQ)
+            msg3, msg4 = 1.0 - high(words), 1.0 - low(words)
+            ok = ~contender & (msg3 > self.msg3_lost) & (msg4 > lv.msg4_lost)
+            most = self.p.max_msg3_msg4_transmissions
+            sends3 = np.where(contender, 1, np.minimum(self._sends(msg3), most))
+            last_msg3 = first_msg3 + (sends3 - 1) * lv.rtt3
+            expiry = last_msg3 + lv.timer_start + lv.timer
+            done = (last_msg3 + lv.msg3_ms + lv.request_processing + lv.msg4_ms
+                    + (np.where(ok, self._sends(msg4), 1) - 1) * lv.rtt4)  # fmt: skip
+            listened = np.where(ok, done, np.maximum(expiry, last_msg3 + lv.msg3_ms))
+            retried = ~ok & ~part.last
+            for row, values in enumerate((
+                slot + lv.rar_ms - lv.listen,
+                sends3 * lv.msg3_ms,
+                listened - (last_msg3 + lv.msg3_ms),
+                np.where(retried, expiry - t - lv.quiet, 0.0),
+            )):  # fmt: skip
+                extra[row] += np.bincount(who, weights=values, minlength=n)
+            success[who[ok]] = True
+            done_ms[who[ok]] = done[ok]
+        steps = np.empty((len(STEPS), n))  # rows, transposed at the end (contiguous writes)
+        if count == 1:
+            lv = levels[0]
+            per_level = transmissions.reshape(n, 1)
+            np.multiply(transmissions, lv.preamble_ms, out=steps[0])
+            np.multiply(transmissions, lv.listen, out=steps[1])
+            radio = transmissions * lv.quiet - lv.quiet
+        else:
+            # transmissions per level follow from start, final level and total: every
+            # level left behind used its full allowance
+            allowance = [int(lv.max_attempts) if lv.index + 1 < count
+                         and lv.max_attempts < math.inf else 0 for lv in levels]  # fmt: skip
+            per_level = np.zeros((n, count), dtype=np.int64)
+            spent = np.zeros(n, dtype=np.int64)
+            for lv in levels:
+                below = (self.start_level <= lv.index) & (lv.index < final_level)
+                per_level[below, lv.index] = allowance[lv.index]
+                spent += per_level[:, lv.index]
+            per_level[np.arange(n), final_level] = transmissions - spent
+            steps[0] = steps[1] = 0.0
+            radio = np.zeros(n)
+            for lv in levels:
+                column = per_level[:, lv.index]
+                steps[0] += column * lv.preamble_ms
+                steps[1] += column * lv.listen
+                radio += column * lv.quiet
+            radio -= np.array([lv.quiet for lv in levels])[final_level]
+        steps[1] += extra[0]
+        steps[2] = extra[1]
+        steps[3] = extra[2]
         # waiting: from the first RAO to the last attempt, less the attempts retried
-        radio = per_level @ quiet - quiet[self.final_level] + self.quiet_extra
-        steps[:, 4] = self.last_ms - self.start_ms - radio
+        steps[4] = last_ms - self.start_ms - (radio + extra[3])
         first = levels[0]
+        used = self.used
         return AccessOutcome(
-            success=self.success,
-            transmissions=self.transmissions,
-            delay_ms=self.done_ms - self.start_ms,
-            collided=self.collided,
-            preamble_transmissions=int(self.transmissions.sum()),
+            success=success,
+            transmissions=transmissions,
+            delay_ms=done_ms - self.start_ms,
+            collided=collided,
+            preamble_transmissions=int(transmissions.sum()),
             collided_transmissions=self.counts["collided_transmissions"],
             collided_preambles=self.counts["collided_preambles"],
             opportunities_in_period=first.period_raos,
             opportunities=max(first.period_raos, used[0] + 1),
             preambles=first.preambles,
-            final_level=self.final_level,
+            final_level=final_level,
             level_transmissions=per_level,
-            step_ms=steps,
+            step_ms=steps.T,
             preamble_opportunities=sum(
                 lv.domain * max(lv.period_raos, used[lv.index] + 1) for lv in levels
             ),
