@@ -72,24 +72,25 @@ transmissions) are in no step: a success's delay is its steps plus exactly those
 **How it is computed.**  Every draw an attempt needs is a function of (seed, terminal,
 transmission number, purpose), `KeyedDraws`: SplitMix64 at a counter made of those, the
 seed taken once from `rng`.  What happens in an RAO then depends only on the set of
-attempts in it, never on the order they are processed in, and the outcome of the whole
-cell is the one *consistent table of attempts*: every attempt's outcome is what the
-attempts in its RAO make of it, and every chain goes on from its attempts' outcomes.  There
-is only one (by induction over time: retries land later, so the attempts in an RAO are
-fixed by the outcomes before it), and two ways to reach it:
+attempts in it, never on the order they are processed in, and the outcome of the cell is
+the one *consistent table of attempts*: every attempt's outcome is what the attempts in
+its RAO make of it, and every chain goes on from its attempts' outcomes.  There is only
+one (by induction over time: retries land later, so the attempts in an RAO are fixed by
+the outcomes before it).  Time is cut into blocks shorter than the shortest earliest
+retry of all levels (the RAR window and backoff, the contention-resolution timer, or the
+barring time lie in between), so the RAOs of a block never interact, and the blocks are
+taken in time order (a plain loop over a heap of blocks, the order of events of the SimPy
+process it replaces without its per-event cost):
 
-* sparse traffic (`_Cell._relax`): every chain as if it met no one, for all terminals at
-  once, one transmission number after the other; then, round after round, the outcomes
-  in the RAOs whose attempts changed are recomputed from all the attempts in them, and a
-  chain whose attempt's outcome changed is cut there and grown again.  Each round fixes
-  at least the earliest RAO still wrong, so it ends; with few meetings in a few rounds;
-* dense traffic (most first attempts would meet another; or the rounds run long): the
-  block engine (`_Cell._engine`), RAO after RAO in time.  A failed attempt cannot come
-  back before the shortest earliest retry of all levels has passed (the RAR window and
-  backoff, the contention-resolution timer, or the barring time lie in between), so the
-  RAOs of a block of time (of every level) do not interact and are processed together as
-  arrays.  It is a plain loop over a heap of blocks (the order of events of the SimPy
-  process it replaces, without its per-event cost).
+* where first attempts come thick (a burst), one block at a time, its RAOs of every level
+  together as arrays (`_Cell._step`, the block engine);
+* elsewhere a window of many blocks at once (`_Cell._relax`): every chain as if it met no
+  one, for all terminals together, one transmission number after the other; then, round
+  after round, the outcomes in the RAOs whose attempts changed are recomputed from all
+  the attempts in them, and a chain whose attempt's outcome changed is cut there and
+  grown again.  Each round fixes at least the earliest RAO still wrong, so it ends, with
+  few meetings in a few rounds; a window that would take many is given to the block
+  engine, and windows grow while they settle quickly.
 
 Barring touches no one else and is worked out first.  The time of each step is added up
 at the end from each terminal's last attempt and its granted ones.  Times are in ms.
@@ -118,14 +119,20 @@ and no radio activity (wait)."""
 _MAX_BLOCK = 4096
 """RAOs of one level processed together at most (bounds a block's arrays)."""
 
-_DENSE = 0.3
+_DENSE_SHARE = 0.3
+"""Share of first attempts that would meet another above which a block goes to the block
+engine rather than into a relaxed window (a matter of speed only: both give the same
+outcome)."""
+_SPAN = 64
+"""Blocks around a block over which its load is judged."""
+_WINDOW = 64
+"""Blocks of the first relaxed window (then grown or shrunk by how it went)."""
+_MAX_ROUNDS = 12
+"""Rounds of a window's relaxation at most before the block engine takes over."""
 _FUSED = 1024
-"""Attempts in a block up to which the detection draws are made with the preamble draws
-(fewer, larger calls; above it only the lone preambles' are drawn)."""
-_MAX_ROUNDS = 200
-"""Rounds of the relaxation at most before the block engine takes over (dense traffic)."""
-"""Share of first attempts likely to be dirty above which the block engine runs on every
-terminal at once (a matter of speed only: both ways give the same outcome)."""
+"""Attempts in a block up to which the detection and HARQ draws are made with the
+preamble draws (fewer, larger calls; above it only those needed are drawn)."""
+_NONE = np.iinfo(np.int64).max
 
 # -- keyed draws -------------------------------------------------------------------------
 
@@ -196,7 +203,6 @@ def pick(words: WordArray, count: int) -> IntArray:
 _K = np.uint64(4)  # bits 4-11: transmission number, 1..200
 _KL = np.uint64(12)  # bits 12-19: transmission number at its level
 _LEVEL = np.uint64(20)  # bits 20-23: level
-_COLLIDED = np.uint64(1 << 24)  # collided at least once
 _TERMINAL = np.uint64(_TERMINAL_SHIFT)
 _BYTE = np.uint64(0xFF)
 _KEY = np.uint64(((2**64 - 1) >> _TERMINAL_SHIFT << _TERMINAL_SHIFT) | (0xFF << 4))
@@ -432,6 +438,16 @@ class _Cell:
         self.attempt_rao = self._barring(first_rao)
         self.counts = {"collided_transmissions": 0, "collided_preambles": 0}
         self.used = [-1] * len(self.levels)
+        self.buckets: dict[int, list[tuple[WordArray, IntArray]]] = {}
+        self.heap: list[int] = []
+        self.current = -1
+        self.kept: list[_Rows] = []  # granted attempts and each terminal's last
+        self.hit_terminals: list[IntArray] = []  # the terminal of each collided attempt
+        self.scratch = np.full(n, _NONE)  # per terminal, kept at _NONE between uses
+        self.first_records = np.zeros(0, dtype=np.uint64)  # first attempts by block
+        self.first_raos = np.zeros(0, dtype=np.int64)
+        self.first_blocks = np.zeros(0, dtype=np.int64)
+        self.first_taken = 0
 
     # -- times and records ---------------------------------------------------------------
 
@@ -549,8 +565,7 @@ class _Cell:
         return order[keep], rank[keep]
 
     def _follow(self, lv: _Level, records: WordArray, raos: IntArray, code: IntArray,
-                hit: BoolArray | None, backoff: FloatArray | None,
-                harq: WordArray | None = None
+                backoff: FloatArray | None = None, harq: WordArray | None = None
                 ) -> tuple[BoolArray, WordArray, IntArray]:  # fmt: skip
         """What follows attempts with known outcomes: which go on (the others succeeded or
         gave up), and their next attempts (record, RAO): after a backoff from the end of
@@ -575,8 +590,6 @@ class _Cell:
         else:
             every = bool(go_on.all())
             wait = np.full(int(np.count_nonzero(go_on)), lv.no_grant_wait)
-        if hit is not None:
-            records = records | (hit.astype(np.uint64) << np.uint64(24))
         if not every:
             records, raos = records[go_on], raos[go_on]
             if backoff is not None:
@@ -632,11 +645,18 @@ class _Cell:
         level = _level_of(records)
         return [(lv, np.flatnonzero(level == lv.index)) for lv in self.levels]
 
-    def _chains(self, records: WordArray, raos: IntArray) -> _Rows:
+    def _chains(self, records: WordArray, raos: IntArray, limit: int | None
+                ) -> tuple[_Rows, WordArray, IntArray]:  # fmt: skip
         """Chains from these attempts on, each attempt as if it met no one (heard: a grant
-        in the first slot)."""
-        parts = []
+        in the first slot), up to block `limit` (None: to their end); the attempts at or
+        after it are returned apart (record, RAO)."""
+        parts, exits = [], []
         while len(records):
+            if limit is not None:
+                out = self._blocks(records, raos) >= limit
+                if out.any():
+                    exits.append((records[out], raos[out]))
+                    records, raos = records[~out], raos[~out]
             following = []
             for lv, mine in self._by_level(records):
                 part, at = records[mine], raos[mine]
@@ -644,12 +664,17 @@ class _Cell:
                     continue
                 detection = _word_draws(self.draws, part, DETECTION)
                 code = np.where(high(detection) < self.detect[_number(part)], 0, -1)
-                go_on, after, later = self._follow(lv, part, at, code, None, None)
+                go_on, after, later = self._follow(lv, part, at, code, None)
                 parts.append(_Rows(part, at, code, np.zeros(len(part), dtype=bool), ~go_on))
                 following.append((after, later))
+            if not following:
+                break
             records = np.concatenate([r for r, _ in following])
             raos = np.concatenate([a for _, a in following])
-        return _Rows.join(parts)
+        if not exits:
+            return _Rows.join(parts), np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+        return (_Rows.join(parts), np.concatenate([r for r, _ in exits]),
+                np.concatenate([a for _, a in exits]))  # fmt: skip
 
     def _keys(self, rows: _Rows) -> IntArray:
         """Each attempt's RAO as one number: RAO x levels + level."""
@@ -657,22 +682,25 @@ class _Cell:
             return rows.raos
         return rows.raos * len(self.levels) + _level_of(rows.records)
 
-    def _relax(self) -> _Rows | None:
-        """The exact table of attempts: chains as if alone, then, until nothing changes,
-        the outcome of every attempt in an RAO whose attempts changed, recomputed from
-        all the attempts in it; a chain is cut after an attempt whose outcome changed and
-        grown again from it.  The RAOs before the earliest changed one are final after
-        each round (retries land later), so this ends, in the one consistent table: the
-        outcome of one RAO at a time.  None if it takes too many rounds (dense traffic)."""
-        rows = self._chains(self._first_records(), self.attempt_rao)
+    def _relax(self, records: WordArray, raos: IntArray, limit: int | None
+               ) -> tuple[_Rows, WordArray, IntArray, int] | None:  # fmt: skip
+        """The exact table of the attempts from these on, up to block `limit`: chains as if
+        alone, then, until nothing changes, the outcome of every attempt in an RAO whose
+        attempts changed, recomputed from all the attempts in it; a chain is cut after an
+        attempt whose outcome changed and grown again from it.  The RAOs before the
+        earliest changed one are final after each round (retries land later), so this
+        ends, in the one consistent table: the outcome of one RAO at a time.  Returns the
+        table, the attempts after the limit (record, RAO) and the rounds; None if it takes
+        more than `_MAX_ROUNDS` (dense traffic)."""
+        rows, exit_records, exit_raos = self._chains(records, raos, limit)
         keys = self._keys(rows)
         order = np.argsort(keys, kind="stable")
         rows, keys = rows.take(order), keys[order]
         repeated = np.flatnonzero(keys[1:] == keys[:-1])
         touched = np.unique(keys[repeated])
-        for _ in range(_MAX_ROUNDS):
+        for rounds in range(_MAX_ROUNDS):
             if len(touched) == 0:
-                return rows
+                return rows, exit_records, exit_raos, rounds
             low_end = np.searchsorted(keys, touched, side="left")
             high_end = np.searchsorted(keys, touched, side="right")
             sizes = high_end - low_end
@@ -692,27 +720,34 @@ class _Cell:
             rows.hit[inside] = hit
             changed = inside[code != here.code]
             if len(changed) == 0:
-                return rows
+                return rows, exit_records, exit_raos, rounds + 1
             rows.code[changed] = code[code != here.code]
             # each terminal's earliest changed attempt: cut its chain after it, grow again
             terminals = _terminals(rows.records[changed])
-            numbers = _number(rows.records[changed])
-            earliest = np.full(self.n, np.iinfo(np.int64).max)
-            np.minimum.at(earliest, terminals, numbers)
-            cut = _number(rows.records) > earliest[_terminals(rows.records)]
-            again = np.flatnonzero(earliest[_terminals(rows.records)] == _number(rows.records))
+            earliest = self.scratch
+            np.minimum.at(earliest, terminals, _number(rows.records[changed]))
+            all_terminals, all_numbers = _terminals(rows.records), _number(rows.records)
+            cut = all_numbers > earliest[all_terminals]
+            again = np.flatnonzero(earliest[all_terminals] == all_numbers)
+            if len(exit_records):
+                exits_kept = earliest[_terminals(exit_records)] == _NONE
+                exit_records, exit_raos = exit_records[exits_kept], exit_raos[exits_kept]
+            earliest[terminals] = _NONE
             gone = keys[cut]
-            grown = []
+            grown, new_exits = [], [(exit_records, exit_raos)]
             for lv, mine in self._by_level(rows.records[again]):
                 rows_lv = again[mine]
                 if len(rows_lv) == 0:
                     continue
                 go_on, after, later = self._follow(
-                    lv, rows.records[rows_lv], rows.raos[rows_lv], rows.code[rows_lv],
-                    rows.hit[rows_lv], None,
-                )  # fmt: skip
+                    lv, rows.records[rows_lv], rows.raos[rows_lv], rows.code[rows_lv]
+                )
                 rows.last[rows_lv] = ~go_on
-                grown.append(self._chains(after, later))
+                table, out_records, out_raos = self._chains(after, later, limit)
+                grown.append(table)
+                new_exits.append((out_records, out_raos))
+            exit_records = np.concatenate([r for r, _ in new_exits])
+            exit_raos = np.concatenate([a for _, a in new_exits])
             new = _Rows.join(grown)
             new_keys = self._keys(new)
             keep = ~cut
@@ -723,7 +758,7 @@ class _Cell:
             touched = np.unique(np.concatenate([gone, new_keys]))
         return None
 
-    # -- the block engine ----------------------------------------------------------------
+    # -- in time order: the block engine, or windows of sparse blocks relaxed --------------
 
     def _blocks(self, records: WordArray, raos: IntArray) -> IntArray:
         if self.single:
@@ -732,116 +767,187 @@ class _Cell:
         times = raos * self.periods[level] + self.offsets[level]
         return np.floor(times / self.width).astype(np.int64)
 
-    def _engine(self) -> _Rows:
-        """Every terminal, RAO after RAO: the RAOs of a block together.  Returns the
-        attempts that matter for the accounting: granted ones and each terminal's last."""
-        buckets: dict[int, list[tuple[WordArray, IntArray]]] = {}
-        heap: list[int] = []
-        current = -1
-        kept: list[_Rows] = []
+    def _schedule(self, records: WordArray, raos: IntArray) -> None:
+        """File attempts under the block of their RAO."""
+        if len(records) == 0:
+            return
+        blocks = self._blocks(records, raos)
+        low_block, high_block = int(blocks.min()), int(blocks.max())
+        if low_block <= self.current:  # would break the independence of a block's RAOs
+            raise AssertionError(f"retry filed into block {low_block} while at {self.current}")
+        if low_block == high_block:
+            groups = [(low_block, records, raos)]
+        else:  # a counting sort by block (radix for 16-bit keys)
+            spread = high_block - low_block
+            relative = blocks - low_block
+            relative = relative.astype(np.uint16) if spread < 2**16 else relative
+            order = np.argsort(relative, kind="stable")
+            records, raos = records[order], raos[order]
+            sizes = np.bincount(relative)
+            filled = np.flatnonzero(sizes)
+            ends = np.cumsum(sizes)[filled].tolist()
+            starts = [0, *ends[:-1]]
+            groups = [
+                (low_block + int(b), records[a:z], raos[a:z])
+                for b, a, z in zip(filled.tolist(), starts, ends, strict=True)
+            ]
+        for block, part, at in groups:
+            if block not in self.buckets:
+                self.buckets[block] = []
+                heapq.heappush(self.heap, block)
+            self.buckets[block].append((part, at))
 
-        def schedule(records: WordArray, raos: IntArray) -> None:
-            if len(records) == 0:
-                return
-            blocks = self._blocks(records, raos)
-            low_block, high_block = int(blocks.min()), int(blocks.max())
-            if low_block <= current:  # would break the independence of a block's RAOs
-                raise AssertionError(f"retry filed into block {low_block} while at {current}")
-            if low_block == high_block:
-                groups = [(low_block, records, raos)]
-            else:  # a counting sort by block (radix for 16-bit keys)
-                spread = high_block - low_block
-                relative = blocks - low_block
-                relative = relative.astype(np.uint16) if spread < 2**16 else relative
-                order = np.argsort(relative, kind="stable")
-                records, raos = records[order], raos[order]
-                sizes = np.bincount(relative)
-                filled = np.flatnonzero(sizes)
-                ends = np.cumsum(sizes)[filled].tolist()
-                starts = [0, *ends[:-1]]
-                groups = [
-                    (low_block + int(b), records[a:z], raos[a:z])
-                    for b, a, z in zip(filled.tolist(), starts, ends, strict=True)
-                ]
-            for block, part, at in groups:
-                if block not in buckets:
-                    buckets[block] = []
-                    heapq.heappush(heap, block)
-                buckets[block].append((part, at))
+    def _take(self, below: int) -> tuple[WordArray, IntArray]:
+        """The attempts of the blocks before `below`: first attempts (kept sorted by block,
+        apart) and the ones filed."""
+        parts = []
+        end = int(np.searchsorted(self.first_blocks, below, side="left"))
+        if end > self.first_taken:
+            part = slice(self.first_taken, end)
+            parts.append((self.first_records[part], self.first_raos[part]))
+            self.first_taken = end
+        while self.heap and self.heap[0] < below:
+            parts += self.buckets.pop(heapq.heappop(self.heap))
+        if len(parts) == 1:
+            return parts[0]
+        return np.concatenate([r for r, _ in parts]), np.concatenate([a for _, a in parts])
 
-        schedule(self._first_records(), self.attempt_rao)
-        used = self.used
-        while heap:
-            current = heapq.heappop(heap)
-            parts = buckets.pop(current)
-            if len(parts) == 1:
-                records, raos = parts[0]
-            else:
-                records = np.concatenate([r for r, _ in parts])
-                raos = np.concatenate([a for _, a in parts])
-            for lv, mine in self._by_level(records):
-                part, at = records[mine], raos[mine]
-                if len(part) == 0:
-                    continue
-                base = int(at.min())
-                used[lv.index] = max(used[lv.index], int(at.max()))
-                code, hit, crowded, backoff, harq = self._evaluate(lv, part, at - base)
-                many = int(np.count_nonzero(hit))
-                if many:
-                    self.counts["collided_transmissions"] += many
-                    self.counts["collided_preambles"] += crowded
-                    part = part | (hit.astype(np.uint64) << np.uint64(24))
-                go_on, after, later = self._follow(lv, part, at, code, None, backoff, harq)
-                keep = ~go_on | (code != -1)
-                if keep.any():
-                    kept.append(_Rows(part[keep], at[keep], code[keep], hit[keep],
-                                      ~go_on[keep]))  # fmt: skip
-                schedule(after, later)
-        return _Rows.join(kept)
+    def _next_block(self) -> int | None:
+        """The first block with an attempt to process, if any."""
+        filed = self.heap[0] if self.heap else None
+        if self.first_taken < len(self.first_blocks):
+            first = int(self.first_blocks[self.first_taken])
+            return first if filed is None else min(first, filed)
+        return filed
+
+    def _step(self, block: int) -> None:
+        """The block engine: the RAOs of one block together (none of their attempts can
+        come back within it)."""
+        records, raos = self._take(block + 1)
+        self.current = block
+        for lv, mine in self._by_level(records):
+            part, at = records[mine], raos[mine]
+            if len(part) == 0:
+                continue
+            base = int(at.min())
+            self.used[lv.index] = max(self.used[lv.index], int(at.max()))
+            code, hit, crowded, backoff, harq = self._evaluate(lv, part, at - base)
+            many = int(np.count_nonzero(hit))
+            if many:
+                self.counts["collided_transmissions"] += many
+                self.counts["collided_preambles"] += crowded
+                self.hit_terminals.append(_terminals(part[hit]))
+            go_on, after, later = self._follow(lv, part, at, code, backoff, harq)
+            keep = ~go_on | (code != -1)
+            if keep.any():
+                self.kept.append(_Rows(part[keep], at[keep], code[keep], hit[keep],
+                                       ~go_on[keep]))  # fmt: skip
+            self._schedule(after, later)
+
+    def _window(self, start: int, end: int) -> int | None:
+        """Blocks start .. end - 1 relaxed together; the rounds it took, None if too many
+        (then nothing is changed)."""
+        records, raos = self._take(end)
+        relaxed = self._relax(records, raos, end)
+        if relaxed is None:
+            self._schedule(records, raos)  # back where they were
+            return None
+        rows, exit_records, exit_raos, rounds = relaxed
+        self.current = end - 1
+        hits = rows.take(rows.hit)
+        if len(hits.records):
+            self.hit_terminals.append(_terminals(hits.records))
+            self.counts["collided_transmissions"] += len(hits.records)
+            preambles = np.empty(len(hits.records), dtype=np.int64)
+            for lv, mine in self._by_level(hits.records):
+                preambles[mine] = pick(_word_draws(self.draws, hits.records[mine], CHOICE),
+                                       lv.domain)  # fmt: skip
+            self.counts["collided_preambles"] += len(np.unique(self._keys(hits) * 1024
+                                                               + preambles))  # fmt: skip
+        for lv, mine in self._by_level(rows.records):
+            at = rows.raos[mine]
+            if len(at):
+                self.used[lv.index] = max(self.used[lv.index], int(at.max()))
+        self.kept.append(rows.take(rows.last | (rows.code != -1)))
+        self._schedule(exit_records, exit_raos)
+        return rounds
+
+    def _load(self, keys: IntArray) -> IntArray:
+        """For each key, how many times it occurs."""
+        if self.single:  # sorted: runs
+            starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+            sizes = np.diff(np.r_[starts, len(keys)])
+            return np.repeat(sizes, sizes)
+        low_key = int(keys.min())
+        if int(keys.max()) - low_key <= 4 * len(keys) + 1024:
+            return np.bincount(keys - low_key)[keys - low_key]
+        _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+        return counts[inverse]
+
+    def _drive(self) -> None:
+        """Blocks in time order: one at a time by the block engine where the first
+        attempts alone make meetings likely (and as far as their retries reach), else
+        windows of blocks relaxed together: a window grows while a few rounds settle it;
+        where it takes many, the block engine goes on over as many blocks."""
+        first = self._first_records()
+        blocks = self._blocks(first, self.attempt_rao)
+        order = np.argsort(blocks, kind="stable")
+        self.first_records, self.first_raos = first[order], self.attempt_rao[order]
+        self.first_blocks, self.first_taken = blocks[order], 0
+        low = int(self.first_blocks[0])
+        # a block is dense where its first attempts alone would mostly meet others: with
+        # N first attempts in an RAO of D preambles, each meets one with probability
+        # 1 - (1 - 1/D)^(N-1), or surely above the level's alone_cap; over `_SPAN` blocks
+        # around, more than one a block and a share of `_DENSE_SHARE` (a lone busy block
+        # is no burst)
+        level = self.start_level[order]
+        load = self._load(self.first_raos * len(self.levels) + level)
+        domain = np.array([lv.domain for lv in self.levels])[level]
+        caps = np.array([lv.alone_cap for lv in self.levels])[level]
+        meet = np.where(load > caps, 1.0, 1.0 - (1.0 - 1.0 / domain) ** (load - 1))
+        relative = self.first_blocks - low
+        kernel = np.ones(_SPAN)
+        attempts = np.convolve(np.bincount(relative).astype(float), kernel, mode="same")
+        meeting = np.convolve(np.bincount(relative, weights=meet), kernel, mode="same")
+        dense = (meeting > _DENSE_SHARE * attempts) & (meeting > _SPAN)
+        # and so are the blocks a burst's retries reach: up to the longest wait after an
+        # attempt (timer or window, and the whole backoff) times the transmissions
+        longest = max(max(lv.no_grant_wait, lv.to_msg3 + lv.timer_start + lv.timer
+                          + (self.p.max_msg3_msg4_transmissions - 1) * lv.rtt3)
+                      for lv in self.levels) + self.p.backoff_indicator_ms  # fmt: skip
+        reach = min(math.ceil(longest / self.width) * self.p.max_preamble_transmissions,
+                    len(dense))  # fmt: skip
+        if reach > 0 and dense.any():
+            behind = np.concatenate([np.zeros(reach + 1), np.cumsum(dense)])
+            dense = (behind[reach + 1 :] - behind[: len(dense)]) > 0
+        # for each block, the next dense one at or after it (len: none)
+        positions = np.where(dense, np.arange(len(dense)), len(dense))
+        next_dense = np.minimum.accumulate(positions[::-1])[::-1]
+        window = _WINDOW
+        engine_until = -1
+        while (block := self._next_block()) is not None:
+            index = block - low
+            if block < engine_until or (0 <= index < len(dense) and dense[index]):
+                self._step(block)
+                continue
+            end = block + window
+            if 0 <= index < len(dense):
+                end = min(end, low + int(next_dense[index]))
+            rounds = self._window(block, end)
+            if rounds is None or rounds > _MAX_ROUNDS // 2:
+                # retries too dense for windows: the block engine for as long
+                engine_until = end
+            elif rounds <= 3:
+                window = min(window * 4, 2**40)
 
     # -- the run -------------------------------------------------------------------------
 
     def run(self) -> AccessOutcome:
-        if self.n == 0:
-            return self._outcome(_Rows.join([]), engine=True)
-        if self._crowded() <= _DENSE:
-            rows = self._relax()
-            if rows is not None:
-                hits = rows.take(rows.hit)
-                self.counts["collided_transmissions"] = len(hits.records)
-                if len(hits.records):
-                    preambles = np.empty(len(hits.records), dtype=np.int64)
-                    for lv, mine in self._by_level(hits.records):
-                        preambles[mine] = pick(
-                            _word_draws(self.draws, hits.records[mine], CHOICE), lv.domain
-                        )
-                    pairs = self._keys(hits) * 1024 + preambles
-                    self.counts["collided_preambles"] = len(np.unique(pairs))
-                levels = _level_of(rows.records)
-                for lv in self.levels:
-                    mine = levels == lv.index
-                    self.used[lv.index] = int(rows.raos[mine].max()) if mine.any() else -1
-                return self._outcome(rows, engine=False)
-        return self._outcome(self._engine(), engine=True)
+        if self.n:
+            self._drive()
+        return self._outcome(_Rows.join(self.kept))
 
-    def _crowded(self) -> float:
-        """Expected share of first attempts that meet another: with N first attempts in
-        an RAO of D preambles, 1 - (1 - 1/D)^(N-1), or 1 above the level's `alone_cap`."""
-        level = self.start_level
-        keys = self.attempt_rao * len(self.levels) + level
-        low_key = int(keys.min())
-        span = int(keys.max()) - low_key + 1
-        if span <= 4 * self.n + 1024:
-            load = np.bincount(keys - low_key)[keys - low_key]
-        else:
-            _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-            load = counts[inverse]
-        domain = np.array([lv.domain for lv in self.levels])[level]
-        caps = np.array([lv.alone_cap for lv in self.levels])[level]
-        meet = np.where(load > caps, 1.0, 1.0 - (1.0 - 1.0 / domain) ** (load - 1))
-        return float(meet.mean())
-
-    def _outcome(self, rows: _Rows, engine: bool) -> AccessOutcome:
+    def _outcome(self, rows: _Rows) -> AccessOutcome:
         """Every terminal's figures from the attempts that matter: its last (success or
         giving up), and the granted ones (their RAR, Msg3 and Msg4 times)."""
         n = self.n
@@ -855,11 +961,9 @@ class _Cell:
         final_level[terminals] = _level_of(ends.records)
         last_ms = np.zeros(n)
         last_ms[terminals] = self._times(final_level[terminals], ends.raos)
-        if engine:
-            collided = np.zeros(n, dtype=bool)
-            collided[terminals] = (ends.records & _COLLIDED) != 0
-        else:
-            collided = np.bincount(_terminals(rows.records[rows.hit]), minlength=n) > 0
+        collided = np.zeros(n, dtype=bool)
+        if self.hit_terminals:
+            collided[np.concatenate(self.hit_terminals)] = True
         success = np.zeros(n, dtype=bool)
         done_ms = np.full(n, np.nan)
         extra = np.zeros((4, n))  # RAR (less a no-grant's), Msg3, Msg4, radio (retried)

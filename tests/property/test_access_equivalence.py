@@ -253,18 +253,22 @@ def same(fast: object, slow: object) -> None:
 def test_the_fast_engine_is_the_one_rao_at_a_time_procedure(
     route: str, procedure: Procedure, devices: int, window_ms: float, seed: int
 ) -> None:
-    """Sparse and dense, with levels, barring and contention; through the shortcut (clean
-    chains and a dirty set) and through the block engine for everyone."""
+    """Sparse and dense, with levels, barring and contention; through relaxed windows
+    wherever they settle, and through the block engine throughout."""
     rng = np.random.default_rng(seed)
     arrivals = np.round(rng.uniform(0, window_ms, devices) * 4) / 4
     start = rng.integers(0, len(procedure.levels), devices)
     period_s = window_ms / 1000
-    dense, cell._DENSE = cell._DENSE, (2.0 if route == "shortcut" else -1.0)
+    saved = cell._DENSE_SHARE, cell._MAX_ROUNDS
+    if route == "engine":  # every window gives up at once: the block engine throughout
+        cell._DENSE_SHARE, cell._MAX_ROUNDS = -1.0, 0
+    else:  # windows wherever they settle
+        cell._DENSE_SHARE = 2.0  # a share is never above 1
     try:
         fast = simulate_cell(arrivals, procedure, np.random.default_rng(seed + 1), period_s,
                              start)  # fmt: skip
     finally:
-        cell._DENSE = dense
+        cell._DENSE_SHARE, cell._MAX_ROUNDS = saved
     seed64 = int(np.random.default_rng(seed + 1).integers(0, 2**64, dtype=np.uint64))
     slow = reference_cell(arrivals, procedure, seed64, period_s, start)
     for name in ("success", "transmissions", "collided", "final_level",
@@ -284,12 +288,12 @@ def test_a_relaxation_cut_short_hands_over_to_the_block_engine() -> None:
     rng = np.random.default_rng(8)
     arrivals = np.round(rng.uniform(0, 10, 200) * 4) / 4
     start = np.zeros(200, dtype=np.int64)
-    saved = cell._DENSE, cell._MAX_ROUNDS
-    cell._DENSE, cell._MAX_ROUNDS = 2.0, 1
+    saved = cell._DENSE_SHARE, cell._MAX_ROUNDS
+    cell._DENSE_SHARE, cell._MAX_ROUNDS = 2.0, 1
     try:
         fast = simulate_cell(arrivals, procedure, np.random.default_rng(9), 0.01)
     finally:
-        cell._DENSE, cell._MAX_ROUNDS = saved
+        cell._DENSE_SHARE, cell._MAX_ROUNDS = saved
     seed64 = int(np.random.default_rng(9).integers(0, 2**64, dtype=np.uint64))
     slow = reference_cell(arrivals, procedure, seed64, 0.01, start)
     assert slow["collided_transmissions"] > 100  # dense indeed
@@ -320,3 +324,33 @@ def test_keyed_draws_are_uniform_and_independent() -> None:
     assert ((counts - expected) ** 2 / expected).sum() < 100
     np.testing.assert_array_equal(words[[7, 3]], draws.draw(np.array([7, 3]), 3, CHOICE))
     assert not np.array_equal(words[:10], KeyedDraws(12346).draw(np.arange(10), 3, CHOICE))
+
+
+@pytest.mark.parametrize(
+    ("procedure", "levels"),
+    [
+        (Procedure(), 1),
+        (Procedure(collisions="contention", acb_factor=0.7, acb_time_s=0.05), 1),
+        (Procedure(coverage_levels=(Level(preambles=12, rao_period_ms=10.0, rao_offset_ms=2.5,
+                                          preamble_ms=4.0, msg3_ms=2.0, msg4_ms=2.0),),
+                   max_attempts_per_level=2), 2),
+    ],
+    ids=["lte", "contention-and-barring", "two-levels"],
+)  # fmt: skip
+def test_a_burst_on_spread_traffic_takes_every_route(procedure: Procedure, levels: int) -> None:
+    """1,500 terminals in a 0.1 s Beta(3,4) burst on 500 spread over 30 s: windows, the
+    block engine (some 50 blocks of the burst) and the hand-overs between them in one
+    run, terminal for terminal."""
+    rng = np.random.default_rng(21)
+    arrivals = np.round(np.concatenate([rng.beta(3, 4, 1500) * 100, rng.uniform(0, 30_000, 500)])
+                        * 4) / 4  # fmt: skip
+    start = rng.integers(0, levels, len(arrivals))
+    fast = simulate_cell(arrivals, procedure, np.random.default_rng(5), 30, start)
+    seed64 = int(np.random.default_rng(5).integers(0, 2**64, dtype=np.uint64))
+    slow = reference_cell(arrivals, procedure, seed64, 30, start)
+    assert slow["collided_transmissions"] > 1000  # the burst is dense
+    for name in ("success", "transmissions", "collided", "final_level",
+                 "level_transmissions", "step_ms", "delay_ms"):  # fmt: skip
+        same(getattr(fast, name), slow[name])
+    assert fast.collided_preambles == slow["collided_preambles"]
+    assert fast.preamble_opportunities == slow["preamble_opportunities"]
