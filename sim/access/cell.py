@@ -442,7 +442,7 @@ class _Cell:
         self.heap: list[int] = []
         self.current = -1
         self.kept: list[_Rows] = []  # granted attempts and each terminal's last
-        self.hit_terminals: list[IntArray] = []  # the terminal of each collided attempt
+        self.collided = np.zeros(n, dtype=bool)  # collided at least once
         self.scratch = np.full(n, _NONE)  # per terminal, kept at _NONE between uses
         self.first_records = np.zeros(0, dtype=np.uint64)  # first attempts by block
         self.first_raos = np.zeros(0, dtype=np.int64)
@@ -573,30 +573,27 @@ class _Cell:
         the first RAO at or after it, of the next level after the level's last attempt.
         `backoff`: each attempt's backoff uniform (drawn here if None)."""
         p = self.p
-        go_on = _number(records) < p.max_preamble_transmissions
+        go_on = ((records >> _K) & _BYTE) < p.max_preamble_transmissions
         special = np.flatnonzero(code != -1)
+        wait: FloatArray | None = None  # None: the no-grant wait for all that go on
         if len(special):
             later, ok = self._grants(lv, records[special], code[special],
                                      None if harq is None else harq[special])  # fmt: skip
             go_on[special[ok]] = False
-            every = bool(go_on.all())
-            if ok.all():  # the others got no grant
-                wait = np.full(int(np.count_nonzero(go_on)), lv.no_grant_wait)
-            else:
+            if not ok.all():  # some failed after a grant: they wait for the timer
                 wait = np.full(len(records), lv.no_grant_wait)
                 wait[special] = later
-                if not every:
-                    wait = wait[go_on]
-        else:
-            every = bool(go_on.all())
-            wait = np.full(int(np.count_nonzero(go_on)), lv.no_grant_wait)
-        if not every:
+        if not go_on.all():
             records, raos = records[go_on], raos[go_on]
             if backoff is not None:
                 backoff = backoff[go_on]
+            if wait is not None:
+                wait = wait[go_on]
         if backoff is None:
             backoff = low(_word_draws(self.draws, records, CHOICE))
-        wait = wait + backoff * p.backoff_indicator_ms  # from the RAO to the end of the backoff
+        # from the RAO to the end of the backoff
+        backoff = backoff * p.backoff_indicator_ms
+        wait = backoff + lv.no_grant_wait if wait is None else wait + backoff
         records = records + _NEXT
         # the first RAO at or after t + wait: on the same level, wait / period RAOs on
         nexts = raos + np.ceil(wait / lv.period - 1e-9).astype(np.int64)
@@ -836,7 +833,7 @@ class _Cell:
             if many:
                 self.counts["collided_transmissions"] += many
                 self.counts["collided_preambles"] += crowded
-                self.hit_terminals.append(_terminals(part[hit]))
+                self.collided[_terminals(part[hit])] = True
             go_on, after, later = self._follow(lv, part, at, code, backoff, harq)
             keep = ~go_on | (code != -1)
             if keep.any():
@@ -856,7 +853,7 @@ class _Cell:
         self.current = end - 1
         hits = rows.take(rows.hit)
         if len(hits.records):
-            self.hit_terminals.append(_terminals(hits.records))
+            self.collided[_terminals(hits.records)] = True
             self.counts["collided_transmissions"] += len(hits.records)
             preambles = np.empty(len(hits.records), dtype=np.int64)
             for lv, mine in self._by_level(hits.records):
@@ -891,7 +888,11 @@ class _Cell:
         where it takes many, the block engine goes on over as many blocks."""
         first = self._first_records()
         blocks = self._blocks(first, self.attempt_rao)
-        order = np.argsort(blocks, kind="stable")
+        low = int(blocks.min())
+        spread = int(blocks.max()) - low
+        # a stable sort (radix for 16-bit keys)
+        order = np.argsort(blocks - low if spread >= 2**16 else (blocks - low).astype(np.uint16),
+                           kind="stable")  # fmt: skip
         self.first_records, self.first_raos = first[order], self.attempt_rao[order]
         self.first_blocks, self.first_taken = blocks[order], 0
         low = int(self.first_blocks[0])
@@ -961,9 +962,6 @@ class _Cell:
         final_level[terminals] = _level_of(ends.records)
         last_ms = np.zeros(n)
         last_ms[terminals] = self._times(final_level[terminals], ends.raos)
-        collided = np.zeros(n, dtype=bool)
-        if self.hit_terminals:
-            collided[np.concatenate(self.hit_terminals)] = True
         success = np.zeros(n, dtype=bool)
         done_ms = np.full(n, np.nan)
         extra = np.zeros((4, n))  # RAR (less a no-grant's), Msg3, Msg4, radio (retried)
@@ -1035,7 +1033,7 @@ class _Cell:
             success=success,
             transmissions=transmissions,
             delay_ms=done_ms - self.start_ms,
-            collided=collided,
+            collided=self.collided,
             preamble_transmissions=int(transmissions.sum()),
             collided_transmissions=self.counts["collided_transmissions"],
             collided_preambles=self.counts["collided_preambles"],
