@@ -29,10 +29,11 @@ i-th grant's RAR is received from slot i // grants_per_subframe of the window (1
 slots) for ``rar_ms``; Msg3 starts ``rar_processing_ms`` after the RAR and takes
 ``msg3_ms``, its HARQ retransmissions start every ``rtt_msg3_ms``; Msg4 is received from
 ``connection_request_processing_ms`` after the (successful) Msg3 for ``msg4_ms``, its
-retransmissions every ``rtt_msg4_ms``.  The contention-resolution timer starts in the
-subframe that holds the end of the last Msg3 (TS 36.321 5.1.5: for NB-IoT and BL/CE UEs
-"in the subframe containing the last repetition"; for LTE the subframe of Msg3), i.e.
-max(msg3_ms - 1, 0) ms after the last Msg3 starts, and Msg4 must end before it expires.
+retransmissions every ``rtt_msg4_ms``.  The contention-resolution timer is restarted
+with each Msg3 transmission (TS 36.321 5.1.5) and starts in the last 1 ms subframe of the
+last Msg3, max(msg3_ms - 1, 0) ms after it starts (an assumption: with a 1 ms Msg3 it is
+the TR 37.868 timing, the timer counted from Msg3's subframe; TS 38.321 5.1.5 starts NR's
+in the first symbol after Msg3, at most 1 ms later); Msg4 must end before it expires.
 With all defaults the minimum access delay (first preamble to Msg4) is
 1 + 2 + 1 + 5 + 1 + 4 + 1 = 15 ms.  These are the semantics of the public LTE-A
 random-access simulator of Leyva-Mayorga, Tello-Oquendo et al. (IEEE TWC 2017) whose
