@@ -84,18 +84,16 @@ class Procedure:
 
     @property
     def effective_no_grant_wait_ms(self) -> float:
-        """From an RAO to when a terminal that got no grant starts its backoff, ms:
-        `no_grant_wait_ms`, by default the end of the RAR window, 1 + preamble_processing_ms
-        + rar_window_ms (the window opens after the preamble and its processing)."""
-        if self.no_grant_wait_ms is not None:
-            return self.no_grant_wait_ms
-        return 1 + self.preamble_processing_ms + self.rar_window_ms
+        """From an RAO to when a terminal of the first level that got no grant starts its
+        backoff, ms: `no_grant_wait_ms`, by default the end of the RAR window,
+        preamble_ms + preamble_processing_ms + rar_window_ms (`Level`)."""
+        return self.levels[0].effective_no_grant_wait_ms
 
     @property
-    def minimum_delay_ms(self) -> int:
-        """First preamble to Msg4 when everything succeeds at once, ms."""
-        return (1 + self.preamble_processing_ms + 1 + self.rar_processing_ms + 1
-                + self.connection_request_processing_ms + 1)  # fmt: skip
+    def minimum_delay_ms(self) -> float:
+        """First preamble to the end of Msg4 at the first level when everything succeeds at
+        once, ms (`Level.minimum_delay_ms`; 15 with the TR 37.868 setup)."""
+        return self.levels[0].minimum_delay_ms
 
     def replace(self, **changes: object) -> Procedure:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -204,8 +202,8 @@ PARAMETERS: dict[str, Parameter] = {
                   "rar_window_ms; more than 64 cannot be used: an RAO has at most 64 "
                   "preambles)", 1, 64, optional=True),
         Parameter("no_grant_wait_ms", float, "from an RAO to the backoff of a terminal that "
-                  "got no grant, ms (default: 1 + preamble_processing_ms + rar_window_ms, "
-                  "the end of the RAR window; at least the 1 ms preamble)", 1, _MS,
+                  "got no grant, ms (default: preamble_ms + preamble_processing_ms + "
+                  "rar_window_ms, the end of the RAR window)", 1, _MS,
                   optional=True),
         Parameter("max_preamble_transmissions", int, "preamble transmissions before a "
                   "terminal gives up (preambleTransMax)", 1, 200),
