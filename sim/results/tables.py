@@ -462,9 +462,16 @@ def _energy_growth(rows: pd.DataFrame, row: pd.Series) -> str:
     """Why a report costs what it does: the part of its energy that grew most from the
     first simulated year of the same region, technology and coverage class ('wait +12.5
     mJ/report since 2023'), else its largest part ('data 99.9 % of 4,830 mJ/report')."""
+    if not math.isfinite(row["energy_per_report_mj"]):
+        return "no access succeeded: reports do not get through"
     same = rows[rows["where"] == row["where"]].sort_values("year", kind="stable")
     first = same.iloc[0]
-    growth = {part: row[f"{part}_mj"] - first[f"{part}_mj"] for part in ENERGY_PARTS}
+    growth = {
+        part: row[f"{part}_mj"] - first[f"{part}_mj"]
+        if math.isfinite(first[f"{part}_mj"])
+        else -math.inf  # the first year had no success: nothing to compare with
+        for part in ENERGY_PARTS
+    }
     part = max(growth, key=lambda name: growth[name])
     if first["year"] != row["year"] and growth[part] > 0:
         return f"{part} +{growth[part]:,.1f} mJ/report since {first['year']}"

@@ -59,11 +59,16 @@ class Profile:
 def profile(technology: str) -> Profile:
     """The access layer's procedure for a technology (as `iotsim run` builds it for the hot
     cells) and its carrier's budget per opportunity, from the hourly budget."""
+    # NB-IoT: the CE0 NPRACH the capacity model budgets (48 subcarriers every 40 ms, set
+    # as a scenario does; the nb-iot profile's own CE0 is an operator's lighter 12 every
+    # 320 ms), alone: terminals in normal coverage that never move up a level
+    nprach = {"nb-iot": {"nprach_periodicity_ms": 40, "nprach_subcarriers": 48}}
     scenario = parse_scenario(
         {
             "name": "ra",
             "end": "2023-12",
             "categories": {"c": {"initial": 1, "technologies": [technology]}},
+            "technologies": nprach if technology == "nb-iot" else {},
         }
     )
     carrier = catalog.TECHNOLOGIES[technology].carrier
@@ -72,7 +77,9 @@ def profile(technology: str) -> Profile:
     return Profile(
         technology,
         carrier,
-        procedure_for(scenario, technology),
+        procedure_for(scenario, technology).replace(
+            coverage_levels=(), max_attempts_per_level=None
+        ),
         spec.collision_target,
         hourly / (MS_PER_HOUR / spec.rao_period_ms),
     )
