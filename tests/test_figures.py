@@ -173,14 +173,19 @@ def test_overlaid_access_figures_show_the_same_pool_for_every_folder(
     for one in runs:
         access = one.access.assign(pool=one.access["region"] + "/" + one.access["technology"])
         own_worst.append(access.groupby("pool")["success_probability"].min().idxmin())
-    assert own_worst[0] != own_worst[1]  # the two folders' own worst pools differ
+    # the pool that fares worst in any folder (with the sourced NB-IoT profile the storm's
+    # and the jitter's own worst are both dense_urban/nb-iot; the storm's is the lowest)
+    worst = min(
+        zip(own_worst, runs, strict=True),
+        key=lambda item: item[1].access["success_probability"].min(),
+    )[0]
     figure = plots.access_by_year(runs)
     try:
         labels = [line.get_label() for line in figure.axes[0].get_lines()]
         pools = {label.split(" ")[0] for label in labels if not label.startswith("_")}
-        assert pools == {own_worst[0]}, labels  # the storm's failing pool, for both folders
+        assert pools == {worst}, labels  # the worst pool, drawn for both folders
         assert sum("jitter" in label for label in labels) == 3  # p50, p90, p99 of the jitter
-        assert own_worst[0] in figure.axes[0].get_title()
+        assert worst in figure.axes[0].get_title()
     finally:
         plots.close(figure)
 
@@ -457,7 +462,9 @@ def test_read_first_says_when_every_simulated_cell_passes(tmp_path: Path) -> Non
         "name": "calm",
         "end": "2023-12",
         "network": {"sites": {"4G": {"initial": 100}}},
-        "categories": {"m": {"preset": "water_meter", "initial": 200_000}},
+        "categories": {
+            "m": {"preset": "water_meter", "initial": 20_000}
+        },  # a few per cell: the nb-iot CE0 NPRACH (12 every 320 ms) is not overrun
         "access": {"years": [2023], "technologies": ["nb-iot"], "window_s": 10, "spread_cv": 0},
     }
     idle = {**busy, "name": "idle", "categories": {"m": {"preset": "water_meter", "initial": 5}}}

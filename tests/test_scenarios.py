@@ -171,12 +171,15 @@ def test_readme_figure_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]  # nothing in the root
 
 
-def test_meter_storm_fails_in_dense_urban_nb_iot_and_jitter_prevents_it() -> None:
+def test_meter_storm_fails_in_dense_urban_nb_iot_and_jitter_puts_it_off() -> None:
     storm = run(ROOT / "scenarios" / "china_meter_storm.yaml")
     jitter = run(ROOT / "scenarios" / "china_meter_storm_jitter.yaml")
     assert storm.figure("first_access_failure_pool") == "dense_urban/nb-iot"
-    assert 2023 <= int(storm.figure("first_access_failure_year")) <= 2030
-    assert jitter.figure("first_access_failure_year") == ""
+    first = int(storm.figure("first_access_failure_year"))
+    assert 2023 <= first <= 2030
+    # spreading the reads over a minute fails later, if at all
+    later = jitter.figure("first_access_failure_year")
+    assert later == "" or int(later) > first
     # the same terminals and reports: only their timing differs
     assert storm.connections.equals(jitter.connections)
     hot = (
@@ -184,8 +187,10 @@ def test_meter_storm_fails_in_dense_urban_nb_iot_and_jitter_prevents_it() -> Non
         & (storm.access["technology"] == "nb-iot")
         & (storm.access["cell"] == "p99")
     )
-    assert (jitter.access.loc[hot, "success_probability"] > 0.99).all()
-    assert storm.access.loc[hot, "success_probability"].min() < 0.9
+    spread = jitter.access.loc[hot, "success_probability"].to_numpy()
+    burst = storm.access.loc[hot, "success_probability"].to_numpy()
+    assert (spread > burst).all()
+    assert burst.min() < 0.9
 
 
 def test_readme_shows_the_storm_excerpts() -> None:
