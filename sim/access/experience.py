@@ -6,19 +6,22 @@ the energy of what their random-access procedure did (`AccessOutcome.step_ms`) p
 data phase of their coverage class (`sim.access.energy.data_phase`).  A report whose access
 failed is not lost: the terminal sends it again later (an assumption: the application
 retries), so a *delivered* report costs the group's mean access energy over its success
-probability, plus one data phase; per terminal, its own access energy over the group's
-success probability plus the data phase (the mean of which is that figure).  When no
-access succeeds a report cannot be delivered: infinite energy, a battery life of 0.
-Battery life then follows per terminal as if its reports were like this one:
+probability, plus one data phase.  When no access succeeds a report cannot be delivered:
+infinite energy, a battery life of 0.
+
+Battery life is the long run's: which terminal of a group collides in a given hour is
+chance, so over the thousands of reports of a battery's life every terminal of the group
+spends about the group's mean per report (the groups differ: coverage class, cell,
+category, technology).  A day's energy counts:
 
 * the day's reports that meet busy-window conditions: all of them when the category's
-  reports are spread evenly over the day (busy-hour share <= 1/24: every hour is alike),
+  reports are spread evenly over the day (busy-hour share about 1/24: every hour is alike),
   else the busy-hour share of them;
 * the other reports cost what a lone terminal's first attempt costs (no congestion: an
   assumption, the other hours are not simulated).
 
-The table keeps the median battery life over the terminals, the share that misses the
-category's design life, and the energy by step, so a planner sees which step grew.
+The table keeps that life, whether it misses the category's design life (then every
+terminal of the group does), and the energy by step, so a planner sees which step grew.
 """
 
 from __future__ import annotations
@@ -68,9 +71,17 @@ class GroupReports:
     replications: int
 
 
+ALIKE = 0.99
+"""Hours at least this loaded, relative to the busy hour, count as alike."""
+
+
 def congested_share(busy_hour_share: float) -> float:
-    """Share of a day's reports that meet busy-window conditions (module docstring)."""
-    return 1.0 if busy_hour_share <= 1.0 / 24.0 + 1e-12 else busy_hour_share
+    """Share of a day's reports that meet busy-window conditions (module docstring): with
+    share h in the busy hour and the rest spread over the other 23, all of them when the
+    other hours carry at least 99 % of the busy hour's ((1 - h) / 23 >= 0.99 h: hourly
+    reads written as 0.0417 for 1/24 count as even), else h."""
+    other_hours = (1.0 - busy_hour_share) / 23.0
+    return 1.0 if other_hours >= ALIKE * busy_hour_share else busy_hour_share
 
 
 def experience_row(scenario: Scenario, procedure: Procedure, category: str, technology: str,
@@ -94,13 +105,14 @@ def experience_row(scenario: Scenario, procedure: Procedure, category: str, tech
         by_step = steps * power.step_mw / 1000.0 * retries  # mJ per terminal and step
     data_mj = np.broadcast_to(data.energy_mj(power), (n,))
     energy = by_step.sum(axis=1) + data_mj
+    delivered = float(energy.mean()) if n else math.nan  # mJ per delivered report
     level = procedure.levels[min(coverage, len(procedure.levels) - 1)]
     lone = data_phase(technology, [coverage], traffic.payload_bytes, traffic.downlink_bytes,
                       override)  # fmt: skip
     ideal = float(energy_per_report_mj(ideal_step_ms(level), power, lone)[0])
     share = congested_share(traffic.busy_hour_share)
-    daily_average = share * energy + (1.0 - share) * ideal
-    lives = battery_life_years(daily_average, traffic.reports_per_day, battery, power)
+    daily_average = share * delivered + (1.0 - share) * ideal
+    life = float(battery_life_years(daily_average, traffic.reports_per_day, battery, power))
 
     def mean(values: FloatArray) -> float:
         return round(float(values.mean()), 6) if len(values) else math.nan
@@ -111,14 +123,12 @@ def experience_row(scenario: Scenario, procedure: Procedure, category: str, tech
         "energy_per_report_mj": mean(energy),
         **{f"{part}_mj": mean(by_step[:, j]) for j, part in enumerate(STEPS)},
         "data_mj": mean(data_mj),
-        "battery_life_years": (
-            round(float(np.median(lives)), 6) if n and not np.isnan(lives).all() else math.nan
-        ),
+        "battery_life_years": round(life, 6) if n else math.nan,
         "design_life_years": (
             battery.design_life_years if battery.design_life_years is not None else math.nan
         ),
         "below_design_life_share": (
-            round(share_below_design_life(lives, battery.design_life_years), 6) if n else math.nan
+            share_below_design_life([life], battery.design_life_years) if n else math.nan
         ),
     }
 

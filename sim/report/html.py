@@ -197,7 +197,7 @@ def findings(run: Tables) -> list[Finding]:
 def _battery_findings(run: Tables) -> list[Finding]:
     """Per battery-powered category (summary.csv's battery_* figures): the first year its
     worst-off terminals in the hottest simulated cell fall below the design life, where
-    and why; or that they never do, with the lowest median life seen."""
+    and why; or that they never do, with the lowest life seen."""
     figures = _summaries(run)
     if not figures:
         return []
@@ -210,7 +210,7 @@ def _battery_findings(run: Tables) -> list[Finding]:
             first = min(short, key=lambda f: int(f[metric]))
             held = _in_how_many(len(short), len(figures))
             out.append(Finding(
-                f"{category}: median battery life below its design life{held} from "
+                f"{category}: battery life below its design life{held} from "
                 f"{first[metric]} in the hottest simulated cell "
                 f"({first['battery_below_design_where_' + category]}, region/technology/"
                 f"coverage): {first['battery_below_design_why_' + category]}",
@@ -219,7 +219,7 @@ def _battery_findings(run: Tables) -> list[Finding]:
             lowest = min(figures, key=lambda f: float(f["battery_life_lowest_years_" + category]))
             out.append(Finding(
                 f"{category}: battery life meets its design life in every simulated cell; "
-                f"lowest median {float(lowest['battery_life_lowest_years_' + category]):.1f} "
+                f"lowest {float(lowest['battery_life_lowest_years_' + category]):.1f} "
                 f"years ({lowest['battery_life_lowest_where_' + category]})",
                 warning=False))  # fmt: skip
     return out

@@ -422,11 +422,13 @@ ENERGY_PARTS = ("preamble", "rar", "msg3", "msg4", "wait", "data")
 
 
 def _battery_figures(plan: Plan, experience: pd.DataFrame) -> list[tuple[str, Any]]:
-    """Per battery-powered category: the first simulated year in which the median battery
-    life of its worst-off terminals in the hottest simulated cell (the lowest over regions,
+    """Per battery-powered category: the first simulated year in which the battery life of
+    its worst-off terminals in the hottest simulated cell (the lowest over regions,
     technologies and coverage classes) falls below its design life, where, and why (the
     part of a report's energy that grew most since the first simulated year, for the same
-    terminals); else the lowest median life seen and where."""
+    terminals); the lowest life seen and where; and the share of its terminals in the
+    hottest cells (weighted by their reports) whose battery misses the design life in the
+    last simulated year."""
     if not plan.scenario.access.years or experience.empty:
         return []
     hottest = max(plan.scenario.access.cells, key=lambda name: float(name[1:]))
@@ -451,9 +453,17 @@ def _battery_figures(plan: Plan, experience: pd.DataFrame) -> list[tuple[str, An
                         (f"battery_below_design_where_{category}", ""),
                         (f"battery_below_design_why_{category}", "")]  # fmt: skip
         lowest = rows.iloc[int(np.argmin(rows["battery_life_years"].to_numpy()))]
+        last = rows[rows["year"] == rows["year"].max()]
+        weights = last["reports"].to_numpy(dtype=float)
+        missing = (
+            float(np.average(last["below_design_life_share"], weights=weights))
+            if weights.sum() > 0
+            else math.nan
+        )
         figures += [
             (f"battery_life_lowest_years_{category}", f"{lowest['battery_life_years']:.6f}"),
             (f"battery_life_lowest_where_{category}", f"{lowest['year']} {lowest['where']}"),
+            (f"battery_below_design_share_{category}", f"{missing:.6f}"),
         ]
     return figures
 

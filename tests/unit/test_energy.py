@@ -248,3 +248,16 @@ def test_a_report_that_cannot_get_through_empties_the_battery_at_once() -> None:
         lives = battery_life_years(np.array([np.inf, np.inf]), np.array([24.0, 0.5]),
                                    settings, POWER)  # fmt: skip
     assert lives.tolist() == [0.0, 0.0]
+
+
+def test_reports_spread_over_the_day_all_meet_busy_hour_conditions() -> None:
+    """Hourly reads (busy-hour share 1/24, written 0.0417 or 0.042) meet the busy window's
+    conditions every hour; a category with a fifth of its reports in the busy hour, only
+    that fifth."""
+    from sim.access.experience import congested_share
+
+    assert congested_share(1 / 24) == 1.0
+    assert congested_share(0.0417) == 1.0
+    assert congested_share(0.042) == 1.0
+    assert congested_share(0.2) == 0.2
+    assert congested_share(1.0) == 1.0
