@@ -351,7 +351,7 @@ def test_a_hostile_file_loads_or_is_a_clean_scenario_error(folder: Path, content
 
 @pytest.mark.slow
 @settings(
-    max_examples=3_000,
+    max_examples=2_000,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
