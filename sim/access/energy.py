@@ -351,11 +351,7 @@ def share_below_design_life(life_years: ArrayLike, design_life_years: float | No
 
 def zero_activity_life_years(settings: BatterySettings, power: PowerModel) -> float:
     """Battery life of a terminal that never reports or updates (the sleep floor alone)."""
-    if settings.battery_wh is None:
-        return math.nan
-    daily = sleep_floor_mw(settings, power) * MS_PER_DAY / 1000.0
-    return 1.0 / (daily * DAYS_PER_YEAR / (settings.battery_wh * MJ_PER_WH)
-                  + settings.self_discharge_per_year)  # fmt: skip
+    return float(battery_life_years(0.0, 0.0, settings, power, tau_energy_mj=0.0))
 
 
 __all__ = [

@@ -259,49 +259,18 @@ def test_an_access_run_prints_energy_per_report_and_battery_life(
     day_mj = 24 * figures["energy_per_report_mj"] + sleep_mj
     assert figures["battery_life_years"] == pytest.approx(5 * 3.6e6 / (day_mj * 365.25), rel=1e-3)
     # a deeper coverage class costs more energy per report
-    assert (
-        _run(
-            [
-                "access",
-                "--devices",
-                "200",
-                "--replications",
-                "2",
-                "--traffic",
-                "uniform",
-                "--window",
-                "60",
-                "--technology",
-                "nb-iot",
-                "--coverage",
-                "extreme",
-            ]
-        )
-        == 0
-    )
-    deep = {line.split()[0]: float(line.split()[1])
-            for line in capsys.readouterr().out.splitlines()[1:]}  # fmt: skip
-    assert (
-        _run(
-            [
-                "access",
-                "--devices",
-                "200",
-                "--replications",
-                "2",
-                "--traffic",
-                "uniform",
-                "--window",
-                "60",
-                "--technology",
-                "nb-iot",
-            ]
-        )
-        == 0
-    )
-    normal = {line.split()[0]: float(line.split()[1])
-              for line in capsys.readouterr().out.splitlines()[1:]}  # fmt: skip
+    nb_iot = ["access", "--devices", "200", "--replications", "2", "--traffic", "uniform",
+              "--window", "60", "--technology", "nb-iot"]  # fmt: skip
+    deep = _printed_figures([*nb_iot, "--coverage", "extreme"], capsys)
+    normal = _printed_figures(nb_iot, capsys)
     assert deep["energy_per_report_mj"] > normal["energy_per_report_mj"]
+
+
+def _printed_figures(args: list[str], capsys: pytest.CaptureFixture[str]) -> dict[str, float]:
+    """The metric -> value lines an `iotsim access` run prints."""
+    assert _run(args) == 0
+    lines = capsys.readouterr().out.splitlines()[1:]
+    return {line.split()[0]: float(line.split()[1]) for line in lines}
 
 
 def test_energy_options_are_checked(capsys: pytest.CaptureFixture[str]) -> None:
