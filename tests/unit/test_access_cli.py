@@ -146,6 +146,35 @@ BAD_OPTIONS = [
     (["--detection", "perfect"], "--detection perfect: must be one of tr37868, certain"),
     (["--collisions", "x"], "--collisions x: must be one of undetected, contention"),
     (["--rao-period-ms", "0.5"], "rao_offset_ms=1.0 (must be less than rao_period_ms=0.5)"),
+    (["--coverage", "deep"], "--coverage deep: must be one of normal, robust, extreme"),
+    (["--battery-wh", "0"], "--battery-wh 0: must be a number in (0, 1000000]"),
+    # the profiles: an unknown technology, level or field, or a bad value of a level
+    (["--technology", "nb-iot", "--level", "3.rao_period_ms=640"],
+     "--level 3.rao_period_ms=640: --technology nb-iot has no level 3 (levels 1..2 can be "
+     "changed)"),
+    (["--level", "1.rao_period_ms=640"],
+     "--level 1.rao_period_ms=640: --technology lte has no level 1 (it has one level only)"),
+    (["--technology", "nb-iot", "--level", "0.preambles=4"],
+     "--level 0.preambles=4: level 0 is set by the procedure options (here --preambles)"),
+    (["--technology", "nb-iot", "--level", "1.colour=4"], "--level 1.colour=4: unknown field "
+     "colour (one of preambles,"),
+    (["--technology", "nb-iot", "--level", "2.rao_period_ms=abc"],
+     "--level 2.rao_period_ms=abc: must be a number in [0.01, 2560]"),
+    (["--technology", "nb-iot", "--level", "1.preambles=65"],
+     "--level 1.preambles=65: must be a whole number from 1 to 64"),
+    (["--technology", "nb-iot", "--level", "2.rao_period_ms"],
+     "--level 2.rao_period_ms: expected L.FIELD=VALUE, e.g. 1.rao_period_ms=640"),
+    (["--technology", "nb-iot", "--level", "2.rao_period_ms=100"],
+     "--level 2.rao_period_ms=100: invalid coverage level: rao_offset_ms=256.0 (must be less "
+     "than rao_period_ms=100.0)"),
+    (["--technology", "nb-iot", "--level", "1.max_attempts=0"],
+     "--level 1.max_attempts=0: must be a whole number from 1 to 200"),
+    (["--technology", "wifi"], "--technology wifi: must be one of lte, lte-m, nb-iot"),
+    (["--technology", "nb-iot", "--prach-configuration-index", "3"],
+     "--prach-configuration-index is an LTE PRACH configuration (TS 36.211 Table 5.7.1-2) and "
+     "does not apply to --technology nb-iot"),
+    (["--technology", "nr", "--tr37868"],
+     "--tr37868 runs TR 37.868's LTE setup and does not apply to --technology nr"),
 ] + [
     (["--" + name.replace("_", "-"), "abc"], f"--{name.replace('_', '-')} abc: must be")
     for name in PARAMETERS
@@ -271,10 +300,3 @@ def _printed_figures(args: list[str], capsys: pytest.CaptureFixture[str]) -> dic
     assert _run(args) == 0
     lines = capsys.readouterr().out.splitlines()[1:]
     return {line.split()[0]: float(line.split()[1]) for line in lines}
-
-
-def test_energy_options_are_checked(capsys: pytest.CaptureFixture[str]) -> None:
-    assert _run(["access", "--coverage", "deep"]) == 2
-    assert "--coverage deep: must be one of normal, robust, extreme" in capsys.readouterr().err
-    assert _run(["access", "--battery-wh", "0"]) == 2
-    assert "--battery-wh 0" in capsys.readouterr().err

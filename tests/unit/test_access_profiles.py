@@ -366,49 +366,8 @@ def test_help_lists_the_technologies(capsys: pytest.CaptureFixture[str]) -> None
     assert "2.rao_period_ms=640" in text
 
 
-BAD_LEVELS = [
-    (["--technology", "nb-iot", "--level", "3.rao_period_ms=640"],
-     "--level 3.rao_period_ms=640: --technology nb-iot has no level 3 (levels 1..2 can be "
-     "changed)"),
-    (["--level", "1.rao_period_ms=640"],
-     "--level 1.rao_period_ms=640: --technology lte has no level 1 (it has one level only)"),
-    (["--technology", "nb-iot", "--level", "0.preambles=4"],
-     "--level 0.preambles=4: level 0 is set by the procedure options (here --preambles)"),
-    (["--technology", "nb-iot", "--level", "1.colour=4"], "--level 1.colour=4: unknown field "
-     "colour (one of preambles,"),
-    (["--technology", "nb-iot", "--level", "2.rao_period_ms=abc"],
-     "--level 2.rao_period_ms=abc: must be a number in [0.01, 2560]"),
-    (["--technology", "nb-iot", "--level", "1.preambles=65"],
-     "--level 1.preambles=65: must be a whole number from 1 to 64"),
-    (["--technology", "nb-iot", "--level", "2.rao_period_ms"],
-     "--level 2.rao_period_ms: expected L.FIELD=VALUE, e.g. 1.rao_period_ms=640"),
-    (["--technology", "nb-iot", "--level", "2.rao_period_ms=100"],
-     "--level 2.rao_period_ms=100: invalid coverage level: rao_offset_ms=256.0 (must be less "
-     "than rao_period_ms=100.0)"),
-    (["--technology", "nb-iot", "--level", "1.max_attempts=0"],
-     "--level 1.max_attempts=0: must be a whole number from 1 to 200"),
-    (["--technology", "wifi"], "--technology wifi: must be one of lte, lte-m, nb-iot"),
-    (["--technology", "nb-iot", "--prach-configuration-index", "3"],
-     "--prach-configuration-index is an LTE PRACH configuration (TS 36.211 Table 5.7.1-2) and "
-     "does not apply to --technology nb-iot"),
-    (["--technology", "nr", "--tr37868"],
-     "--tr37868 runs TR 37.868's LTE setup and does not apply to --technology nr"),
-]  # fmt: skip
-
-
-@pytest.mark.parametrize(("options", "says"), BAD_LEVELS, ids=[" ".join(o) for o, _ in BAD_LEVELS])
-def test_a_bad_level_or_technology_exits_2_with_one_line(
-    options: list[str], says: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    out = tmp_path / "m.csv"
-    assert main(["access", *options, "--out", str(out)]) == 2
-    captured = capsys.readouterr()
-    lines = captured.err.strip().splitlines()
-    assert len(lines) == 1, captured.err
-    assert lines[0].startswith("error: ")
-    assert says in lines[0]
-    assert captured.out == ""
-    assert list(tmp_path.iterdir()) == []  # nothing run, nothing written
+# bad --technology and --level values: in test_access_cli.py's BAD_OPTIONS (exit 2, one
+# line, nothing run or written)
 
 
 def test_levels_accept_hyphens_and_several_changes_of_one_level(
