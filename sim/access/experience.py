@@ -93,8 +93,9 @@ def experience_row(scenario: Scenario, procedure: Procedure, category: str, tech
     power = power_model(technology, override)
     battery = battery_settings(spec)
     n = len(reports.success)
-    data = data_phase(technology, np.full(n, coverage), traffic.payload_bytes,
-                      traffic.downlink_bytes, override)  # fmt: skip
+    # one report's data phase at the group's coverage class (the same for every terminal)
+    data = data_phase(technology, [coverage], traffic.payload_bytes, traffic.downlink_bytes,
+                      override)  # fmt: skip
     steps = reports.step_ms
     success = float(reports.success.mean()) if n else math.nan
     # per delivered report: failed accesses are retried until one gets through
@@ -107,9 +108,7 @@ def experience_row(scenario: Scenario, procedure: Procedure, category: str, tech
     energy = by_step.sum(axis=1) + data_mj
     delivered = float(energy.mean()) if n else math.nan  # mJ per delivered report
     level = procedure.levels[min(coverage, len(procedure.levels) - 1)]
-    lone = data_phase(technology, [coverage], traffic.payload_bytes, traffic.downlink_bytes,
-                      override)  # fmt: skip
-    ideal = float(energy_per_report_mj(ideal_step_ms(level), power, lone)[0])
+    ideal = float(energy_per_report_mj(ideal_step_ms(level), power, data)[0])
     share = congested_share(traffic.busy_hour_share)
     daily_average = share * delivered + (1.0 - share) * ideal
     life = float(battery_life_years(daily_average, traffic.reports_per_day, battery, power))

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from sim.access.experience import ENERGY_PARTS
 from sim.demand.schedules import row_month_indices
 from sim.engine import Plan, Trajectory, pools_full
 from sim.scenario import Scenario, month_label
@@ -415,10 +416,6 @@ def _access_figures(plan: Plan, access: pd.DataFrame) -> list[tuple[str, Any]]:
          f"{worst['year']} {worst['region']}/{worst['technology']} {worst['cell']}"
          if worst is not None else ""),
     ]  # fmt: skip
-
-
-ENERGY_PARTS = ("preamble", "rar", "msg3", "msg4", "wait", "data")
-"""The parts of a report's energy in experience.csv (`<part>_mj`)."""
 
 
 def _battery_figures(plan: Plan, experience: pd.DataFrame) -> list[tuple[str, Any]]:
