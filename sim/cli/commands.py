@@ -56,6 +56,17 @@ from sim.results import (
 from sim.scenario import Problem, Scenario, ScenarioError, json_schema, load_scenario
 from sim.scenario.catalog import lte_prach_timing
 from sim.scenario.radio import COVERAGE_CLASSES
+from sim.study.calibrate import (
+    Calibration,
+    calibrate,
+    calibrated_text,
+    fit_table,
+    free_parameters,
+    output_files,
+    output_paths,
+    parse_history,
+    write_calibration,
+)
 from sim.study.compare import FIGURES, FolderError, compare_folders, folder_figures
 from sim.study.executors import executor_notes
 from sim.study.sweeps import parse_override, run_sweep, variants
@@ -137,6 +148,31 @@ def _parser() -> argparse.ArgumentParser:
         default=Path("results") / "report.html",
         help="HTML file (default: results/report.html)",
     )
+
+    calibrate = commands.add_parser(
+        "calibrate",
+        help="fit category fields (growth, initial base) to a history of observed totals",
+        description="Fit numeric fields of a scenario's categories to a history CSV (date, "
+        "value; optional category, region, technology filters and metric) by least squares "
+        "on log values. The model is the scenario's demand (expected installed base with no "
+        "capacity limit), not simulated connections: the two agree while nothing is blocked. "
+        "Writes the calibrated scenario (the original text with the fitted values) and "
+        "<out stem>.fit.csv and <out stem>.points.csv beside it.",
+    )
+    calibrate.add_argument("scenario", type=Path, help="scenario YAML file")
+    calibrate.add_argument("history", type=Path, help="history CSV: date (YYYY-MM), value, ...")
+    calibrate.add_argument("--free", action="append", default=[], metavar="PATH",
+                           help="a numeric field of a category to fit, e.g. "
+                           "categories.water_meter.growth.rate; a * step stands for every key "
+                           "(categories.*.growth.rate) (repeatable)")  # fmt: skip
+    calibrate.add_argument("--cutoff", metavar="YYYY-MM",
+                           help="fit the points up to this month only and predict the later "
+                           "ones (a back-test)")  # fmt: skip
+    calibrate.add_argument("--metric", help="the rows of this metric (when the history has a "
+                           "metric column with several)")  # fmt: skip
+    calibrate.add_argument("--out", type=Path, metavar="FILE.yaml",
+                           help="calibrated scenario (default: "
+                           "./<scenario stem>.calibrated.yaml)")  # fmt: skip
 
     validate = commands.add_parser("validate", help="check scenarios; print every problem")
     validate.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML files")
@@ -568,6 +604,85 @@ def _report_html(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+MAX_HISTORY_BYTES = 50_000_000
+"""Largest history CSV read (50 MB; a monthly national series is a few kB)."""
+
+
+def _read_history(path: Path) -> str:
+    """The text of a history CSV; ScenarioError naming the file if it cannot be read."""
+    try:
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_HISTORY_BYTES + 1)
+        if len(raw) > MAX_HISTORY_BYTES:
+            raise ScenarioError([Problem("", f"larger than {MAX_HISTORY_BYTES // 1_000_000} MB;"
+                                         " a history is a few kB", str(path))])  # fmt: skip
+        return raw.decode("utf-8")
+    except FileNotFoundError:
+        raise ScenarioError([Problem("", "no such file", str(path))]) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ScenarioError([Problem("", f"cannot read the file: {error}", str(path))]) from None
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    out = args.out if args.out is not None else Path(f"{args.scenario.stem}.calibrated.yaml")
+    try:
+        scenario = _load(args.scenario)
+        if not args.free:
+            raise ScenarioError([Problem("--free", "give at least one --free PATH, e.g. "
+                                         "categories.water_meter.growth.rate")])  # fmt: skip
+        free = free_parameters(scenario, args.free)
+        history = parse_history(_read_history(args.history), str(args.history), scenario,
+                                args.metric)  # fmt: skip
+        if out.resolve() in (args.scenario.resolve(), args.history.resolve()):
+            raise ScenarioError([Problem("--out", f"{out} is an input; write the calibrated "
+                                         "scenario to another file")])  # fmt: skip
+        targets = output_paths(out)
+        for target in targets:
+            check_file_target(target)
+        calibration = calibrate(scenario, history, free, args.cutoff)
+        text = args.scenario.read_text(encoding="utf-8")
+        calibrated = calibrated_text(text, str(args.scenario), scenario, calibration, str(out))
+    except ScenarioError as error:
+        _report(error, "nothing was written", args.scenario)
+        return EXIT_BAD_INPUT
+    write_calibration(output_files(out, calibrated, calibration))
+    _print_calibration(scenario, calibration)
+    print(f"wrote {', '.join(str(path) for path in targets)}")
+    return EXIT_OK
+
+
+def _print_calibration(scenario: Scenario, calibration: Calibration) -> None:
+    """The fit report: parameters with their uncertainty, every point, the back-test."""
+    history = calibration.history
+    metric = f" (metric {history.metric})" if history.metric else ""
+    cutoff = f" up to {calibration.cutoff}" if calibration.cutoff else ""
+    print(f"{scenario.name}: {len(calibration.parameters)} parameter(s) fitted to "
+          f"{calibration.used} point(s){cutoff} of {history.file}{metric}; "
+          f"{calibration.informative} informative, "
+          f"{calibration.dof} degree(s) of freedom")  # fmt: skip
+    print("fitted to the demand (expected installed base with no capacity limit), not to "
+          "simulated connections: the two agree while nothing is blocked")  # fmt: skip
+    for note in calibration.notes:
+        print(f"note: {note}", file=sys.stderr)
+    table = fit_table(calibration).drop(columns="at_bound")
+    with pd.option_context("display.max_rows", None, "display.width", 200,
+                           "display.float_format", "{:.6g}".format):  # fmt: skip
+        print(table.to_string(index=False, na_rep="-"))
+        print(f"residuals (ln fitted - ln observed): rms {calibration.rms_log:.4g} over the "
+              "fitted points")  # fmt: skip
+        points = calibration.points.assign(
+            used_in_fit=np.where(calibration.points["used_in_fit"], "fit", "predicted")
+        )
+        print(points.to_string(index=False, formatters={
+            "observed": "{:,.0f}".format, "fitted": "{:,.0f}".format,
+            "residual_log": "{:.4f}".format, "error_pct": "{:.2f}".format}))  # fmt: skip
+    summary = calibration.backtest_summary()
+    if summary is not None:
+        mean, most = summary
+        print(f"back-test: {len(calibration.backtest)} point(s) after {calibration.cutoff} "
+              f"predicted with mean absolute error {mean:.3g} %, largest {most:.3g} %")  # fmt: skip
+
+
 def _validate(args: argparse.Namespace) -> int:
     failures = 0
     for path in args.scenarios:
@@ -852,12 +967,15 @@ _COMMANDS = {
     "access": _access,
     "compare": _compare,
     "sweep": _sweep,
+    "calibrate": _calibrate,
     "plot": _plot,
     "report": _report_html,
 }
 
 
-_FILE_OUTPUTS = {"compare": ("out",), "report": ("out",), "access": ("out", "cdf")}
+_FILE_OUTPUTS = {
+    "compare": ("out",), "report": ("out",), "access": ("out", "cdf"), "calibrate": ("out",),
+}  # fmt: skip
 """Options of each command that name a file to write (checked before anything runs)."""
 
 

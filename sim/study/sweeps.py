@@ -51,9 +51,7 @@ def parse_override(text: str) -> Override:
     if "=" not in text:
         raise ScenarioError([Problem("--set", f"expected PATH=V1,V2,..., got {text!r}")])
     path_text, _, values_text = text.partition("=")
-    steps = [step.strip() for step in path_text.strip().split(".")]
-    if not path_text.strip() or any(step == "" for step in steps):
-        raise ScenarioError([Problem("--set", f"bad field path {path_text!r}")])
+    steps = parse_field_path(path_text, "--set")
     values = []
     for item in values_text.split(","):
         if not item.strip():
@@ -62,14 +60,30 @@ def parse_override(text: str) -> Override:
             values.append(yaml.load(item.strip(), Loader=ScenarioLoader))
         except yaml.YAMLError:
             values.append(item.strip())
-    return Override(tuple(steps), tuple(values))
+    return Override(steps, tuple(values))
+
+
+def parse_field_path(text: str, option: str) -> tuple[str, ...]:
+    """A dotted field path (categories.water_meter.growth.rate) as its steps; ScenarioError
+    naming `option` for an empty path or step."""
+    steps = tuple(step.strip() for step in text.strip().split("."))
+    if not text.strip() or any(step == "" for step in steps):
+        raise ScenarioError([Problem(option, f"bad field path {text!r}")])
+    return steps
 
 
 def _check_path(data: Any, override: Override) -> None:
     """The path must name a field of the resolved scenario (every field has a default)."""
+    check_field_path(data, override.path)
+
+
+def check_field_path(data: Any, path: tuple[str, ...]) -> None:
+    """Raise ScenarioError unless `path` names a value of `data` (a resolved scenario as
+    plain data); the message names the unknown step, a close match and the choices."""
+    name = ".".join(path)
     node = data
-    for depth, step in enumerate(override.path):
-        where = ".".join(str(s) for s in override.path[:depth]) or "the scenario"
+    for depth, step in enumerate(path):
+        where = ".".join(str(s) for s in path[:depth]) or "the scenario"
         in_dict = isinstance(node, dict) and step in node
         in_list = isinstance(node, list) and step.isdigit() and int(step) < len(node)
         if in_dict or in_list:
@@ -79,12 +93,11 @@ def _check_path(data: Any, override: Override) -> None:
             close = difflib.get_close_matches(str(step), choices, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             known = f"; {where} has: {', '.join(choices)}" if choices else ""
-            raise ScenarioError(
-                [Problem(override.name, f"unknown field {step!r} in {where}{hint}{known}")]
-            )
+            raise ScenarioError([Problem(name, f"unknown field {step!r} in {where}{hint}{known}")])
 
 
-def _set(data: Any, path: tuple[str, ...], value: Any) -> None:
+def set_field(data: Any, path: tuple[str, ...], value: Any) -> None:
+    """Set the value at a checked field path of plain scenario data, in place."""
     node = data
     for step in path[:-1]:
         node = node[int(step)] if isinstance(node, list) else node[step]
@@ -127,7 +140,7 @@ def variants(
     for index, combination in enumerate(combinations):
         data = json.loads(json.dumps(base))
         for override, value in zip(overrides, combination, strict=True):
-            _set(data, override.path, value)
+            set_field(data, override.path, value)
         values = {o.name: v for o, v in zip(overrides, combination, strict=True)}
         try:
             variant_scenario = parse_scenario(data)
