@@ -366,7 +366,8 @@ class FreeParameter:
 
 def free_parameters(scenario: Scenario, texts: Sequence[str]) -> list[FreeParameter]:
     """The fields named by --free paths (a `*` step: every key at that level that has the
-    rest of the path), each a number of a category.  Raises ScenarioError."""
+    rest of the path and a number there), each a number of a category.  Raises
+    ScenarioError."""
     data = scenario.model_dump(mode="json")
     paths: list[tuple[str, ...]] = []
     for text in texts:
@@ -409,9 +410,20 @@ def _expand(data: Any, steps: tuple[str, ...]) -> list[tuple[str, ...]]:
         candidate = (*steps[:at], key, *steps[at + 1 :])
         if "*" in candidate:
             out += _try_expand(data, candidate)
-        elif _exists(data, candidate):
-            out.append(candidate)
+        elif _exists(data, candidate) and _is_number(_value_at(data, candidate)):
+            out.append(candidate)  # a `*` takes the numbers it finds, skips the rest
     return out
+
+
+def _value_at(data: Any, path: tuple[str, ...]) -> Any:
+    node = data
+    for step in path:
+        node = node[int(step)] if isinstance(node, list) else node[step]
+    return node
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _try_expand(data: Any, steps: tuple[str, ...]) -> list[tuple[str, ...]]:
