@@ -348,8 +348,12 @@ class FreeParameter:
     value: float
     lower: float
     upper: float
+    """Bounds of the search: the declared ones, a strict one (gt, lt) moved just inside."""
     whole: bool
     """A count (written as a whole number)."""
+    floor: float = -math.inf
+    ceiling: float = math.inf
+    """The declared bounds (gt or ge; lt or le): the reported interval ends at them."""
 
     @property
     def name(self) -> str:
@@ -479,15 +483,15 @@ def _free_parameter(scenario: Scenario, data: Any, path: tuple[str, ...]) -> Fre
                 )
             ]
         )
-    lower, upper, whole = _bounds(scenario, path)
-    return FreeParameter(path, float(node), lower, upper, whole)
+    lower, upper, whole, floor, ceiling = _bounds(scenario, path)
+    return FreeParameter(path, float(node), lower, upper, whole, floor, ceiling)
 
 
 def _numeric_keys(node: dict[str, Any]) -> list[str]:
     return [k for k, v in node.items() if isinstance(v, int | float) and not isinstance(v, bool)]
 
 
-def _bounds(scenario: Scenario, path: tuple[str, ...]) -> tuple[float, float, bool]:
+def _bounds(scenario: Scenario, path: tuple[str, ...]) -> tuple[float, float, bool, float, float]:
     """(lower, upper, whole) of the field at `path`, from its declaration (Field ge/gt/le/lt);
     a strict bound (gt, lt) is the next float inside it."""
     node: Any = scenario
@@ -510,17 +514,21 @@ def _bounds(scenario: Scenario, path: tuple[str, ...]) -> tuple[float, float, bo
                 node = next(v for k, v in node.items() if str(k) == step)
             else:
                 node = node[int(step)]
-    lower, upper = -math.inf, math.inf
+    lower, upper, floor, ceiling = -math.inf, math.inf, -math.inf, math.inf
     for item in metadata:
         if getattr(item, "ge", None) is not None:
             lower = max(lower, float(item.ge))
+            floor = max(floor, float(item.ge))
         if getattr(item, "gt", None) is not None:
             lower = max(lower, float(np.nextafter(float(item.gt), math.inf)))
+            floor = max(floor, float(item.gt))
         if getattr(item, "le", None) is not None:
             upper = min(upper, float(item.le))
+            ceiling = min(ceiling, float(item.le))
         if getattr(item, "lt", None) is not None:
             upper = min(upper, float(np.nextafter(float(item.lt), -math.inf)))
-    return lower, upper, annotation is int
+            ceiling = min(ceiling, float(item.lt))
+    return lower, upper, annotation is int, floor, ceiling
 
 
 def _item_annotation(annotation: Any) -> Any:
@@ -653,6 +661,7 @@ class ParameterFit:
     """Standard error from the Jacobian at the optimum (NaN when undefined)."""
     ci_low: float
     ci_high: float
+    """95 % interval x ± t(0.975, n - p) SE, cut to the field's declared bounds."""
     at_bound: bool
 
 
@@ -808,6 +817,7 @@ def calibrate(
         cov = ssr / dof * np.linalg.inv(jac.T @ jac)
         se = np.sqrt(np.clip(np.diag(cov), 0, None))
         quantile = float(stats.t.ppf(0.975, dof))
+        notes += _correlation_notes(cov, names)
     else:
         se, quantile = np.full(p, math.nan), math.nan
         notes.append(
@@ -822,7 +832,7 @@ def calibrate(
     )
     for j in np.flatnonzero(at_bound):
         notes.append(
-            f"{names[j]} stopped at its bound ({lower[j]:g}..{upper[j]:g}): its "
+            f"{names[j]} stopped at its bound ({free[j].floor:g}..{free[j].ceiling:g}): its "
             "standard error assumes an interior optimum"
         )
     if not result.success:
@@ -838,8 +848,8 @@ def calibrate(
             fitted[j],
             q.whole,
             float(se[j]),
-            float(x[j] - quantile * se[j]),
-            float(x[j] + quantile * se[j]),
+            float(np.maximum(q.floor, x[j] - quantile * se[j])),
+            float(np.minimum(q.ceiling, x[j] + quantile * se[j])),
             bool(at_bound[j]),
         )
         for j, q in enumerate(free)
@@ -889,6 +899,24 @@ def _check_identified(
                 )
             ]
         )
+
+
+CORRELATION_NOTE = 0.99
+"""Estimates correlated beyond this (in absolute value) get a note: the history hardly
+separates them, though it can."""
+
+
+def _correlation_notes(cov: FloatArray, names: Sequence[str]) -> list[str]:
+    scale = np.sqrt(np.diag(cov))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        correlation = cov / np.outer(scale, scale)
+    return [
+        f"{names[i]} and {names[j]} are correlated at {correlation[i, j]:+.3f}: the history "
+        "hardly separates them (their intervals overstate what is known of each)"
+        for i in range(len(names))
+        for j in range(i + 1, len(names))
+        if abs(correlation[i, j]) > CORRELATION_NOTE
+    ]
 
 
 def _rounded(value: float, whole: bool) -> float:
@@ -1073,9 +1101,9 @@ def _header(calibration: Calibration) -> list[str]:
     lines = [
         f"Calibrated by `iotsim calibrate` on {Path(history.file).name}{metric}: "
         f"{calibration.used} points{cutoff}",
-        "fitted to the demand (expected installed base, no capacity limit) by least squares "
-        "on log values;",
-        "fitted values (± standard error, 95 % interval) replace the scenario's:",
+        "fitted to the demand (expected installed base, no capacity limit; not simulated",
+        "connections) by least squares on log values; fitted values replace the scenario's",
+        "(old -> new ± standard error [95 % interval]):",
     ]
     for p in calibration.parameters:
         uncertainty = (

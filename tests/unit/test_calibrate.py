@@ -7,6 +7,8 @@ import difflib
 import errno
 import math
 import os
+import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -532,3 +534,36 @@ def test_observation_labels() -> None:
     assert (row.label("category"), row.label("region"), row.label("technology")) == (
         "a+b", "", "nb-iot",
     )  # fmt: skip
+
+
+def test_an_interval_is_cut_to_the_fields_bounds(scenario_file: Path, tmp_path: Path) -> None:
+    # one degree of freedom and a point 30 % off: t(0.975, 1) = 12.7 standard errors
+    history = _history(scenario_file, tmp_path, "water_meter", ["2023-06", "2024-06", "2025-06"])
+    lines = history.read_text().splitlines()
+    date, category, value, source = lines[1].split(",")
+    lines[1] = ",".join([date, category, str(round(float(value) * 1.3)), source])
+    history.write_text("\n".join(lines) + "\n")
+    fit = _fit(scenario_file, history, ["categories.water_meter.growth.*"])
+    rate = fit.parameters[0]
+    assert fit.dof == 1
+    assert rate.fitted - 12.7 * rate.se < 0  # the unclipped interval reaches below 0
+    assert rate.ci_low == 0.0  # Field(gt=0): the interval is cut at 0
+
+
+def test_the_readme_example_prints_what_it_shows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "README.md").read_text()
+    section = text[text.index("## Calibrate") : text.index("## How the model works")]
+    (history,) = re.findall(r"```csv\n(.*?)```", section, flags=re.DOTALL)
+    (command,) = re.findall(r"```bash\n(.*?)```", section, flags=re.DOTALL)
+    (shown,) = re.findall(r"```text\n(.*?)```", section, flags=re.DOTALL)
+    shutil.copytree(root / "scenarios", tmp_path / "scenarios")
+    (tmp_path / "china_totals.csv").write_text(history)
+    monkeypatch.chdir(tmp_path)
+    words = command.split()
+    assert words[:2] == ["iotsim", "calibrate"]
+    assert main(words[1:]) == 0
+    assert capsys.readouterr().out == shown
+    assert main(["validate", "results/china-calibrated.yaml"]) == 0
