@@ -830,7 +830,7 @@ def calibrate(
         | np.isclose(x, lower, rtol=1e-9, atol=0)
         | np.isclose(x, upper, rtol=1e-9, atol=0)
     )
-    for j in np.flatnonzero(at_bound):
+    for j in map(int, np.flatnonzero(at_bound)):
         notes.append(
             f"{names[j]} stopped at its bound ({free[j].floor:g}..{free[j].ceiling:g}): its "
             "standard error assumes an interior optimum"
