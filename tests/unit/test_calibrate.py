@@ -567,3 +567,38 @@ def test_the_readme_example_prints_what_it_shows(
     assert main(words[1:]) == 0
     assert capsys.readouterr().out == shown
     assert main(["validate", "results/china-calibrated.yaml"]) == 0
+
+
+FLAGSHIP = Path(__file__).resolve().parents[2] / "scenarios" / "china_miit_2027.yaml"
+OFFICIAL = Path(__file__).resolve().parents[1] / "validation" / "data" / "china_miit_history.csv"
+
+
+def test_official_points_before_the_flagships_start_are_errors(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # MIIT's totals from 2017-12 to 2022-08 precede the flagship's t = 0 (2022-12): each is
+    # named with its line; the fit is not run on the rest silently
+    code, _, err = _run(capsys, "calibrate", FLAGSHIP, OFFICIAL, "--metric",
+                        "cellular_iot_connections", "--free",
+                        "categories.white_goods.growth.rate")  # fmt: skip
+    assert code == 2
+    assert f"error: {OFFICIAL}:3: date: 2018-12 is before the scenario's horizon" in err
+    assert "6 problems; nothing was written" in err
+    assert "2022-12 is" not in err  # t = 0, the end of the month before start, is inside
+
+
+def test_every_rate_of_the_flagship_from_totals_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history = tmp_path / "totals.csv"
+    history.write_text("date,value\n2022-12,1845000000\n2023-06,2120000000\n"
+                       "2024-07,2547000000\n2024-08,2565000000\n")  # fmt: skip
+    code, _, err = _run(capsys, "calibrate", FLAGSHIP, history, "--free",
+                        "categories.*.growth.rate", "--out", tmp_path / "o.yaml")  # fmt: skip
+    assert code == 2
+    assert "10 free parameters but only 4 point(s)" in err
+    two = ["--free", "categories.white_goods.growth.rate", "--free",
+           "categories.wearable.growth.rate"]  # fmt: skip
+    code, _, err = _run(capsys, "calibrate", FLAGSHIP, history, *two, "--out", tmp_path / "o.yaml")
+    assert code == 0  # different curve shapes tell them apart, barely: a note says so
+    assert "growth.rate and categories.wearable.growth.rate are correlated at -0.99" in err
