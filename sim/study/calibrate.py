@@ -32,6 +32,9 @@ from sim.demand.curves import installed_base
 from sim.demand.joins import join_schedule
 from sim.demand.lifetimes import Lifetime
 from sim.demand.schedules import row_month_indices
+
+# build_plan's own steps, so that the fitted demand is the plan's to the bit (a test checks
+# it on every bundled scenario); the plan itself also builds budgets and loads, 10x the cost
 from sim.engine.plan import _expected_base, mix_table
 from sim.results import atomic_file, csv_bytes
 from sim.scenario import Category, Problem, Scenario, ScenarioError, month_index, month_label
@@ -61,8 +64,8 @@ UNITS = {
 }
 """Units of the fields most often fitted (by field name); others are left blank."""
 _ZERO_SENSITIVITY = 1e-9
-"""A parameter whose 1 % change moves no fitted log value by more than this (times 100)
-is not constrained by the history."""
+"""A parameter whose 1 % change (0.01 when it is below 1) moves the fitted log values by
+less than this (Euclidean norm) is not constrained by the history."""
 _RANK_TOLERANCE = 1e-8
 """Singular values of the column-normalised Jacobian below this (relative to the largest)
 mean parameters the history cannot tell apart."""
@@ -875,9 +878,10 @@ def _check_identified(
                 Problem(
                     "--free",
                     f"the history does not constrain {listing(flat)}"
-                    ": no fitted point depends on it (is its category, region "
-                    "or technology in the rows, within the dates?); fix it "
-                    "or add rows that depend on it",
+                    ": no fitted point depends on it (its category, region or "
+                    "technology is in no row up to the cutoff, or the demand does not use "
+                    "the field: a lifetime or traffic figure while the curve is followed)"
+                    "; fix it, or add rows that depend on it",
                     file,
                 )
             ]
