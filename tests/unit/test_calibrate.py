@@ -602,3 +602,17 @@ def test_every_rate_of_the_flagship_from_totals_is_refused(
     code, _, err = _run(capsys, "calibrate", FLAGSHIP, history, *two, "--out", tmp_path / "o.yaml")
     assert code == 0  # different curve shapes tell them apart, barely: a note says so
     assert "growth.rate and categories.wearable.growth.rate are correlated at -0.99" in err
+
+
+def test_the_same_fit_writes_the_same_bytes(
+    scenario_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history = _history(scenario_file, tmp_path, None)
+    outputs = []
+    for name in ("a", "b"):
+        out = tmp_path / name / "fitted.yaml"
+        free = ["--free", "categories.*.growth.rate", "--cutoff", "2024-12"]
+        assert _run(capsys, "calibrate", scenario_file, history, *free, "--out", out)[0] == 0
+        outputs.append({p.name: p.read_bytes() for p in out.parent.iterdir()})
+    assert outputs[0] == outputs[1]  # no date of fit, no absolute path in the files
+    assert len(outputs[0]) == 3
