@@ -8,10 +8,12 @@ import errno
 import math
 import os
 import re
+import shlex
 import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -53,6 +55,8 @@ categories:
   tracker: {preset: tracker, initial: 200000}   # growth: the default (cagr, rate 0)
 """
 
+FLAGSHIP = Path(__file__).resolve().parents[2] / "scenarios" / "china_miit_2027.yaml"
+OFFICIAL = Path(__file__).resolve().parents[1] / "validation" / "data" / "china_miit_history.csv"
 TRUTH = {"categories.water_meter.growth.rate": 0.62, "categories.water_meter.growth.saturation":
          2_600_000, "categories.gas_meter.growth.rate": 0.15}  # fmt: skip
 
@@ -562,15 +566,17 @@ def test_the_readme_example_prints_what_it_shows(
     shutil.copytree(root / "scenarios", tmp_path / "scenarios")
     (tmp_path / "china_totals.csv").write_text(history)
     monkeypatch.chdir(tmp_path)
-    words = command.split()
+    words = shlex.split(command)
     assert words[:2] == ["iotsim", "calibrate"]
     assert main(words[1:]) == 0
     assert capsys.readouterr().out == shown
     assert main(["validate", "results/china-calibrated.yaml"]) == 0
-
-
-FLAGSHIP = Path(__file__).resolve().parents[2] / "scenarios" / "china_miit_2027.yaml"
-OFFICIAL = Path(__file__).resolve().parents[1] / "validation" / "data" / "china_miit_history.csv"
+    # the history is the reference data's, as the README says
+    official = pd.read_csv(OFFICIAL)
+    official = official[official["metric"] == "cellular_iot_connections"]
+    for row in pd.read_csv(tmp_path / "china_totals.csv").itertuples():
+        assert official.loc[official["date"] == row.date, "value"].tolist() == [row.value]
+    assert len(official[official["date"] >= "2022-12"]) == len(history.splitlines()) - 1
 
 
 def test_official_points_before_the_flagships_start_are_errors(
@@ -582,8 +588,13 @@ def test_official_points_before_the_flagships_start_are_errors(
                         "cellular_iot_connections", "--free",
                         "categories.white_goods.growth.rate")  # fmt: skip
     assert code == 2
-    assert f"error: {OFFICIAL}:3: date: 2018-12 is before the scenario's horizon" in err
-    assert "6 problems; nothing was written" in err
+    official = pd.read_csv(OFFICIAL)
+    before = official[(official["metric"] == "cellular_iot_connections")
+                      & (official["date"] < "2022-12")]  # fmt: skip
+    for index, date in before["date"].items():  # line: the header, then row `index`
+        line = int(str(index)) + 2
+        assert f"error: {OFFICIAL}:{line}: date: {date} is before the scenario's horizon" in err
+    assert f"{len(before)} problems; nothing was written" in err
     assert "2022-12 is" not in err  # t = 0, the end of the month before start, is inside
 
 
