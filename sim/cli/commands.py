@@ -641,7 +641,7 @@ def _calibrate(args: argparse.Namespace) -> int:
             check_file_target(target)
         calibration = calibrate(scenario, history, free, args.cutoff)
         text = args.scenario.read_text(encoding="utf-8")
-        calibrated = calibrated_text(text, str(args.scenario), scenario, calibration, str(out))
+        calibrated = calibrated_text(text, str(args.scenario), calibration, str(out))
     except ScenarioError as error:
         _report(error, "nothing was written", args.scenario)
         return EXIT_BAD_INPUT

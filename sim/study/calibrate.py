@@ -283,6 +283,14 @@ def _chosen_metric(
         return None
     values = [row[position["metric"]].strip() for _, row in body]
     known = list(dict.fromkeys(value for value in values if value))
+    blank = [line for (line, _), value in zip(body, values, strict=True) if not value]
+    if blank:  # a row of no metric is of none: not silently left out, nor taken
+        raise ScenarioError(
+            [
+                Problem("metric", f"empty; name the row's metric ({listing(known)})", file, line)
+                for line in blank
+            ]
+        )
     if metric is None:
         if len(known) == 1:
             return known[0]
@@ -654,6 +662,8 @@ class _Model:
 
 @dataclass(frozen=True)
 class ParameterFit:
+    """One fitted parameter: its start, its value and its uncertainty (its unit)."""
+
     name: str
     unit: str
     initial: float
@@ -1000,9 +1010,7 @@ def _flow(value: Any) -> str:
     return safe.removesuffix("\n...").strip()
 
 
-def calibrated_text(
-    text: str, file: str, scenario: Scenario, calibration: Calibration, out_name: str
-) -> str:
+def calibrated_text(text: str, file: str, calibration: Calibration, out_name: str) -> str:
     """The scenario's text with the fitted values in place of the old ones (comments and
     layout kept) and a header comment naming the fit.  A field not written in the file is
     inserted into its nearest written mapping; the result is read back and must resolve to

@@ -179,6 +179,8 @@ def test_the_metric_column_selects_rows(scenario_file: Path) -> None:
     one = parse_history("date,metric,value\n2023-01,iot,5\n", "h.csv", scenario, None)
     assert one.metric == "iot"
     assert "no metric column" in _problem("date,value\n2023-01,5\n", scenario_file, "iot")[1]
+    blank = "date,metric,value\n2023-01,iot,5\n2023-02,,7\n"
+    assert _problem(blank, scenario_file) == (3, "metric: empty; name the row's metric (iot)")
 
 
 # ---- filters and the model -----------------------------------------------------------
@@ -359,7 +361,7 @@ def test_the_rewrite_changes_only_the_fitted_numbers(scenario_file: Path, tmp_pa
             "categories.gas_meter.growth.rate"]  # fmt: skip
     fit = _fit(scenario_file, history, free)
     text = scenario_file.read_text()
-    new = calibrated_text(text, str(scenario_file), load_scenario(scenario_file), fit, "o.yaml")
+    new = calibrated_text(text, str(scenario_file), fit, "o.yaml")
     old_lines, new_lines = text.splitlines(), new.splitlines()
     header = [line for line in new_lines if line not in old_lines and line.startswith("#")]
     assert any("Calibrated by `iotsim calibrate` on history.csv" in line for line in header)
@@ -391,8 +393,7 @@ def test_a_field_from_a_default_is_inserted(scenario_file: Path, tmp_path: Path)
     history = tmp_path / "h.csv"
     history.write_text(text)
     fit = _fit(scenario_file, history, ["categories.tracker.growth.rate"])
-    new = calibrated_text(scenario_file.read_text(), str(scenario_file),
-                          load_scenario(scenario_file), fit, "o.yaml")  # fmt: skip
+    new = calibrated_text(scenario_file.read_text(), str(scenario_file), fit, "o.yaml")
     line = next(line for line in new.splitlines() if line.startswith("  tracker:"))
     assert line == (
         "  tracker: {preset: tracker, initial: 200000, growth: {model: cagr, rate: 0.15}}"
@@ -407,7 +408,7 @@ def test_a_value_shared_through_an_alias_is_refused(tmp_path: Path) -> None:
     history = _history(path, tmp_path, "water_meter")
     fit = _fit(path, history, ["categories.water_meter.growth.rate"])
     with pytest.raises(ScenarioError, match=r"YAML alias .* write categories.water_meter"):
-        calibrated_text(path.read_text(), str(path), load_scenario(path), fit, "o.yaml")
+        calibrated_text(path.read_text(), str(path), fit, "o.yaml")
 
 
 # ---- the command ---------------------------------------------------------------------
