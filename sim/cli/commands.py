@@ -633,11 +633,12 @@ def _calibrate(args: argparse.Namespace) -> int:
         free = free_parameters(scenario, args.free)
         history = parse_history(_read_history(args.history), str(args.history), scenario,
                                 args.metric)  # fmt: skip
-        if out.resolve() in (args.scenario.resolve(), args.history.resolve()):
-            raise ScenarioError([Problem("--out", f"{out} is an input; write the calibrated "
-                                         "scenario to another file")])  # fmt: skip
         targets = output_paths(out)
+        inputs = (args.scenario.resolve(), args.history.resolve())
         for target in targets:
+            if target.resolve() in inputs:
+                raise ScenarioError([Problem("--out", f"{target} is an input; write the "
+                                             "calibrated scenario to another file")])  # fmt: skip
             check_file_target(target)
         calibration = calibrate(scenario, history, free, args.cutoff)
         text = args.scenario.read_text(encoding="utf-8")
