@@ -164,7 +164,13 @@ def _parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--free", action="append", default=[], metavar="PATH",
                            help="a numeric field of a category to fit, e.g. "
                            "categories.water_meter.growth.rate; a * step stands for every key "
-                           "(categories.*.growth.rate) (repeatable)")  # fmt: skip
+                           "(categories.*.growth.rate), a {a,b} step for those keys, each its "
+                           "own parameter (repeatable)")  # fmt: skip
+    calibrate.add_argument("--scale", action="append", default=[], metavar="PATH",
+                           help="one factor multiplying every field the path matches (a * or "
+                           "{a,b} step), e.g. categories.{water_meter,gas_meter}.growth.rate:"
+                           " a growth rate shared by a group of categories "
+                           "(repeatable)")  # fmt: skip
     calibrate.add_argument("--cutoff", metavar="YYYY-MM",
                            help="fit the points up to this month only and predict the later "
                            "ones (a back-test)")  # fmt: skip
@@ -627,10 +633,11 @@ def _calibrate(args: argparse.Namespace) -> int:
     out = args.out if args.out is not None else Path(f"{args.scenario.stem}.calibrated.yaml")
     try:
         scenario = _load(args.scenario)
-        if not args.free:
-            raise ScenarioError([Problem("--free", "give at least one --free PATH, e.g. "
+        if not args.free and not args.scale:
+            raise ScenarioError([Problem("--free", "give at least one --free PATH or "
+                                         "--scale PATH, e.g. "
                                          "categories.water_meter.growth.rate")])  # fmt: skip
-        free = free_parameters(scenario, args.free)
+        free = free_parameters(scenario, args.free, args.scale)
         history = parse_history(_read_history(args.history), str(args.history), scenario,
                                 args.metric)  # fmt: skip
         targets = output_paths(out)

@@ -353,9 +353,11 @@ def _filter_names(
 
 @dataclass(frozen=True)
 class FreeParameter:
-    """A numeric field of one category that the fit may move, within its declared bounds."""
+    """A numeric field of one category that the fit may move, within its declared bounds;
+    or (`--scale`) one factor multiplying several such fields."""
 
     path: tuple[str, ...]
+    """The field's path; for a scale, the pattern as given (with `*` or `{a,b}` steps)."""
     value: float
     lower: float
     upper: float
@@ -365,69 +367,119 @@ class FreeParameter:
     floor: float = -math.inf
     ceiling: float = math.inf
     """The declared bounds (gt or ge; lt or le): the reported interval ends at them."""
+    scaled: tuple[tuple[tuple[str, ...], float, bool], ...] = ()
+    """For a scale: the fields it multiplies, each (path, value as written, whole)."""
 
     @property
     def name(self) -> str:
         return ".".join(self.path)
 
     @property
-    def category(self) -> str:
-        return self.path[1]
-
-    @property
     def unit(self) -> str:
-        return UNITS.get(self.path[-1], "")
+        return "factor" if self.scaled else UNITS.get(self.path[-1], "")
+
+    def writes(self, x: float) -> list[tuple[tuple[str, ...], float, bool]]:
+        """(field path, value, whole) of every field this parameter sets when it is x."""
+        if self.scaled:
+            return [(path, base * x, whole) for path, base, whole in self.scaled]
+        return [(self.path, x, self.whole)]
 
 
-def free_parameters(scenario: Scenario, texts: Sequence[str]) -> list[FreeParameter]:
+def free_parameters(
+    scenario: Scenario, texts: Sequence[str], scales: Sequence[str] = ()
+) -> list[FreeParameter]:
     """The fields named by --free paths (a `*` step: every key at that level that has the
-    rest of the path and a number there), each a number of a category.  Raises
+    rest of the path and a number there; a `{a,b}` step: those keys), each a number of a
+    category; then one factor per --scale pattern, multiplying every field it matches (so
+    fields that start equal stay equal: a rate shared by a group of categories).  Raises
     ScenarioError."""
     data = scenario.model_dump(mode="json")
     paths: list[tuple[str, ...]] = []
     for text in texts:
-        steps = parse_field_path(text, "--free")
-        expanded = _expand(data, steps)
-        if not expanded:
-            raise ScenarioError(
-                [
-                    Problem(
-                        text,
-                        "matches no field of the scenario (the '*' "
-                        "step expands to keys that have the rest of the "
-                        "path)",
-                    )
-                ]
-            )
-        for path in expanded:
+        for path in _matched(data, text, "--free"):
             if path in paths:
                 raise ScenarioError([Problem(".".join(path), "given twice in --free")])
             paths.append(path)
-    return [_free_parameter(scenario, data, path) for path in paths]
+    free = [_free_parameter(scenario, data, path) for path in paths]
+    taken = set(paths)
+    for text in scales:
+        fields = [_free_parameter(scenario, data, path) for path in _matched(data, text, "--scale")]
+        for one in fields:
+            if one.path in taken:
+                raise ScenarioError([Problem(one.name, "given twice in --free or --scale")])
+            taken.add(one.path)
+            if not one.value > 0:
+                raise ScenarioError(
+                    [Problem(one.name, f"is {one.value:g}: a scale multiplies values above 0")]
+                )
+        free.append(_scale_parameter(parse_field_path(text, "--scale"), fields))
+    return free
+
+
+def _matched(data: Any, text: str, option: str) -> list[tuple[str, ...]]:
+    expanded = _expand(data, parse_field_path(text, option))
+    if not expanded:
+        raise ScenarioError(
+            [
+                Problem(
+                    text,
+                    "matches no field of the scenario (the '*' step expands to keys that "
+                    "have the rest of the path)",
+                )
+            ]
+        )
+    return expanded
+
+
+def _scale_parameter(pattern: tuple[str, ...], fields: Sequence[FreeParameter]) -> FreeParameter:
+    """One factor (starting at 1) for `fields`: its bounds keep every field within its own."""
+    lower = max(f.lower / f.value for f in fields)
+    upper = min(f.upper / f.value for f in fields)
+    floor = max(f.floor / f.value for f in fields)
+    ceiling = min(f.ceiling / f.value for f in fields)
+    scaled = tuple((f.path, f.value, f.whole) for f in fields)
+    return FreeParameter(pattern, 1.0, lower, upper, False, floor, ceiling, scaled)
 
 
 def _expand(data: Any, steps: tuple[str, ...]) -> list[tuple[str, ...]]:
-    if "*" not in steps:
+    wild = [i for i, step in enumerate(steps) if step == "*" or _chosen(step)]
+    if not wild:
         check_field_path(data, steps)
         return [steps]
-    at = steps.index("*")
+    at = wild[0]
     check_field_path(data, steps[:at])
     node = data
     for step in steps[:at]:
         node = node[int(step)] if isinstance(node, list) else node[step]
-    keys = (
-        [str(k) for k in node]
-        if isinstance(node, dict)
-        else [str(i) for i in range(len(node) if isinstance(node, list) else 0)]
-    )
+    chosen = _chosen(steps[at])
+    if chosen:
+        keys = chosen
+        for key in keys:  # named keys must exist, and hold the rest of the path
+            check_field_path(data, (*steps[:at], key))
+    else:
+        keys = (
+            [str(k) for k in node]
+            if isinstance(node, dict)
+            else [str(i) for i in range(len(node) if isinstance(node, list) else 0)]
+        )
     out = []
     for key in keys:
         candidate = (*steps[:at], key, *steps[at + 1 :])
-        if "*" in candidate:
-            out += _try_expand(data, candidate)
+        if any(step == "*" or _chosen(step) for step in candidate):
+            out += _expand(data, candidate) if chosen else _try_expand(data, candidate)
+        elif chosen:
+            check_field_path(data, candidate)
+            out.append(candidate)
         elif _exists(data, candidate) and _is_number(_value_at(data, candidate)):
             out.append(candidate)  # a `*` takes the numbers it finds, skips the rest
     return out
+
+
+def _chosen(step: str) -> list[str]:
+    """The keys of a `{a,b}` step (empty for any other step)."""
+    if len(step) > 2 and step[0] == "{" and step[-1] == "}":
+        return [key.strip() for key in step[1:-1].split(",") if key.strip()]
+    return []
 
 
 def _value_at(data: Any, path: tuple[str, ...]) -> Any:
@@ -629,7 +681,8 @@ class _Model:
             ]
         self._cache: dict[str, tuple[tuple[float, ...], FloatArray]] = {}
         self._own = {
-            name: [j for j, p in enumerate(free) if p.category == name] for name in axes.categories
+            name: [j for j, p in enumerate(free) if any(w[0][1] == name for w in p.writes(p.value))]
+            for name in axes.categories
         }
 
     def _contribution(self, c: int, name: str, x: FloatArray) -> FloatArray:
@@ -640,7 +693,9 @@ class _Model:
             return cached[1]
         category = self.scenario.categories[name]
         for j in own:
-            category = _with_value(category, self.free[j].path[2:], float(x[j]))
+            for path, value, _ in self.free[j].writes(float(x[j])):
+                if path[1] == name:
+                    category = _with_value(category, path[2:], value)
         demand = category_demand(
             self.scenario, name, category, self.axes.regions, self.axes.technologies
         )
@@ -676,6 +731,8 @@ class ParameterFit:
     ci_high: float
     """95 % interval x ± t(0.975, n - p) SE, cut to the field's declared bounds."""
     at_bound: bool
+    fields: tuple[str, ...] = ()
+    """The scenario fields it set (one, or a scale's several)."""
 
 
 @dataclass(frozen=True)
@@ -864,6 +921,7 @@ def calibrate(
             float(np.maximum(q.floor, x[j] - quantile * se[j])),
             float(np.minimum(q.ceiling, x[j] + quantile * se[j])),
             bool(at_bound[j]),
+            tuple(".".join(path) for path, _, _ in q.writes(q.value)),
         )
         for j, q in enumerate(free)
     )
@@ -945,7 +1003,8 @@ def _validated(
     """The scenario with the fitted values, checked by the schema like a file."""
     data = scenario.model_dump(mode="json")
     for parameter, value in zip(free, values, strict=True):
-        set_field(data, parameter.path, int(value) if parameter.whole else value)
+        for path, written, whole in parameter.writes(value):
+            set_field(data, path, round(written) if whole else _rounded(written, False))
     try:
         return parse_scenario(data)
     except ScenarioError as error:
@@ -1025,8 +1084,9 @@ def calibrated_text(text: str, file: str, calibration: Calibration, out_name: st
     data = calibration.scenario.model_dump(mode="json")
     edits: dict[int, tuple[int, str]] = {}  # start index -> (end index, new text)
     inserted: set[tuple[int, str]] = set()
-    for parameter in calibration.parameters:
-        path = parse_field_path(parameter.name, "--free")
+    for name in [name for parameter in calibration.parameters for name in parameter.fields]:
+        path = parse_field_path(name, "--free")
+        value_now = _at(data, name)
         steps = tuple(int(s) if s.isdigit() else s for s in path)
         node, found = _node_at(root, steps)
         depth = len(steps)
@@ -1038,19 +1098,19 @@ def calibrated_text(text: str, file: str, calibration: Calibration, out_name: st
         where = f"line {node.start_mark.line + 1}" if node is not None else "the file"
         if shared:
             raise _write_first(
-                parameter.name,
+                name,
                 file,
                 f"it is written through a YAML alias ({where}) that other keys share",
             )
         if depth == len(steps):
             if not isinstance(node, yaml.ScalarNode):
-                raise _write_first(parameter.name, file, f"{where} is not a number")
+                raise _write_first(name, file, f"{where} is not a number")
             start, end = node.start_mark.index, node.end_mark.index
-            edits[start] = (end, _number_text(parameter.fitted, parameter.whole))
+            edits[start] = (end, _number_text(float(value_now), isinstance(value_now, int)))
             continue
         key = str(path[depth])
         if not isinstance(node, yaml.MappingNode) or not node.value:
-            raise _write_first(parameter.name, file, f"no mapping to add {key!r} to at {where}")
+            raise _write_first(name, file, f"no mapping to add {key!r} to at {where}")
         if (id(node), key) in inserted:
             continue
         inserted.add((id(node), key))
@@ -1061,7 +1121,7 @@ def calibrated_text(text: str, file: str, calibration: Calibration, out_name: st
         if node.flow_style:
             close = node.end_mark.index - 1
             if text[close] != "}":
-                raise _write_first(parameter.name, file, f"cannot add {key!r} at {where}")
+                raise _write_first(name, file, f"cannot add {key!r} at {where}")
             edits[close] = (close, ", " + entry)
         else:
             first = node.value[0][0].start_mark
@@ -1122,6 +1182,9 @@ def _header(calibration: Calibration) -> list[str]:
             "" if math.isnan(p.se) else (f" ± {p.se:.3g} [{p.ci_low:.6g}, {p.ci_high:.6g}]")
         )
         lines.append(f"  {p.name}: {p.initial:.6g} -> {p.fitted:.6g}{uncertainty}")
+        if p.unit == "factor":  # a scale: the values it wrote
+            data = calibration.scenario.model_dump(mode="json")
+            lines += [f"    {name} = {_at(data, name):.6g}" for name in p.fields]
     return lines
 
 
@@ -1153,7 +1216,10 @@ def _check_rewrite(new: str, out_name: str, calibration: Calibration, file: str)
     expected.pop("name", None)
     if got != expected:
         wrong = [
-            p.name for p in calibration.parameters if _at(got, p.name) != _at(expected, p.name)
+            name
+            for p in calibration.parameters
+            for name in p.fields
+            if _at(got, name) != _at(expected, name)
         ]
         raise _write_first(
             listing(wrong) or calibration.parameters[0].name,

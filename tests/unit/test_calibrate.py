@@ -628,3 +628,78 @@ def test_the_same_fit_writes_the_same_bytes(
         outputs.append({p.name: p.read_bytes() for p in out.parent.iterdir()})
     assert outputs[0] == outputs[1]  # no date of fit, no absolute path in the files
     assert len(outputs[0]) == 3
+
+
+# ---- scales: one factor for several fields -------------------------------------------
+
+
+def _scaled_history(path: Path, tmp_path: Path, factor: float) -> Path:
+    """Totals of the scenario with water and gas meters' rates both times `factor`."""
+    from sim.scenario import parse_scenario
+
+    data = load_scenario(path).model_dump(mode="json")
+    for name in ("water_meter", "gas_meter"):
+        data["categories"][name]["growth"]["rate"] *= factor
+    true = parse_scenario(data)
+    total = sum(category_demand(true, name).sum(axis=(1, 2)) for name in true.categories)
+    start = 2022 * 12 + 11
+    rows = [f"{d},{total[int(d[:4]) * 12 + int(d[5:]) - 1 - start]:.0f}" for d in DATES]
+    history = tmp_path / "scaled.csv"
+    history.write_text("date,value\n" + "\n".join(rows) + "\n")
+    return history
+
+
+def test_a_scale_multiplies_every_field_it_matches(scenario_file: Path, tmp_path: Path) -> None:
+    """Rates 0.5 and 0.2 seen only through their total cannot both be fitted, but one factor
+    on both can: a noise-free history made with factor 1.3 gives back 1.3 and both rates."""
+    history = _scaled_history(scenario_file, tmp_path, 1.3)
+    scenario = load_scenario(scenario_file)
+    parsed = parse_history(history.read_text(), str(history), scenario, None)
+    free = free_parameters(scenario, [], ["categories.{water_meter,gas_meter}.growth.rate"])
+    assert [(p.unit, p.value) for p in free] == [("factor", 1.0)]
+    fit = calibrate(scenario, parsed, free)
+    assert fit.parameters[0].fitted == pytest.approx(1.3, rel=1e-5)
+    assert fit.parameters[0].fields == (
+        "categories.water_meter.growth.rate",
+        "categories.gas_meter.growth.rate",
+    )
+    rates = {n: c.growth.rate for n, c in fit.scenario.categories.items() if n != "tracker"}  # type: ignore[union-attr]
+    assert rates == pytest.approx({"water_meter": 0.65, "gas_meter": 0.26}, rel=1e-5)
+    new = calibrated_text(scenario_file.read_text(), str(scenario_file), fit, "o.yaml")
+    out = tmp_path / "o.yaml"
+    out.write_text(new)
+    reloaded = load_scenario(out)
+    assert reloaded.categories["gas_meter"].growth.rate == rates["gas_meter"]  # type: ignore[union-attr]
+    assert "    categories.water_meter.growth.rate = 0.65" in new
+
+
+def test_a_scale_keeps_every_field_within_its_bounds(scenario_file: Path) -> None:
+    scenario = load_scenario(scenario_file)
+    (scale,) = free_parameters(scenario, [], ["categories.{water_meter,gas_meter}.growth.rate"])
+    # logistic rate <= 10 (0.5 -> factor 20), cagr rate <= 10 (0.2 -> 50): the tighter holds
+    assert scale.upper == pytest.approx(10 / 0.5)
+    assert [p[1] for p, _, _ in scale.scaled] == ["water_meter", "gas_meter"]
+
+
+@pytest.mark.parametrize(
+    ("scale", "free", "words"),
+    [
+        (["categories.{water_meter,gas_metre}.growth.rate"], [], "did you mean 'gas_meter'"),
+        (["categories.tracker.growth.rate"], [], "a scale multiplies values above 0"),
+        (["categories.water_meter.growth.rate"], ["categories.water_meter.growth.rate"],
+         "given twice"),
+    ],
+)  # fmt: skip
+def test_bad_scales(scale: list[str], free: list[str], words: str, scenario_file: Path) -> None:
+    with pytest.raises(ScenarioError, match=re.escape(words)):
+        free_parameters(load_scenario(scenario_file), free, scale)
+
+
+def test_a_set_step_frees_each_named_field(scenario_file: Path) -> None:
+    free = free_parameters(
+        load_scenario(scenario_file), ["categories.{water_meter,gas_meter}.growth.rate"]
+    )
+    assert [p.name for p in free] == [
+        "categories.water_meter.growth.rate",
+        "categories.gas_meter.growth.rate",
+    ]
