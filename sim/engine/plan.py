@@ -125,6 +125,8 @@ def _switch_demand(
     category's next technology on there (the one after it in preference order, then those
     before it), as its terminals move; dropped where none is on."""
     rows = sorted({event.row for event in network.switch_offs})
+    if not rows:
+        return
     for r in range(len(network.regions)):
         for start, end in zip(rows, [*rows[1:], demand.shape[0]], strict=True):
             off = network.switched_off[start, r]  # constant until the next switch-off
