@@ -85,6 +85,10 @@ class NetworkPlan:
         return len(self.regions) * len(self.classes) * len(self.carriers)
 
 
+_NO_SITE = 1e-6
+"""Fewer sites than this are none (a year's share retired in twelve steps leaves ~1e-13)."""
+
+
 def generation_sites(schedule: SiteSchedule, month_indices: IntArray) -> FloatArray:
     """Sites of one generation at the end of each month (row 0: the initial count)."""
     years = month_indices // 12
@@ -102,6 +106,8 @@ def generation_sites(schedule: SiteSchedule, month_indices: IntArray) -> FloatAr
             year_start = stock
         # a month cannot retire sites that do not exist, so clip the stock month by month
         stock = max(0.0, stock + monthly[t] - monthly_share[t] * year_start)
+        if stock < _NO_SITE:  # twelve twelfths of a stock leave float dust, not sites
+            stock = 0.0
         sites[t] = stock
     return sites
 

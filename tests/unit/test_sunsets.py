@@ -454,3 +454,33 @@ def test_the_default_switches_off_every_region() -> None:
         (SWITCH, EAST, NB, "stranded"),
         (SWITCH, WEST, NB, "stranded"),
     ]
+
+
+def test_demand_moves_with_the_terminals_and_keeps_its_total() -> None:
+    _, switched = _run(_scenario(regions=["east"], policy="migrate"))
+    _, plain = _run(_scenario())
+    np.testing.assert_allclose(switched.demand.sum(axis=3), plain.demand.sum(axis=3), rtol=1e-12)
+    np.testing.assert_allclose(
+        switched.demand[SWITCH:, METER, EAST, CAT1],
+        plain.demand[SWITCH:, METER, EAST, CAT1] + plain.demand[SWITCH:, METER, EAST, NB],
+        rtol=1e-12,
+    )
+    np.testing.assert_array_equal(switched.demand[:SWITCH], plain.demand[:SWITCH])
+
+
+def test_sites_retired_by_schedule_displace_terminals_as_before_not_as_a_switch_off() -> None:
+    """Retirement is capacity: the terminals the sites can no longer hold are displaced
+    (left, then joined elsewhere or blocked), never migrated or stranded."""
+    data = _scenario()
+    data["network"]["sites"]["4G"]["retire_share_per_year"] = {2024: 1.0}
+    data["network"]["carriers"] = {"nb-iot": {"budget": {"contexts": 30.0}}}
+    data["categories"]["meter"]["load"] = {
+        tech: {"uplink": 0.0, "downlink": 0.0, "random_access": 0.0, "contexts": 1.0}
+        for tech in ("nb-iot", "lte-cat1")
+    }
+    trajectory, plan = _run(data)
+    _assert_conserved(trajectory)
+    assert plan.network.sites[-1].sum() == 0
+    assert trajectory.migrated.sum() == trajectory.stranded.sum() == 0
+    displaced = trajectory.left[SWITCH:] - trajectory.retired[SWITCH:]
+    assert displaced.sum() > 0
