@@ -44,7 +44,8 @@ class Plan:
     joins: FloatArray
     """[category, month k] expected joining terminals (all regions and technologies)."""
     demand: FloatArray
-    """[t = 0..M, category, region, technology] expected base with no capacity limit."""
+    """[t = 0..M, category, region, technology] expected base with no capacity limit (where
+    a technology is switched off, on the technology its category's terminals go to)."""
     lifetimes: tuple[Lifetime, ...]
     preference: tuple[tuple[int, ...], ...]
     """Per category, technology indices in preference order."""
@@ -94,6 +95,7 @@ def build_plan(scenario: Scenario) -> Plan:
         initial[c] = _whole_split(category.initial, region_shares[c][:, None] * mix[c, 0])
         lifetimes.append(lifetime)
         preference.append(tuple(techs.index(tech) for tech in category.technologies))
+    _switch_demand(demand, network, preference)
     loads = np.zeros((n_cat, n_tech, len(RESOURCES)))
     for c, name in enumerate(categories):
         for k in preference[c]:
@@ -114,6 +116,31 @@ def build_plan(scenario: Scenario) -> Plan:
         loads,
         resolution,
     )
+
+
+def _switch_demand(
+    demand: FloatArray, network: NetworkPlan, preference: list[tuple[int, ...]]
+) -> None:
+    """Move, in place, the demand on a technology switched off in a region to the
+    category's next technology on there (the one after it in preference order, then those
+    before it), as its terminals move; dropped where none is on."""
+    rows = sorted({event.row for event in network.switch_offs})
+    if not rows:
+        return
+    for r in range(len(network.regions)):
+        for start, end in zip(rows, [*rows[1:], demand.shape[0]], strict=True):
+            off = network.switched_off[start, r]  # constant until the next switch-off
+            if not off.any():
+                continue
+            for c, order in enumerate(preference):
+                for k in order:
+                    if not off[k]:
+                        continue
+                    position = order.index(k)
+                    on = [t for t in order[position + 1 :] + order[:position] if not off[t]]
+                    if on:
+                        demand[start:end, c, r, on[0]] += demand[start:end, c, r, k]
+                    demand[start:end, c, r, k] = 0.0
 
 
 def mix_table(steps: dict, techs: tuple[str, ...], months: IntArray) -> FloatArray:

@@ -20,7 +20,16 @@ fits is split at the binding resource.  What does not fit is handled by the cate
 When a pool's budget falls below its load (sites retired, smartphones' share grown, a
 technology withdrawn from cells), the newest cohorts are displaced: they try the category's
 other technologies and what fits nowhere is blocked.  With one resource and unit loads a
-pool is Erlang's loss system; with several loads, Kaufman and Roberts'.  The work is
+pool is Erlang's loss system; with several loads, Kaufman and Roberts'.
+
+A technology switched off in a region (`network.switch_off`) is off there from the start
+of its month: the terminals on it are taken off at once and, by the switch-off's policy,
+moved to the category's next technology that is on there and has room (`migrate`: the
+technologies after it in the category's preference order, then those before it, in the
+same cell class; counted `migrated` on the technology left and `migrated_in` on the one
+joined; what finds no room is `stranded`) or lost (`stranded`).  Terminals waiting for it
+there are blocked; new terminals drawn for it join the category's next technology that is
+on there (not counted as turned away), or are blocked when none is.  The work is
 proportional to the number of cohorts and months, not to the number of terminals.
 """
 
@@ -59,6 +68,14 @@ class Trajectory:
     """New terminals arriving (row 0: the initial base), by technology drawn from the mix."""
     retired: IntArray
     """Connected terminals whose lifetime ended."""
+    migrated: IntArray
+    """Terminals moved off a switched-off technology (policy migrate), on the technology
+    they left, in the month of the switch-off."""
+    migrated_in: IntArray
+    """Terminals moved onto this technology from a switched-off one, in that month."""
+    stranded: IntArray
+    """Terminals lost with a switched-off technology (policy stranded, or migrate with no
+    room anywhere), on the technology they were on."""
     turned_away: IntArray
     """[t, region, tech] terminals that asked the pool and found no room (then fell back,
     queued or were blocked), including terminals displaced by a budget cut."""
@@ -200,7 +217,7 @@ def _select(arrivals: _Arrivals, order: IntArray) -> _Arrivals:
     return _Arrivals(**{name: getattr(arrivals, name)[order] for name in _ARRIVAL_FIELDS})
 
 
-_FLOWS = ("joined", "left", "blocked", "offered", "retired")
+_FLOWS = ("joined", "left", "blocked", "offered", "retired", "migrated", "migrated_in", "stranded")
 _LEVELS = ("connected", "waiting")
 _SLACK = 1e-9
 """Relative float tolerance of a budget check (loads are sums of float products)."""
@@ -268,12 +285,17 @@ class _World:
         self.turned_away = [0] * (n_reg * n_tech)
         self.pool_turned_away = [0] * pools
         self.budget_table = network.usable.reshape(self.months + 1, pools, self.n_res)
+        self.per_region = n_cls * n_car
+        """Pools per region: a pool's region is pool // per_region."""
+        # switch-offs by the row of the month they start; applied at that month's start
+        self.switch_offs: dict[int, list[Any]] = {}
+        for event in network.switch_offs:
+            self.switch_offs.setdefault(event.row, []).append(event)
         # a pool of no cells holds nothing, even terminals that load none of its resources
         self.open_table = (network.class_cells > 0).reshape(self.months + 1, pools)
         self.used: list[list[float]] = [[0.0] * self.n_res for _ in range(pools)]
         kinds = n_cat * n_tech
         self.pool_counts: list[list[int]] = [[0] * kinds for _ in range(pools)]
-        self.load_table = self._load_table()  # [t, kind, resource], inf where unavailable
         self._set_month(0)
         # newest-last member lists, kept only for pools whose budget can fall or whose
         # terminals' loads can rise (a technology withdrawn from some of the cells)
@@ -286,21 +308,18 @@ class _World:
         self.patience = [
             scenario.categories[name].patience_months or math.inf for name in plan.categories
         ]
-        # per category and drawn technology, the (technology, kind, carrier) to try in turn:
-        # on arrival (all of the category's under `fallback`, else the drawn one) and when
-        # displaced (the others)
-        self.options: list[list[tuple[_Option, ...]]] = []
-        self.displaced_options: list[list[tuple[_Option, ...]]] = []
-        for cat, order in enumerate(plan.preference):
-            arrival: list[tuple[_Option, ...]] = [()] * n_tech
-            displaced: list[tuple[_Option, ...]] = [()] * n_tech
-            for tech in order:
-                others = tuple(t for t in order if t != tech)
-                tried = (tech, *others) if self.policy[cat] == "fallback" else (tech,)
-                arrival[tech] = tuple(self._option(cat, t) for t in tried)
-                displaced[tech] = tuple(self._option(cat, t) for t in others)
-            self.options.append(arrival)
-            self.displaced_options.append(displaced)
+        # per region, category and drawn technology, the options to try in turn (only
+        # technologies on in the region); the same lists for every region until a switch-off
+        self.off = [False] * (n_reg * n_tech)
+        """Per (region, technology), whether it is switched off there."""
+        arrival, displaced = self._options(0)
+        self.options = [arrival] * n_reg
+        self.displaced_options = [displaced] * n_reg
+        self.redirect = [row % n_tech for row in range(rows)]
+        """Per row (category, region, technology): the technology a new terminal drawn for
+        this one joins (itself unless switched off there; -1: none is on)."""
+        self.redirecting = False
+        """Whether any technology has been switched off (then arrivals are redirected)."""
         self.initial_cohorts, self.arrivals = _draw_arrivals(plan, rng)
         self.later = self._later()
         self.next_index = 0
@@ -316,52 +335,91 @@ class _World:
     def _option(self, cat: int, tech: int) -> _Option:
         return tech, cat * self.n_tech + tech, self.carrier_of[tech]
 
-    def _load_table(self) -> FloatArray:
-        """[t, kind, resource] load of one terminal where its technology is: the load
-        spread over the carrier's cells / the share of them carrying the technology."""
-        plan = self.plan
-        availability = plan.network.availability  # [t, tech]
-        loads = plan.loads  # [cat, tech, resource]
+    def _options(
+        self, region: int
+    ) -> tuple[list[list[tuple[_Option, ...]]], list[list[tuple[_Option, ...]]]]:
+        """Per category and drawn technology, the (technology, kind, carrier) to try in
+        turn in a region, among the technologies on there: on arrival (all of the
+        category's under `fallback`, else the drawn one) and when displaced (the others)."""
+        n_tech = self.n_tech
+        on = [not self.off[region * n_tech + tech] for tech in range(n_tech)]
+        arrivals, displaced_all = [], []
+        for cat, order in enumerate(self.plan.preference):
+            arrival: list[tuple[_Option, ...]] = [()] * n_tech
+            displaced: list[tuple[_Option, ...]] = [()] * n_tech
+            for tech in order:
+                others = tuple(t for t in order if t != tech and on[t])
+                tried = (tech, *others) if self.policy[cat] == "fallback" else (tech,)
+                arrival[tech] = tuple(self._option(cat, t) for t in tried)
+                displaced[tech] = tuple(self._option(cat, t) for t in others)
+            arrivals.append(arrival)
+            displaced_all.append(displaced)
+        return arrivals, displaced_all
+
+    def _set_loads(self, t: int, off: NDArray[np.bool_]) -> None:
+        """Per region and kind, the load of one terminal in month t: the load spread over
+        the carrier's cells / the share of them carrying its technology there (`off`
+        [region, technology]: switched off, so no load fits)."""
+        availability = self.plan.network.region_availability[t] * ~off  # [region, tech]
+        loads = self.plan.loads  # [cat, tech, resource]
         with np.errstate(divide="ignore", invalid="ignore"):
             table = loads[None, :, :, :] / availability[:, None, :, None]
         table = np.where(availability[:, None, :, None] > 0, table, np.inf)
         table = np.where(loads[None, :, :, :] == 0, 0.0, table)
         # a technology withdrawn from every cell cannot hold terminals, even with no load
         gone = (availability <= 0)[:, None, :, None] & np.ones_like(loads[None, :, :, :], bool)
-        table = np.where(gone, np.inf, table)
-        return table.reshape(len(availability), -1, loads.shape[2])
+        table = np.where(gone, np.inf, table)  # [region, cat, tech, resource]
+        self.load: list[list[list[float]]] = table.reshape(
+            len(availability), -1, loads.shape[2]
+        ).tolist()  # [region][kind][resource]
+        # what a terminal of each kind takes: None where a resource is unavailable (inf)
+        self.takes: list[list[_Terms | None]] = [
+            [
+                None
+                if math.inf in load
+                else tuple((j, unit) for j, unit in enumerate(load) if unit > 0)
+                for load in region
+            ]
+            for region in self.load
+        ]
+        # what a terminal gives back when it leaves: its finite loads
+        self.gives: list[list[_Terms]] = [
+            [
+                tuple((j, unit) for j, unit in enumerate(load) if unit and unit != math.inf)
+                for load in region
+            ]
+            for region in self.load
+        ]
+        self.gone = [
+            [kind for kind, load in enumerate(region) if math.inf in load] for region in self.load
+        ]
+        # the same per pool, for the hot paths (a pool's region: pool // per_region)
+        pools = range(len(self.budget_table[t]))
+        self.pool_takes = [self.takes[pool // self.per_region] for pool in pools]
+        self.pool_gives = [self.gives[pool // self.per_region] for pool in pools]
 
     def _set_month(self, t: int) -> None:
         """Budgets and loads of month t, in the forms the hot paths read."""
         self.budget: list[list[float]] = self.budget_table[t].tolist()
         self.ceiling = [[budget * _CEILING for budget in pool] for pool in self.budget]
-        self.load: list[list[float]] = self.load_table[t].tolist()
-        # what a terminal of each kind takes: None where a resource is unavailable (inf)
-        self.takes: list[_Terms | None] = [
-            None
-            if math.inf in load
-            else tuple((j, unit) for j, unit in enumerate(load) if unit > 0)
-            for load in self.load
-        ]
-        # what a terminal gives back when it leaves: its finite loads
-        self.gives: list[_Terms] = [
-            tuple((j, unit) for j, unit in enumerate(load) if unit and unit != math.inf)
-            for load in self.load
-        ]
-        self.gone = [kind for kind, load in enumerate(self.load) if math.inf in load]
+        self._set_loads(t, self.plan.network.switched_off[t])
         self.open: list[bool] = self.open_table[t].tolist()
 
     def _shrinking_pools(self) -> list[bool]:
         budgets = self.budget_table
         falls = np.any(np.diff(budgets, axis=0) < 0, axis=(0, 2))  # [pool]
-        # a technology's loads rise where its share of the carrier's cells falls
-        rising_tech = np.any(np.diff(self.plan.network.availability, axis=0) < 0, axis=0)
+        # a technology's loads rise where its share of the carrier's cells falls (in a
+        # region where it is switched off, to infinity)
+        network = self.plan.network
+        rising = np.any(np.diff(network.region_availability, axis=0) < 0, axis=0)
+        rising |= network.switched_off.any(axis=0)  # [region, tech]
         n_tech = self.n_tech
         closes = np.any(np.diff(self.open_table.astype(np.int8), axis=0) < 0, axis=0)
         shrinks = (falls | closes).tolist()
         for pool in range(len(shrinks)):
             carrier = pool % self.n_car
-            if any(rising_tech[k] and self.carrier_of[k] == carrier for k in range(n_tech)):
+            region = pool // self.per_region
+            if any(rising[region, k] and self.carrier_of[k] == carrier for k in range(n_tech)):
                 shrinks[pool] = True
         return shrinks
 
@@ -372,7 +430,7 @@ class _World:
 
     def _room(self, pool: int, kind: int, size: int) -> int:
         """How many of `size` terminals of a kind fit in a pool (the binding resource)."""
-        takes = self.takes[kind]
+        takes = self.pool_takes[pool][kind]
         if takes is None or not self.open[pool]:
             return 0
         used, ceiling = self.used[pool], self.ceiling[pool]
@@ -387,18 +445,21 @@ class _World:
 
     def _remove(self, pool: int, kind: int, size: int) -> None:
         used = self.used[pool]
-        for j, unit in self.gives[kind]:
+        for j, unit in self.pool_gives[pool][kind]:
             used[j] -= size * unit
         self.pool_counts[pool][kind] -= size
 
     def _connect(self, pool: int, kind: int, row: int, size: int, life: float) -> None:
+        self.joined[row] += size
+        self._attach(pool, kind, row, size, self.now + life)
+
+    def _attach(self, pool: int, kind: int, row: int, size: int, end: float) -> None:
+        """Connect a cohort that leaves at `end` (months) to a pool where it has room."""
         used = self.used[pool]
-        for j, unit in self.takes[kind]:  # type: ignore[union-attr]  # it had room
+        for j, unit in self.pool_takes[pool][kind]:  # type: ignore[union-attr]  # it had room
             used[j] += size * unit
         self.pool_counts[pool][kind] += size
         self.connected[row] += size
-        self.joined[row] += size
-        end = self.now + life
         if end < self.months:  # later departures fall outside the records
             cohort = [size, row, pool, kind, end]
             heapq.heappush(self.departures, (end, next(self.order), cohort))
@@ -438,7 +499,7 @@ class _World:
         """
         base = (region * self.n_cls + cls) * self.n_car
         row = (cat * self.n_reg + region) * self.n_tech + tech
-        options = (self.displaced_options if displaced else self.options)[cat][tech]
+        options = (self.displaced_options if displaced else self.options)[region][cat][tech]
         for option, kind, carrier in options:
             pool = base + carrier
             take = self._room(pool, kind, size)
@@ -519,8 +580,10 @@ class _World:
             size, row, _, kind, end = cohort
             if size == 0:
                 continue
-            load = self.load[kind]
-            if self.takes[kind] is not None and self.open[pool]:  # it may stay in these cells
+            load = self.load[pool // self.per_region][kind]
+            if (
+                self.pool_takes[pool][kind] is not None and self.open[pool]
+            ):  # it may stay in these cells
                 if not any(excess):
                     if not self._gone_kinds(pool):
                         break
@@ -547,13 +610,89 @@ class _World:
             excess = self._excess(pool)
         members[:] = [cohort for cohort in members if cohort[_SIZE]]
 
+    def _switch_off(self, row: int) -> None:
+        """Switch off the technologies whose switch-off starts in the month ending at row
+        `row` (now: that month's start): take their terminals off, block those waiting for
+        them, then move or strand the terminals by each switch-off's policy."""
+        events = self.switch_offs.get(row)
+        if not events:
+            return
+        n_tech, n_cls, n_car = self.n_tech, self.n_cls, self.n_car
+        waiting, blocked = self.counts["waiting"], self.counts["blocked"]
+        taken = []  # (cohort's pool, kind, row, size, end, policy), oldest first per pool
+        for event in events:
+            region, tech = event.region, event.technology
+            for cls in range(n_cls):
+                pool = (region * n_cls + cls) * n_car + self.carrier_of[tech]
+                # shrinking pools (every pool a switch-off touches) keep their members
+                for cohort in self.members[pool]:
+                    size, cohort_row, _, kind, end = cohort
+                    if size and kind % n_tech == tech:
+                        self._remove(pool, kind, size)  # with the loads it had
+                        self.connected[cohort_row] -= size
+                        cohort[_SIZE] = 0
+                        taken.append((pool, kind, cohort_row, size, end, event.policy))
+                self.members[pool][:] = [cohort for cohort in self.members[pool] if cohort[0]]
+                queue = self.queues[pool]
+                for entry in queue:
+                    if entry.tech == tech:
+                        entry_row = self._row(entry.cat, region, tech)
+                        waiting[entry_row] -= entry.size
+                        blocked[entry_row] += entry.size
+                self.queues[pool] = deque(entry for entry in queue if entry.tech != tech)
+            self.off[region * n_tech + tech] = True
+        self.redirecting = True
+        network = self.plan.network
+        self._set_loads(row - 1, network.switched_off[row])
+        for region in sorted({event.region for event in events}):
+            self.options[region], self.displaced_options[region] = self._options(region)
+            for cat, order in enumerate(self.plan.preference):
+                for tech in order:
+                    on = [t for t in self._successors(order, tech) if not self._is_off(region, t)]
+                    to = tech if not self._is_off(region, tech) else (on[0] if on else -1)
+                    self.redirect[self._row(cat, region, tech)] = to
+        migrated, migrated_in = self.counts["migrated"], self.counts["migrated_in"]
+        stranded = self.counts["stranded"]
+        for pool, kind, cohort_row, count, end, policy in taken:
+            size = count  # still to place
+            cat, tech = divmod(kind, n_tech)
+            region, cls = divmod(pool // n_car, n_cls)
+            if policy == "migrate":
+                base = (region * n_cls + cls) * n_car
+                order = self.plan.preference[cat]
+                for option in self._successors(order, tech):
+                    if self._is_off(region, option):
+                        continue
+                    target, target_kind = base + self.carrier_of[option], cat * n_tech + option
+                    take = self._room(target, target_kind, size)
+                    if take:
+                        target_row = cohort_row + option - tech
+                        self._attach(target, target_kind, target_row, take, end)
+                        migrated[cohort_row] += take
+                        migrated_in[target_row] += take
+                        size -= take
+                        if size == 0:
+                            break
+            stranded[cohort_row] += size
+        self._exact_use()
+
+    def _is_off(self, region: int, tech: int) -> bool:
+        return self.off[region * self.n_tech + tech]
+
+    @staticmethod
+    def _successors(order: tuple[int, ...], tech: int) -> tuple[int, ...]:
+        """A category's other technologies from the one after `tech` in its preference
+        order, then those before it: where its terminals go when `tech` is switched off."""
+        position = order.index(tech)
+        return order[position + 1 :] + order[:position]
+
     def _gone_kinds(self, pool: int) -> bool:
         """Whether the pool holds terminals it can no longer hold at all: its cells are
         gone, or their technology was withdrawn from them."""
         counts = self.pool_counts[pool]
         if not self.open[pool]:
             return any(counts)
-        return any(counts[kind] for kind in self.gone)
+        return any(counts[kind] for kind in self.gone[pool // self.per_region])
 
     def _compact(self, pool: int) -> None:
         """Drop departed cohorts from a member list once it has doubled (amortised O(1))."""
@@ -566,9 +705,10 @@ class _World:
         """Recompute every pool's use from its terminal counts and current loads (sums of
         many float additions drift; a month end resets them)."""
         counts = np.array(self.pool_counts, dtype=float)  # [pool, kind]
-        loads = np.array(self.load)  # [kind, resource]
+        loads = np.array(self.load)  # [region, kind, resource]
         finite = np.where(np.isinf(loads), 0.0, loads)
-        self.used = (counts @ finite).tolist()
+        by_region = counts.reshape(self.n_reg, self.per_region, -1)
+        self.used = np.matmul(by_region, finite).reshape(len(counts), -1).tolist()
 
     def _record(self, t: int) -> None:
         for name, values in self.counts.items():
@@ -610,11 +750,20 @@ class _World:
             if following >= until:
                 break
             self.now = now = following[0]
-            offered[rows[index]] += sizes[index]
-            self._place(
-                cats[index], regions[index], classes[index], techs[index], sizes[index],
-                lives[index],
-            )  # fmt: skip
+            row, tech = rows[index], techs[index]
+            if self.redirecting and self.redirect[row] != tech:  # drawn to a switched-off one
+                to = self.redirect[row]
+                if to < 0:  # the category has no technology on there
+                    offered[row] += sizes[index]
+                    self.counts["blocked"][row] += sizes[index]
+                    tech = -1
+                else:
+                    row, tech = row + to - tech, to
+            if tech >= 0:
+                offered[row] += sizes[index]
+                self._place(
+                    cats[index], regions[index], classes[index], tech, sizes[index], lives[index]
+                )
             index += 1
             following = (
                 (now + (times[index] - now), next(self.order)) if index < count else (math.inf, 0)
@@ -653,6 +802,7 @@ class _World:
         self._place_initial()
         self._exact_use()
         self._record(0)
+        self._switch_off(1)  # at the start of the first month
         # SimPy scheduled the first month end, then started the arrivals
         month_end = (1.0, next(self.order))
         self._start_arrivals()
@@ -680,6 +830,8 @@ class _World:
             if moved:  # else the use is still exact: same counts, same loads
                 self._exact_use()
             self._record(t)
+            if t < self.months:
+                self._switch_off(t + 1)  # at the start of the next month
             if self.progress is not None:
                 self.progress(t)
             month_end = (t + 1.0, next(self.order))  # scheduled after this month end's work

@@ -27,6 +27,7 @@ IntArray = NDArray[np.int64]
 CONNECTIONS_COLUMNS = [
     "date", "region", "category", "technology",
     "demand", "connected", "joined", "left", "blocked", "waiting",
+    "migrated", "migrated_in", "stranded",
 ]  # fmt: skip
 NETWORK_COLUMNS = [
     "date", "region", "technology", "carrier", "sites", "cells", "connected",
@@ -64,6 +65,9 @@ def connections_table(plan: Plan, trajectory: Trajectory) -> pd.DataFrame:
                             "left": trajectory.left[:, c, r, tech_index],
                             "blocked": trajectory.blocked[:, c, r, tech_index],
                             "waiting": trajectory.waiting[:, c, r, tech_index],
+                            "migrated": trajectory.migrated[:, c, r, tech_index],
+                            "migrated_in": trajectory.migrated_in[:, c, r, tech_index],
+                            "stranded": trajectory.stranded[:, c, r, tech_index],
                         }
                     )
                 )
@@ -333,6 +337,9 @@ def summary_table(
         ("initial_blocked", int(connections.loc[~after_start, "blocked"].sum())),
         ("arrived_total", int(trajectory.offered[1:].sum())),
         ("retired_total", int(trajectory.retired[1:].sum())),
+        ("migrated_total", int(trajectory.migrated.sum())),
+        ("stranded_total", int(trajectory.stranded.sum())),
+        *_switch_off_figures(plan, trajectory),
         ("connected_end", connected_end),
         ("demand_end", demand_end),
         ("connected_share_of_demand_end",
@@ -363,6 +370,18 @@ def summary_table(
         *_battery_figures(plan, experience),
     ]  # fmt: skip
     return pd.DataFrame(figures, columns=["metric", "value"]).astype({"value": str})
+
+
+def _switch_off_figures(plan: Plan, trajectory: Trajectory) -> list[tuple[str, Any]]:
+    """Per switched-off technology, the terminals moved off it and those lost with it."""
+    figures: list[tuple[str, Any]] = []
+    techs = plan.network.technologies
+    for k in sorted({event.technology for event in plan.network.switch_offs}):
+        figures += [
+            (f"migrated_from_{techs[k]}", int(trajectory.migrated[..., k].sum())),
+            (f"stranded_from_{techs[k]}", int(trajectory.stranded[..., k].sum())),
+        ]
+    return figures
 
 
 def _full_shares(plan: Plan, last: pd.DataFrame) -> list[tuple[str, Any]]:

@@ -12,6 +12,7 @@ from sim.scenario.model import (
     Logistic,
     Scenario,
     SiteSchedule,
+    SwitchOff,
     Targets,
 )
 from sim.scenario.months import month_index, month_label
@@ -29,6 +30,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "SiteSchedule",
+    "SwitchOff",
     "Targets",
     "json_schema",
     "load_scenario",

@@ -209,7 +209,7 @@ def consistency_problems(scenario: Scenario) -> list[Problem]:
                         break
     start_year, end_year = scenario.start_index // 12, month_index(scenario.end) // 12
     for generation, schedule in scenario.network.sites.items():
-        for field in ("build_per_year", "retire_per_year"):
+        for field in ("build_per_year", "retire_per_year", "retire_share_per_year"):
             table = getattr(schedule, field)
             if isinstance(table, dict):
                 for year in table:
@@ -221,6 +221,7 @@ def consistency_problems(scenario: Scenario) -> list[Problem]:
                                 f"{start_year}..{end_year}",
                             )
                         )
+    problems.extend(switch_off_problems(scenario))
     generations: dict[str, dict[str, str]] = {}
     for name, carriage in carried.items():
         if _known(scenario, name):
@@ -382,4 +383,56 @@ def consistency_problems(scenario: Scenario) -> list[Problem]:
                         f"known: {listing(choices)}",
                     )
                 )
+    return problems
+
+
+def region_matches(name: str, region: str) -> bool:
+    """Whether a name given for a switch-off covers a region: the region itself, or a group
+    of nested regions (`east` covers `east/dense_urban`)."""
+    return region == name or region.startswith(name + "/")
+
+
+def switch_off_problems(scenario: Scenario) -> list[Problem]:
+    """Each switch-off names a carried technology, a month in the horizon and known regions;
+    no technology is switched off twice in one region."""
+    problems: list[Problem] = []
+    carried = scenario.network.technologies
+    horizon = f"the horizon {scenario.start}..{scenario.end}"
+    off_in: dict[tuple[str, str], int] = {}
+    for position, switch in enumerate(scenario.network.switch_off):
+        path = f"network.switch_off[{position}]"
+        if switch.technology not in carried:
+            problems.append(
+                Problem(
+                    f"{path}.technology",
+                    f"{shown(switch.technology)} is not carried by the network"
+                    f"{did_you_mean(switch.technology, carried)}; carried: {listing(carried)} "
+                    "(see network.technologies)",
+                )
+            )
+        if not _within(switch.date, scenario):
+            problems.append(Problem(f"{path}.date", f"{switch.date} lies outside {horizon}"))
+        covered: list[str] = []
+        for index, name in enumerate(switch.regions or list(scenario.regions)):
+            matched = [region for region in scenario.regions if region_matches(name, region)]
+            if not matched:
+                problems.append(
+                    Problem(
+                        f"{path}.regions[{index}]",
+                        f"unknown region {shown(name)}{did_you_mean(name, scenario.regions)}; "
+                        f"regions: {listing(scenario.regions)}",
+                    )
+                )
+            covered += matched
+        for region in dict.fromkeys(covered):
+            first = off_in.setdefault((switch.technology, region), position)
+            if first != position:
+                problems.append(
+                    Problem(
+                        f"{path}.regions",
+                        f"{switch.technology} is already switched off in {region} by "
+                        f"network.switch_off[{first}]; switch a technology off once per region",
+                    )
+                )
+                break
     return problems

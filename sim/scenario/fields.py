@@ -206,7 +206,15 @@ ShareSchedule = Annotated[
 
 
 def _year_table(value: Any) -> float | dict[int, float]:
-    what = "a count per year (>= 0)"
+    return _per_year_table(value, 0, MAX_SITES, "a count per year (>= 0)")
+
+
+def _share_year_table(value: Any) -> float | dict[int, float]:
+    return _per_year_table(value, 0.0, 1.0, "a share per year between 0 and 1")
+
+
+def _per_year_table(value: Any, lower: float, upper: float, what: str) -> float | dict[int, float]:
+    """A constant or a table {YEAR: value}, each value within [lower, upper]."""
     if isinstance(value, dict):
         if not value:
             raise ValueError("a per-year table needs at least one YEAR: value entry")
@@ -225,11 +233,11 @@ def _year_table(value: Any) -> float | dict[int, float]:
                     f"got {shown(raw_key)}"
                 )
             try:
-                table[key] = checked_number(item, 0, MAX_SITES, what)
+                table[key] = checked_number(item, lower, upper, what)
             except ValueError as error:
                 raise ValueError(f"in {key}: {error}") from None
         return dict(sorted(table.items()))
-    return checked_number(value, 0, MAX_SITES, what)
+    return checked_number(value, lower, upper, what)
 
 
 YearTable = Annotated[
@@ -255,6 +263,33 @@ YearTable = Annotated[
         }
     ),
 ]
+
+
+_YEAR_SHARE_SCHEMA: dict[str, Any] = {"type": "number", "minimum": 0, "maximum": 1}
+ShareYearTable = Annotated[
+    float | dict[int, float],
+    PlainValidator(_share_year_table),
+    PlainSerializer(
+        lambda value: (
+            {str(year): n for year, n in value.items()} if isinstance(value, dict) else value
+        ),
+        return_type=Any,
+    ),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                _YEAR_SHARE_SCHEMA,
+                {
+                    "type": "object",
+                    "propertyNames": {"pattern": r"^\d{4}$"},
+                    "additionalProperties": _YEAR_SHARE_SCHEMA,
+                },
+            ],
+            "description": "a share 0..1 per year: a constant, or a table {YEAR: share}",
+        }
+    ),
+]
+"""Per calendar year, a share 0..1 (e.g. of the sites in service at the year's start)."""
 
 
 def _mix(value: Any) -> dict[str, float] | dict[str, dict[str, float]]:

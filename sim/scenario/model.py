@@ -22,6 +22,7 @@ from sim.scenario.fields import (
     OptionalNumber,
     Resolution,
     ShareSchedule,
+    ShareYearTable,
     TargetMetric,
     TechnologyMix,
     WhenFull,
@@ -55,6 +56,12 @@ class SiteSchedule(ScenarioModel):
     initial: WholeNumber = Field(0, ge=0, le=MAX_SITES, description="sites in service at the start")
     build_per_year: YearTable = Field(0.0, description="new sites per year, spread evenly")
     retire_per_year: YearTable = Field(0.0, description="retired sites per year, spread evenly")
+    retire_share_per_year: ShareYearTable = Field(
+        0.0,
+        description="share 0..1 of the sites in service at the start of the year (or of "
+        "the horizon, in its first year) retired in that year, spread evenly over its "
+        "months; adds to retire_per_year",
+    )
 
 
 DEPRECATED_ON = "'on' is deprecated, write 'generation'"
@@ -85,6 +92,28 @@ class Carriage(ScenarioModel):
         if len(old) > 1 or "generation" in data:
             raise ValueError("'on' is the deprecated name of 'generation': give generation only")
         return {("generation" if key is old[0] else key): value for key, value in data.items()}
+
+
+SWITCH_OFF_POLICIES = ("migrate", "stranded")
+
+
+class SwitchOff(ScenarioModel):
+    """A technology switched off in some regions from a month on, and what becomes of the
+    terminals left on it there."""
+
+    technology: str = Field(description="technology switched off (one of network.technologies)")
+    date: Month = Field(description="first month in which the technology is off")
+    regions: list[str] | None = Field(
+        None,
+        min_length=1,
+        description="regions where it is switched off: a region's name, or the name of a "
+        "group of nested regions (every region named NAME/...); default: every region",
+    )
+    policy: Literal["migrate", "stranded"] = Field(
+        description="the terminals left on it: migrate (module replaced: moved to the "
+        "category's first other technology, in preference order, that is on there and has "
+        "room; stranded where none has) or stranded (lost)"
+    )
 
 
 def _default_sites() -> dict[Generation, SiteSchedule]:
@@ -133,6 +162,11 @@ class Network(ScenarioModel):
         le=0.5,
         description="share of a region's cells in its hottest class; the classes below it "
         "are spaced geometrically in this share",
+    )
+    switch_off: list[SwitchOff] = Field(
+        default_factory=list,
+        description="technologies switched off in some regions from a month on, with the "
+        "policy for the terminals left on them",
     )
 
     @model_validator(mode="before")

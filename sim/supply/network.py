@@ -28,6 +28,7 @@ from sim.supply.capacity import (
     terminal_shares,
     thresholds,
 )
+from sim.supply.sunsets import SwitchOffEvent, regional_carriage, switch_off_events
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -51,7 +52,8 @@ class NetworkPlan:
     carrier_cells: FloatArray
     """[t, region, carrier] cells holding the carrier kind."""
     availability: FloatArray
-    """[t, technology] share of its carrier's cells that carry the technology."""
+    """[t, technology] share of its carrier's cells that carry the technology (where it
+    is not switched off)."""
     bounds: FloatArray
     """Cell quantiles bounding the classes, [0, ..., 1] (the same in every region)."""
     cell_shares: FloatArray
@@ -69,10 +71,22 @@ class NetworkPlan:
     usable: FloatArray
     """[t, region, class, carrier, resource] what IoT terminals may use: cells x budget x
     max(0, threshold - background)."""
+    region_availability: FloatArray
+    """[t, region, technology] availability in each region: 0 where the technology is
+    switched off, raised where another technology of its carrier was (`sim.supply.sunsets`)."""
+    switched_off: NDArray[np.bool_]
+    """[t, region, technology] whether the technology is switched off in the month ending
+    at row t."""
+    switch_offs: tuple[SwitchOffEvent, ...]
+    """Each technology switched off in each region, in (row, region, technology) order."""
 
     @property
     def pools(self) -> int:
         return len(self.regions) * len(self.classes) * len(self.carriers)
+
+
+_NO_SITE = 1e-6
+"""Fewer sites than this are none (a year's share retired in twelve steps leaves ~1e-13)."""
 
 
 def generation_sites(schedule: SiteSchedule, month_indices: IntArray) -> FloatArray:
@@ -80,12 +94,20 @@ def generation_sites(schedule: SiteSchedule, month_indices: IntArray) -> FloatAr
     years = month_indices // 12
     net = _per_year(schedule.build_per_year, years) - _per_year(schedule.retire_per_year, years)
     monthly = net / 12.0
+    # a share of the sites in service at the start of the year, as planners say it (20 %
+    # a year from 1,000 leaves 800 after a year, 640 after two), a twelfth each month
+    monthly_share = _per_year(schedule.retire_share_per_year, years) / 12.0
     sites = np.empty(len(month_indices))
     stock = float(schedule.initial)
     sites[0] = stock  # row 0 is the state at the start, before any month has passed
+    year_start = stock
     for t in range(1, len(month_indices)):
+        if years[t] != years[t - 1]:  # row t - 1 ended the previous year
+            year_start = stock
         # a month cannot retire sites that do not exist, so clip the stock month by month
-        stock = max(0.0, stock + monthly[t])
+        stock = max(0.0, stock + monthly[t] - monthly_share[t] * year_start)
+        if stock < _NO_SITE:  # twelve twelfths of a stock leave float dust, not sites
+            stock = 0.0
         sites[t] = stock
     return sites
 
@@ -161,6 +183,19 @@ def build_network(scenario: Scenario) -> NetworkPlan:
             0.0,
         )
 
+    # technologies switched off in some regions (none: every region as the national shares)
+    switched_off, switch_offs = switch_off_events(scenario, month_indices, regions, technologies)
+    given = tuple(
+        scenario.network.carriers.get(name) is not None  # type: ignore[call-overload]
+        and scenario.network.carriers[name].share is not None  # type: ignore[index]
+        for name in carriers
+    )
+    region_availability, carrier_ratio = regional_carriage(
+        switched_off, tech_share, carrier_share, carrier_of, given
+    )
+    sites, cells = sites * ~switched_off, cells * ~switched_off
+    carrier_cells = carrier_cells * carrier_ratio
+
     bounds = class_bounds(scenario.network.cell_classes, scenario.network.hottest_cells)
     cell_shares = np.tile(np.diff(bounds), (len(regions), 1))
     shares = np.array(
@@ -187,4 +222,7 @@ def build_network(scenario: Scenario) -> NetworkPlan:
         threshold=threshold,
         background=background,
         usable=usable,
+        region_availability=region_availability,
+        switched_off=switched_off,
+        switch_offs=switch_offs,
     )

@@ -29,7 +29,12 @@ BASE: dict[str, Any] = {
     "network": {
         "sectors_per_site": 3,
         "sites": {
-            "4G": {"initial": 1000, "build_per_year": {2024: 10}, "retire_per_year": 5},
+            "4G": {
+                "initial": 1000,
+                "build_per_year": {2024: 10},
+                "retire_per_year": 5,
+                "retire_share_per_year": {2025: 0.1},
+            },
             "5G": {"initial": 100},
         },
         "technologies": {
@@ -139,6 +144,11 @@ NUMERIC_FIELDS = [
     ("SiteSchedule.initial", "network.sites.4G.initial", None),
     ("SiteSchedule.build_per_year", "network.sites.4G.build_per_year.2024", None),
     ("SiteSchedule.retire_per_year", "network.sites.4G.retire_per_year", None),
+    (
+        "SiteSchedule.retire_share_per_year",
+        "network.sites.4G.retire_share_per_year.2025",
+        None,
+    ),
     ("Carriage.share", "network.technologies.lte-cat1.share", None),
     ("Carriage.share[dated]", "network.technologies.nb-iot.share.2023-01", None),
     ("Region.spread_cv", "regions.national.spread_cv", None),
