@@ -209,6 +209,15 @@ def consistency_problems(scenario: Scenario) -> list[Problem]:
                         break
     start_year, end_year = scenario.start_index // 12, month_index(scenario.end) // 12
     for generation, schedule in scenario.network.sites.items():
+        for month in schedule.in_service:
+            if not _within(month, scenario):
+                add(
+                    Problem(
+                        f"network.sites.{generation}.in_service.{month}",
+                        f"date {month} lies outside {horizon} (the count at the start is "
+                        "`initial`)",
+                    )
+                )
         for field in ("build_per_year", "retire_per_year", "retire_share_per_year"):
             table = getattr(schedule, field)
             if isinstance(table, dict):

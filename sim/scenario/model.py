@@ -62,6 +62,17 @@ class SiteSchedule(ScenarioModel):
         "the horizon, in its first year) retired in that year, spread evenly over its "
         "months; adds to retire_per_year",
     )
+    in_service: dict[Month, Annotated[int, Field(ge=0, le=MAX_SITES)]] = Field(
+        default_factory=dict,
+        description="sites in service at these month ends (e.g. the counts an operator or "
+        "regulator reported), linear between them and from `initial` at the start; the "
+        "per-year tables apply only after the last of them",
+    )
+
+    @field_validator("in_service")
+    @classmethod
+    def _sorted_counts(cls, values: dict[str, int]) -> dict[str, int]:
+        return dict(sorted(values.items(), key=lambda kv: month_index(kv[0])))
 
 
 DEPRECATED_ON = "'on' is deprecated, write 'generation'"

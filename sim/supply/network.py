@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sim.demand.schedules import row_month_indices, step_values
-from sim.scenario import Scenario, SiteSchedule, catalog
+from sim.scenario import Scenario, SiteSchedule, catalog, month_index
 from sim.scenario.base import RESOURCES
 from sim.supply.capacity import (
     cell_budget,
@@ -90,7 +90,8 @@ _NO_SITE = 1e-6
 
 
 def generation_sites(schedule: SiteSchedule, month_indices: IntArray) -> FloatArray:
-    """Sites of one generation at the end of each month (row 0: the initial count)."""
+    """Sites of one generation at the end of each month (row 0: the initial count): the
+    dated counts of `in_service` interpolated linearly, then the per-year tables."""
     years = month_indices // 12
     net = _per_year(schedule.build_per_year, years) - _per_year(schedule.retire_per_year, years)
     monthly = net / 12.0
@@ -100,10 +101,18 @@ def generation_sites(schedule: SiteSchedule, month_indices: IntArray) -> FloatAr
     sites = np.empty(len(month_indices))
     stock = float(schedule.initial)
     sites[0] = stock  # row 0 is the state at the start, before any month has passed
+    # dated counts: linear from the initial count through each, the tables after the last
+    anchor_t = [0] + [month_index(month) - int(month_indices[0]) for month in schedule.in_service]
+    anchor_sites = [stock, *map(float, schedule.in_service.values())]
+    counted = np.interp(np.arange(len(month_indices)), anchor_t, anchor_sites)
     year_start = stock
     for t in range(1, len(month_indices)):
         if years[t] != years[t - 1]:  # row t - 1 ended the previous year
             year_start = stock
+        if t <= anchor_t[-1]:
+            stock = float(counted[t])
+            sites[t] = stock
+            continue
         # a month cannot retire sites that do not exist, so clip the stock month by month
         stock = max(0.0, stock + monthly[t] - monthly_share[t] * year_start)
         if stock < _NO_SITE:  # twelve twelfths of a stock leave float dust, not sites

@@ -444,3 +444,36 @@ def test_partial_background_keeps_the_catalogs_other_resources() -> None:
     assert plan.background[0, lte, _resource("uplink")] == 0.2
     # catalog LTE background from 2023-01: downlink 0.5, random access 0.3, contexts 0.4
     np.testing.assert_array_equal(plan.background[0, lte, 1:], [0.5, 0.3, 0.4])
+
+
+def test_dated_counts_are_interpolated_then_the_tables_apply() -> None:
+    """in_service: 1,000 at the start, 1,240 at 2023-12 (20 a month), 1,300 at 2024-06
+    (10 a month); after it, 120 built a year (10 a month) and 10 % of 2025's first stock
+    retired in 2025 (a twelfth a month)."""
+    schedule = SiteSchedule(
+        initial=1000,
+        in_service={"2024-06": 1300, "2023-12": 1240},
+        build_per_year={2023: 5000, 2024: 120, 2025: 120},
+        retire_share_per_year={2025: 0.1},
+    )
+    months = 2022 * 12 + 11 + np.arange(0, 37)  # 2022-12 .. 2025-12
+    sites = generation_sites(schedule, months)
+    assert sites[:13] == pytest.approx(1000 + 20 * np.arange(13))  # 2023: the counts, not 5000
+    assert sites[18] == pytest.approx(1300)  # 2024-06
+    assert sites[24] == pytest.approx(1360)  # 2024-12: 10 a month built after the last count
+    assert sites[36] == pytest.approx(1360 + 120 - 136)
+
+
+def test_dated_counts_outside_the_horizon_are_refused() -> None:
+    from sim.scenario import ScenarioError, parse_scenario
+
+    refused = r"network\.sites\.5G\.in_service\.2022-12: date 2022-12 lies outside"
+    with pytest.raises(ScenarioError, match=refused):
+        parse_scenario(
+            {
+                "start": "2023-01",
+                "end": "2024-12",
+                "network": {"sites": {"5G": {"initial": 10, "in_service": {"2022-12": 5}}}},
+                "categories": {"meter": {"preset": "water_meter", "initial": 10}},
+            }
+        )

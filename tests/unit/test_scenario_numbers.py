@@ -35,7 +35,7 @@ BASE: dict[str, Any] = {
                 "retire_per_year": 5,
                 "retire_share_per_year": {2025: 0.1},
             },
-            "5G": {"initial": 100},
+            "5G": {"initial": 100, "in_service": {"2024-06": 150}},
         },
         "technologies": {
             "nb-iot": {"generation": "4G", "share": {"2023-01": 0.5}},
@@ -149,6 +149,7 @@ NUMERIC_FIELDS = [
         "network.sites.4G.retire_share_per_year.2025",
         None,
     ),
+    ("SiteSchedule.in_service", "network.sites.5G.in_service.2024-06", None),
     ("Carriage.share", "network.technologies.lte-cat1.share", None),
     ("Carriage.share[dated]", "network.technologies.nb-iot.share.2023-01", None),
     ("Region.spread_cv", "regions.national.spread_cv", None),
