@@ -256,10 +256,12 @@ def targets_table(scenario: Scenario, connections: pd.DataFrame) -> pd.DataFrame
     rows = []
     for target in scenario.targets:
         selected = connections
-        for column in ("category", "region", "technology"):
+        for column in ("category", "technology"):
             value = getattr(target, column)
             if value is not None:
                 selected = selected[selected[column] == value]
+        if target.region is not None:  # a leaf, or a group: the sum of its leaves
+            selected = selected[selected["region"].isin(scenario.leaves_of(target.region))]
         series = selected.groupby("date")[target.metric].sum()
         if target.metric == "blocked":
             series = series.cumsum()
