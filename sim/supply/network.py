@@ -4,6 +4,10 @@ Values are tabulated at month ends t = 0..M (t = 0: the start of the horizon).  
 retirements of a year are spread evenly over its twelve months and take effect at the end
 of each month.
 
+The regions are the scenario's simulated regions (the leaves of nested regions, by path).
+A region holds a share of each generation's sites in each month: the product of the
+(dated, per-generation) site shares down its path (`Scenario.leaf_regions`).
+
 A technology is carried on a share of its generation's sites; its carrier kind (LTE, NB-IoT,
 NR) is on the largest share any of its technologies has (or the share the scenario gives
 under network.carriers).  A technology on fewer sites than its carrier uses only those
