@@ -129,13 +129,102 @@ def _closest(figures: list[dict[str, str]]) -> Finding:
     return Finding("; ".join(parts), warning=False)
 
 
+GROUP_FIGURES = (
+    ("connected_end", "connected at the end"), ("demand_end", "demand at the end"),
+    ("connected_share_of_demand_end", "connected / demand"),
+    ("blocked_total", "blocked"), ("turned_away_total", "turned away"),
+    ("waiting_end", "waiting at the end"), ("first_blocked_date", "first blocked"),
+    ("first_full_date", "first full class"), ("first_full_cells", "first full cells"),
+)  # fmt: skip
+"""summary.csv's figures per official region (`<figure>_<region>`), with their headings;
+`sites_end_<generation>_<region>` follow."""
+
+
+def _groups(figures: dict[str, str]) -> list[str]:
+    """The official regions (top-level regions with parts) a summary has figures for."""
+    return [m.removeprefix("connected_end_") for m in figures if m.startswith("connected_end_")]
+
+
+def _count(value: float) -> str:
+    """A count as a planner reads it: 499,142; 2.28 M; 1.2 bn."""
+    if abs(value) >= 1e9:
+        return f"{value / 1e9:.3g} bn"
+    if abs(value) >= 1e6:
+        return f"{value / 1e6:.3g} M"
+    return f"{value:,.0f}"
+
+
+def _region_findings(run: Tables) -> list[Finding]:
+    """Per official region: terminals connected of those demanded at the end, blocked and
+    turned away over the run, sites per generation at the end and the first full cell
+    class (summary.csv's `<figure>_<region>`; the mean over replications)."""
+    figures = _summaries(run)
+    if not figures:
+        return []
+    count = len(figures)
+    mean = f" (mean of {count} replications)" if count > 1 else ""
+
+    def average(metric: str) -> float:
+        return sum(float(f.get(metric) or 0) for f in figures) / count
+
+    out = []
+    for group in _groups(figures[0]):
+        connected, demand = average(f"connected_end_{group}"), average(f"demand_end_{group}")
+        share = f" ({_percent(connected / demand)})" if demand else ""
+        sites = ", ".join(
+            f"{m.removeprefix('sites_end_').removesuffix('_' + group)} {_count(average(m))}"
+            for m in figures[0]
+            if m.startswith("sites_end_") and m.endswith("_" + group)
+        )
+        filled = [f for f in figures if f.get(f"first_full_date_{group}")]
+        if filled:
+            first = min(filled, key=lambda f: f[f"first_full_date_{group}"])
+            full = (f"first full cell class from {first[f'first_full_date_{group}']} "
+                    f"({first[f'first_full_cells_{group}']})")  # fmt: skip
+        else:
+            full = "no cell class full"
+        out.append(Finding(
+            f"{group}: {_count(connected)} connected of {_count(demand)} demanded at "
+            f"{figures[0]['end']}{share}; {_count(average(f'blocked_total_{group}'))} blocked "
+            f"and {_count(average(f'turned_away_total_{group}'))} turned away over the run; "
+            f"sites at the end: {sites}; {full}{mean}",
+            warning=False))  # fmt: skip
+    return out
+
+
+def _region_table(runs: Sequence[Tables], names: Sequence[str]) -> pd.DataFrame:
+    """The official regions' figures of summary.csv (replication 0), one row per scenario
+    and region, counts in readable units."""
+    rows = []
+    for run, label in zip(runs, names, strict=True):
+        figures = _summaries(run)
+        if not figures:
+            continue
+        for group in _groups(figures[0]):
+            row = {"scenario": label, "region": group}
+            for metric, heading in GROUP_FIGURES:
+                value = figures[0].get(f"{metric}_{group}", "")
+                if value and metric.startswith("connected_share"):
+                    value = _percent(float(value))
+                elif value and metric.endswith(("_end", "_total")):
+                    value = _count(float(value))
+                row[heading] = value
+            for metric, value in figures[0].items():
+                if metric.startswith("sites_end_") and metric.endswith("_" + group):
+                    generation = metric.removeprefix("sites_end_").removesuffix("_" + group)
+                    row[f"{generation} sites at the end"] = _count(float(value))
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def findings(run: Tables) -> list[Finding]:
-    """What a planner should read first about one result folder: the first cell class to
+    """What a planner should read first about one result folder: per official region (a
+    top-level region with parts) its totals, then the first cell class to
     fill and the share of cells full at the end (or, where none filled, the cells closest
     to their threshold), where terminals were turned away, targets missed, simulated cells
     below 90 % access success, and, where none did, that none did.  Every sentence is read
     off the folder's tables; with replications, it says in how many of them it held."""
-    out = _cell_findings(run)
+    out = _region_findings(run) + _cell_findings(run)
     network = run.network
     replications = _replications(network)
     away = network[pd.to_numeric(network["turned_away"]) > 0]
@@ -282,6 +371,14 @@ def build_report(runs: Sequence[Tables], comparison: pd.DataFrame | None = None)
     key_table = pd.DataFrame(columns).reset_index(names="figure")
     sections = [
         '<section id="warnings"><h2>Read first</h2>' + _read_first_html(runs) + "</section>",
+    ]
+    regions = _region_table(runs, names)
+    if not regions.empty:
+        sections.append('<section id="regions"><h2>Official regions</h2>'
+                        + _table(regions, "summary.csv's figures summed over each region's "
+                                 "parts (replication 0 where there are several)")
+                        + "</section>")  # fmt: skip
+    sections += [
         '<section id="provenance"><h2>Scenarios and provenance</h2>'
         + _table(provenance)
         + "</section>",

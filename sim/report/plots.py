@@ -203,12 +203,23 @@ def _fit(values: list[float]) -> tuple[float, float]:
     return max(0.0, low - margin), high + margin
 
 
+def _leaves(regions: Any, prefix: str = "") -> list[str]:
+    """The simulated regions (leaves, by path) of a manifest's resolved regions, in order."""
+    if not isinstance(regions, dict):
+        return []
+    out = []
+    for name, region in regions.items():
+        inner = region.get("regions") if isinstance(region, dict) else None
+        out += _leaves(inner, f"{prefix}{name}/") if inner else [f"{prefix}{name}"]
+    return out
+
+
 def _regions(runs: Sequence[Tables], table: str) -> list[str]:
     """The regions of the runs' `table`, in the order the scenarios declare them."""
     declared = [
-        str(r)
+        leaf
         for run in runs
-        for r in (run.manifest.get("resolved_scenario") or {}).get("regions") or {}
+        for leaf in _leaves((run.manifest.get("resolved_scenario") or {}).get("regions") or {})
     ]
     seen = [str(r) for run in runs for r in getattr(run, table)["region"]]
     return [r for r in dict.fromkeys([*declared, *seen]) if r in set(seen)]

@@ -260,10 +260,12 @@ def targets_table(scenario: Scenario, connections: pd.DataFrame) -> pd.DataFrame
     rows = []
     for target in scenario.targets:
         selected = connections
-        for column in ("category", "region", "technology"):
+        for column in ("category", "technology"):
             value = getattr(target, column)
             if value is not None:
                 selected = selected[selected[column] == value]
+        if target.region is not None:  # a leaf, or a group: the sum of its leaves
+            selected = selected[selected["region"].isin(scenario.leaves_of(target.region))]
         series = selected.groupby("date")[target.metric].sum()
         if target.metric == "blocked":
             series = series.cumsum()
@@ -351,6 +353,7 @@ def summary_table(
         ("first_full_cells", full["pool"].iloc[0] if len(full) else ""),
         ("first_full_resource", full["binding_resource"].iloc[0] if len(full) else ""),
         *_full_shares(plan, last),
+        *_group_figures(plan, trajectory, connections, full),
         ("peak_utilization", f"{peak['binding_utilization']:.6f}" if peak is not None else ""),
         ("peak_utilization_of_threshold", f"{peak['relative']:.6f}" if peak is not None else ""),
         ("peak_utilization_cells", peak["pool"] if peak is not None else ""),
@@ -381,6 +384,47 @@ def _switch_off_figures(plan: Plan, trajectory: Trajectory) -> list[tuple[str, A
             (f"migrated_from_{techs[k]}", int(trajectory.migrated[..., k].sum())),
             (f"stranded_from_{techs[k]}", int(trajectory.stranded[..., k].sum())),
         ]
+    return figures
+
+
+def _group_figures(
+    plan: Plan, trajectory: Trajectory, connections: pd.DataFrame, full: pd.DataFrame
+) -> list[tuple[str, Any]]:
+    """Per top-level region with regions of its own (an official region), the main figures
+    summed over its leaves, each named `<figure>_<region>`: terminals connected and demanded
+    at the end, blocked and turned away over the run, waiting at the end, the first month a
+    terminal was blocked and a cell class was full there (and which), and the sites of each
+    generation at the end.  None for a scenario of flat regions."""
+    scenario, network = plan.scenario, plan.network
+    figures: list[tuple[str, Any]] = []
+    for group in scenario.regions:
+        if not scenario.regions[group].regions:
+            continue
+        leaves = scenario.leaves_of(group)
+        indices = [network.regions.index(leaf) for leaf in leaves]
+        rows = connections[connections["region"].isin(leaves)]
+        at_end = rows[rows["date"] == scenario.end]
+        connected, demand = int(at_end["connected"].sum()), int(at_end["demand"].sum())
+        blocked = rows[rows["blocked"] > 0]
+        filled = full[full["region"].isin(leaves)]
+        figures += [
+            (f"connected_end_{group}", connected),
+            (f"demand_end_{group}", demand),
+            (f"connected_share_of_demand_end_{group}",
+             f"{connected / demand:.6f}" if demand else ""),
+            (f"blocked_total_{group}", int(rows["blocked"].sum())),
+            (f"turned_away_total_{group}",
+             int(trajectory.turned_away[:, indices, :].sum())),
+            (f"waiting_end_{group}", int(at_end["waiting"].sum())),
+            (f"first_blocked_date_{group}", blocked["date"].iloc[0] if len(blocked) else ""),
+            (f"first_full_date_{group}", filled["date"].iloc[0] if len(filled) else ""),
+            (f"first_full_cells_{group}", filled["pool"].iloc[0] if len(filled) else ""),
+            *[
+                (f"sites_end_{generation}_{group}",
+                 round(float(network.generation_sites[-1, indices, g].sum())))
+                for g, generation in enumerate(network.generations)
+            ],
+        ]  # fmt: skip
     return figures
 
 

@@ -3,12 +3,22 @@ references exist, dates lie in the horizon."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import typing
+from collections.abc import Iterable, Mapping
 
 from sim.scenario import catalog
 from sim.scenario.base import RESOURCES
 from sim.scenario.fields import MAX_HORIZON_MONTHS, SHARE_TOLERANCE
-from sim.scenario.model import Bass, Cagr, Logistic, Scenario, Targets
+from sim.scenario.model import (
+    MAX_REGION_DEPTH,
+    Bass,
+    Cagr,
+    Logistic,
+    Region,
+    Scenario,
+    Targets,
+    share_at,
+)
 from sim.scenario.months import month_index, month_label
 from sim.scenario.problems import Problem, did_you_mean, listing, shown
 
@@ -25,18 +35,6 @@ def _share_sum_problem(path: str, shares: Mapping[str, float]) -> Problem | None
     return Problem(path, f"shares sum to {total:g}, they must sum to 1 (got {listed})")
 
 
-def _share_at(schedule: float | Mapping[str, float], month: int) -> float:
-    """A constant or dated step share at a calendar month index (before the first date,
-    the first value)."""
-    if not isinstance(schedule, Mapping):
-        return float(schedule)
-    value = next(iter(schedule.values()))
-    for date, share in schedule.items():  # dates are sorted when the scenario is read
-        if month_index(date) <= month:
-            value = share
-    return value
-
-
 def _step_months(scenario: Scenario, *schedules: float | Mapping[str, float]) -> list[int]:
     """The start and every dated step in the horizon: where step shares can change."""
     months = {scenario.start_index}
@@ -44,6 +42,106 @@ def _step_months(scenario: Scenario, *schedules: float | Mapping[str, float]) ->
         if isinstance(schedule, Mapping):
             months |= {month_index(date) for date in schedule if _within(date, scenario)}
     return sorted(months)
+
+
+def _region_problems(
+    scenario: Scenario, regions: Mapping[str, Region], path: str, depth: int
+) -> list[Problem]:
+    """The regions at one level of the tree (and, recursively, below): nesting depth, shares
+    summing to 1 among siblings (per generation and at every dated step), generations that
+    have sites, dates in the horizon."""
+    if depth > MAX_REGION_DEPTH:
+        return [Problem(path, f"regions nest at most {MAX_REGION_DEPTH} levels deep")]
+    if not regions:
+        return [Problem(path, "no regions: give at least one, or leave regions out")]
+    problems = []
+    terminal = {name: region.terminal_share for name, region in regions.items()}
+    problem = _share_sum_problem(f"{path}.*.terminal_share", terminal)
+    if problem:
+        problems.append(problem)
+    generations: list[str] = list(scenario.network.sites)
+    if not any(isinstance(region.site_share, Mapping) for region in regions.values()):
+        shares = {name: typing.cast(float, region.site_share) for name, region in regions.items()}
+        problem = _share_sum_problem(f"{path}.*.site_share", shares)
+        if problem:
+            problems.append(problem)
+    else:
+        for generation in generations:
+            if any(
+                isinstance(region.site_share, Mapping) and generation not in region.site_share
+                for region in regions.values()
+            ):
+                continue  # said below: a mapping without the generation
+            schedules = {name: region.site_share_of(generation) for name, region in regions.items()}
+            steps = _step_months(scenario, *schedules.values())
+            for when in steps:
+                at = {name: share_at(schedule, when) for name, schedule in schedules.items()}
+                problem = _share_sum_problem(f"{path}.*.site_share.{generation}", at)
+                if problem:
+                    dated = f"at {month_label(when)}: " if len(steps) > 1 else ""
+                    problems.append(Problem(problem.path, dated + problem.message))
+                    break
+    horizon = f"the horizon {scenario.start}..{scenario.end}"
+    for name, region in regions.items():
+        here = f"{path}.{name}"
+        if isinstance(region.site_share, Mapping):
+            for generation, schedule in region.site_share.items():
+                if generation not in scenario.network.sites:
+                    problems.append(
+                        Problem(
+                            f"{here}.site_share.{generation}",
+                            f"{generation} has no sites (network.sites has {listing(generations)})",
+                        )
+                    )
+                if isinstance(schedule, Mapping):
+                    problems.extend(
+                        Problem(f"{here}.site_share.{generation}",
+                                f"date {month} lies outside {horizon}")
+                        for month in schedule if not _within(month, scenario)
+                    )  # fmt: skip
+            missing = [g for g in generations if g not in region.site_share]
+            if missing:
+                problems.append(
+                    Problem(
+                        f"{here}.site_share",
+                        f"gives no share of the {listing(missing)} sites: give a share for every "
+                        f"generation of network.sites ({listing(generations)}), or one share "
+                        "for all",
+                    )
+                )
+        if region.regions is not None:
+            problems.extend(
+                _region_problems(scenario, region.regions, f"{here}.regions", depth + 1)
+            )
+    return problems
+
+
+def _region_name_problems(scenario: Scenario, path: str, names: Iterable[str]) -> list[Problem]:
+    """Region names (of a category's shares): each a region's path, a leaf or a group, and
+    none inside another named one (its terminals would be counted twice)."""
+    known = scenario.region_paths
+    problems = []
+    named = [name for name in names if name in known]
+    for name in names:
+        if name not in known:
+            problems.append(
+                Problem(
+                    f"{path}.{name}",
+                    f"unknown region{did_you_mean(name, known)}; regions (a group such as "
+                    f"'east' stands for its parts 'east/...'): {listing(known)}",
+                )
+            )
+            continue
+        outer = [other for other in named if name.startswith(other + "/")]
+        if outer:
+            problems.append(
+                Problem(
+                    f"{path}.{name}",
+                    f"lies inside {shown(outer[0])}, also named here: name a region or its "
+                    "parts, not both",
+                )
+            )
+    return problems
 
 
 def _unlisted(path: str, tech: str, technologies: list[str]) -> Problem:
@@ -113,11 +211,7 @@ def consistency_problems(scenario: Scenario) -> list[Problem]:
         return problems
     horizon = f"the horizon {scenario.start}..{scenario.end}"
 
-    for field in ("terminal_share", "site_share"):
-        shares = {name: getattr(region, field) for name, region in scenario.regions.items()}
-        problem = _share_sum_problem(f"regions.*.{field}", shares)
-        if problem:
-            add(problem)
+    problems.extend(_region_problems(scenario, scenario.regions, "regions", 1))
 
     known_technologies = set(catalog.TECHNOLOGIES)
     for name, override in scenario.technologies.items():
@@ -194,8 +288,8 @@ def consistency_problems(scenario: Scenario) -> list[Problem]:
                 if not _known(scenario, name) or scenario.carrier_of(name) != carrier:
                     continue
                 for when in _step_months(scenario, carriage.share, carrier_override.share):
-                    own = _share_at(carriage.share, when)
-                    holding = _share_at(carrier_override.share, when)
+                    own = share_at(carriage.share, when)
+                    holding = share_at(carrier_override.share, when)
                     if own > holding + SHARE_TOLERANCE:
                         add(
                             Problem(
@@ -281,15 +375,7 @@ def consistency_problems(scenario: Scenario) -> list[Problem]:
             if problem:
                 add(problem)
         if category.regions is not None:
-            for region in category.regions:
-                if region not in scenario.regions:
-                    add(
-                        Problem(
-                            f"{path}.regions.{region}",
-                            f"unknown region{did_you_mean(region, scenario.regions)}; "
-                            f"regions: {listing(scenario.regions)}",
-                        )
-                    )
+            problems.extend(_region_name_problems(scenario, f"{path}.regions", category.regions))
             problem = _share_sum_problem(f"{path}.regions", category.regions)
             if problem:
                 add(problem)
@@ -380,7 +466,7 @@ def consistency_problems(scenario: Scenario) -> list[Problem]:
             add(Problem(f"{path}.date", f"{target.date} lies outside {horizon}"))
         for field, choices in (
             ("category", scenario.categories),
-            ("region", scenario.regions),
+            ("region", scenario.region_paths),
             ("technology", carried),
         ):
             value = getattr(target, field)

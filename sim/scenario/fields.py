@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import numbers
 import re
+import typing
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
@@ -203,6 +204,65 @@ ShareSchedule = Annotated[
         }
     ),
 ]
+
+
+GENERATIONS: tuple[str, ...] = typing.get_args(Generation)
+
+
+def _validate_site_share(value: Any) -> float | dict[str, float | dict[str, float]]:
+    """One share for every generation, or per generation {4G: share, 5G: share} where each
+    share is a constant or dated steps {YYYY-MM: share}."""
+    if isinstance(value, dict):
+        if not value:
+            raise ValueError(
+                "per-generation site shares need at least one generation: share entry "
+                f"(generations: {', '.join(GENERATIONS)})"
+            )
+        shares: dict[str, float | dict[str, float]] = {}
+        for key, item in value.items():
+            if key not in GENERATIONS:
+                raise ValueError(
+                    f"{shown(key)} is not a generation: keys are {', '.join(GENERATIONS)} "
+                    "(or give one share for every generation)"
+                )
+            try:
+                shares[key] = _validate_share_schedule(item)
+            except ValueError as error:
+                raise ValueError(f"at {key}: {error}") from None
+        return dict(sorted(shares.items(), key=lambda kv: GENERATIONS.index(kv[0])))
+    return checked_number(value, 0.0, 1.0, "a share between 0 and 1")
+
+
+SiteShare = Annotated[
+    float | dict[str, float | dict[str, float]],
+    PlainValidator(_validate_site_share),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                _SHARE_SCHEMA,
+                {
+                    "type": "object",
+                    "propertyNames": {"enum": list(GENERATIONS)},
+                    "additionalProperties": {
+                        "anyOf": [
+                            _SHARE_SCHEMA,
+                            {
+                                "type": "object",
+                                "propertyNames": {"pattern": MONTH_RE.pattern},
+                                "additionalProperties": _SHARE_SCHEMA,
+                                "minProperties": 1,
+                            },
+                        ]
+                    },
+                    "minProperties": 1,
+                },
+            ],
+            "description": "a share 0..1 of every generation's sites, or per generation "
+            "{4G: share, 5G: share}, each a constant or dated steps {YYYY-MM: share}",
+        }
+    ),
+]
+"""A region's share of base-station sites: one for every generation, or per generation."""
 
 
 def _year_table(value: Any) -> float | dict[int, float]:

@@ -3,7 +3,10 @@ and description; the JSON Schema (`iotsim schema`) is generated from these decla
 
 from __future__ import annotations
 
+import math
 import typing
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
@@ -23,6 +26,7 @@ from sim.scenario.fields import (
     Resolution,
     ShareSchedule,
     ShareYearTable,
+    SiteShare,
     TargetMetric,
     TechnologyMix,
     WhenFull,
@@ -35,19 +39,92 @@ from sim.scenario.problems import Problem, did_you_mean, shown
 from sim.scenario.radio import COVERAGE_CLASSES, CarrierOverride, CoverageClass
 from sim.scenario.technology import Carrier, TechnologyOverride
 
+MAX_REGION_DEPTH = 4
+"""Deepest nesting of regions (a top-level region is depth 1)."""
+
 
 class Region(ScenarioModel):
-    """A part of the country with its share of terminals and of base-station sites."""
+    """A part of the country (or of its parent region) with its share of terminals and of
+    base-station sites; it may be split into regions of its own."""
 
-    terminal_share: Number = Field(ge=0, le=1, description="share of every category's terminals")
-    site_share: Number = Field(ge=0, le=1, description="share of every generation's sites")
+    terminal_share: Number = Field(
+        ge=0, le=1, description="share of every category's terminals (of the parent region's)"
+    )
+    site_share: SiteShare = Field(
+        description="share of the sites (of the parent region's): one for every generation, "
+        "or per generation {4G: share, 5G: share}, each a constant or dated steps"
+    )
     spread_cv: OptionalNumber = Field(
         None,
         ge=0,
         le=10,
         description="coefficient of variation of terminals per cell across the region's cells "
-        "(lognormal); default: access.spread_cv",
+        "(lognormal); default: the nearest enclosing region's, else access.spread_cv",
     )
+    regions: dict[Name, Region] | None = Field(
+        None,
+        description="parts of this region, simulated in its place; their shares are of this "
+        f"region's and sum to 1 (at most {MAX_REGION_DEPTH} levels deep)",
+    )
+
+    def site_share_of(self, generation: str) -> float | dict[str, float]:
+        """This region's share of its parent's sites of a generation: a constant or dated
+        steps {YYYY-MM: share} (0 for a generation a per-generation mapping leaves out)."""
+        if isinstance(self.site_share, dict):
+            return typing.cast(float | dict[str, float], self.site_share.get(generation, 0.0))
+        return self.site_share
+
+
+@dataclass(frozen=True)
+class LeafRegion:
+    """A simulated region: a leaf of the region tree, its shares resolved down its path."""
+
+    name: str
+    """The path of region names from the top, joined with '/' (e.g. 'east/dense_urban')."""
+    terminal_share: float
+    """Share of the country's terminals: the product of the terminal shares down the path."""
+    chain: tuple[Region, ...]
+    """The regions down the path, top first, whose site shares multiply (see site_share)."""
+    spread_cv: float
+    """Coefficient of variation of terminals per cell: the nearest region on the path that
+    sets it, else access.spread_cv."""
+
+    def site_share_schedules(self, generation: str) -> tuple[float | dict[str, float], ...]:
+        """The (dated) share of a generation's sites at each level of the path, top first;
+        the leaf's share of the country's sites is their product at each month."""
+        return tuple(region.site_share_of(generation) for region in self.chain)
+
+    def site_share(self, generation: str, month: int) -> float:
+        """Share of the country's sites of a generation in this region at a calendar month
+        index (a dated step holds from its month on; before the first date, the first)."""
+        share = 1.0
+        for schedule in self.site_share_schedules(generation):
+            share *= share_at(schedule, month)
+        return share
+
+
+def share_at(schedule: float | Mapping[str, float], month: int) -> float:
+    """A constant or dated step share at a calendar month index (before the first date,
+    the first value)."""
+    if not isinstance(schedule, Mapping):
+        return float(schedule)
+    value = next(iter(schedule.values()))
+    for date, share in schedule.items():  # dates are sorted when the scenario is read
+        if month_index(date) <= month:
+            value = share
+    return value
+
+
+def region_nodes(
+    regions: Mapping[str, Region], prefix: str = ""
+) -> Iterator[tuple[str, tuple[Region, ...]]]:
+    """Every region of a tree, depth first in the order written: (path, regions down the
+    path, top first)."""
+    for name, region in regions.items():
+        yield prefix + name, (region,)
+        if region.regions:
+            for path, below in region_nodes(region.regions, f"{prefix}{name}/"):
+                yield path, (region, *below)
 
 
 class SiteSchedule(ScenarioModel):
@@ -561,16 +638,87 @@ class Scenario(ScenarioModel):
             return override.carrier
         return catalog.TECHNOLOGIES[technology].carrier
 
+    # ---- regions: the tree as written, and the leaves that are simulated
+    #
+    # Other layers name regions only through these: a name is a leaf's path
+    # ('east/dense_urban', 'central') or a group's ('east': the sum of its leaves).
+
+    @property
+    def region_paths(self) -> tuple[str, ...]:
+        """Every region's path, groups and leaves, depth first in the order written."""
+        return tuple(path for path, _ in region_nodes(self.regions))
+
+    @property
+    def leaf_names(self) -> tuple[str, ...]:
+        """The simulated regions (leaves of the tree) by path, in the order written: the
+        regions of every result table, and of the network plan's arrays."""
+        return tuple(path for path, chain in region_nodes(self.regions) if not chain[-1].regions)
+
+    @property
+    def leaf_regions(self) -> dict[str, LeafRegion]:
+        """The simulated regions by path with their resolved shares: terminal share = the
+        product of the terminal shares down the path; site share of a generation at a month
+        = the product of the (dated) site shares down the path (LeafRegion.site_share)."""
+        leaves = {}
+        for path, chain in region_nodes(self.regions):
+            if chain[-1].regions:
+                continue
+            own = [region.spread_cv for region in chain if region.spread_cv is not None]
+            leaves[path] = LeafRegion(
+                name=path,
+                terminal_share=math.prod(region.terminal_share for region in chain),
+                chain=chain,
+                spread_cv=own[-1] if own else self.access.spread_cv,
+            )
+        return leaves
+
+    @property
+    def region_groups(self) -> dict[str, tuple[str, ...]]:
+        """Every region that has regions of its own (a group), by path: its leaves."""
+        return {
+            path: self.leaves_of(path)
+            for path, chain in region_nodes(self.regions)
+            if chain[-1].regions
+        }
+
+    def leaves_of(self, name: str) -> tuple[str, ...]:
+        """The leaves a region name stands for: a leaf's path itself, a group's path its
+        leaves (in order); KeyError for a name that is neither."""
+        return tuple(self.leaf_shares_within(name))
+
+    def leaf_shares_within(self, name: str) -> dict[str, float]:
+        """The leaves a region name stands for, each with its share of the named region's
+        terminals: the product of the terminal shares below the name (1 for a leaf);
+        KeyError for a name that is neither a leaf's nor a group's path."""
+        for path, chain in region_nodes(self.regions):
+            if path != name:
+                continue
+            if not chain[-1].regions:
+                return {path: 1.0}
+            inner = chain[-1].regions
+            return {
+                f"{path}/{below}": math.prod(region.terminal_share for region in down)
+                for below, down in region_nodes(inner)
+                if not down[-1].regions
+            }
+        raise KeyError(name)
+
     def region_spread_cv(self, region: str) -> float:
-        """Coefficient of variation of terminals per cell in a region."""
-        own = self.regions[region].spread_cv
-        return self.access.spread_cv if own is None else own
+        """Coefficient of variation of terminals per cell in a simulated region (leaf)."""
+        return self.leaf_regions[region].spread_cv
 
     def category_region_shares(self, category: str) -> dict[str, float]:
+        """A category's share of its terminals in each simulated region (leaf), in order:
+        its own `regions:` (a group's share spread over its leaves by their terminal shares
+        within it), else the leaves' terminal shares."""
         own = self.categories[category].regions
-        if own is not None:
-            return {region: own.get(region, 0.0) for region in self.regions}
-        return {region: spec.terminal_share for region, spec in self.regions.items()}
+        if own is None:
+            return {path: leaf.terminal_share for path, leaf in self.leaf_regions.items()}
+        shares = dict.fromkeys(self.leaf_names, 0.0)
+        for name, share in own.items():
+            for leaf, within in self.leaf_shares_within(name).items():
+                shares[leaf] += share * within
+        return shares
 
 
 # the catalog's presets are validated by the same declarations as a scenario's categories

@@ -4,6 +4,10 @@ Values are tabulated at month ends t = 0..M (t = 0: the start of the horizon).  
 retirements of a year are spread evenly over its twelve months and take effect at the end
 of each month.
 
+The regions are the scenario's simulated regions (the leaves of nested regions, by path).
+A region holds a share of each generation's sites in each month: the product of the
+(dated, per-generation) site shares down its path (`Scenario.leaf_regions`).
+
 A technology is carried on a share of its generation's sites; its carrier kind (LTE, NB-IoT,
 NR) is on the largest share any of its technologies has (or the share the scenario gives
 under network.carriers).  A technology on fewer sites than its carrier uses only those
@@ -13,7 +17,7 @@ all of the carrier's cells (availability = technology share / carrier share).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -80,6 +84,11 @@ class NetworkPlan:
     switch_offs: tuple[SwitchOffEvent, ...]
     """Each technology switched off in each region, in (row, region, technology) order."""
 
+    generations: tuple[str, ...] = ()
+    """Generations with sites (network.sites), in the order written."""
+    generation_sites: FloatArray = field(default_factory=lambda: np.zeros((0, 0, 0)))
+    """[t, region, generation] sites of each generation (fractional)."""
+
     @property
     def pools(self) -> int:
         return len(self.regions) * len(self.classes) * len(self.carriers)
@@ -127,20 +136,41 @@ def _per_year(table: float | dict[int, float], years: IntArray) -> FloatArray:
     return np.full(len(years), float(table))
 
 
+def _site_share(
+    schedules: tuple[float | dict[str, float], ...], month_indices: IntArray
+) -> FloatArray:
+    """A region's share of a generation's sites at each month: the product of the (dated)
+    shares of the regions down its path."""
+    share = step_values(schedules[0], month_indices)
+    for schedule in schedules[1:]:
+        share = share * step_values(schedule, month_indices)
+    return share
+
+
 def build_network(scenario: Scenario) -> NetworkPlan:
     """Sites, cells, cell classes and budgets of every region and carrier over the horizon."""
     month_indices = row_month_indices(scenario)
     periods = len(month_indices)
-    regions = tuple(scenario.regions)
+    regions = scenario.leaf_names
     technologies = tuple(scenario.network.technologies)
     carrier_names = [scenario.carrier_of(name) for name in technologies]
     carriers = tuple(sorted(set(carrier_names), key=list(catalog.CARRIERS).index))
     carrier_of = tuple(carriers.index(name) for name in carrier_names)
-    site_share = np.array([scenario.regions[r].site_share for r in regions])
+    leaves = scenario.leaf_regions
     by_generation = {
         generation: generation_sites(schedule, month_indices)
         for generation, schedule in scenario.network.sites.items()
     }
+    # [t, region] each region's share of a generation's sites: the product of the (dated)
+    # shares down its path
+    site_share = {
+        generation: np.stack(
+            [_site_share(leaves[region].site_share_schedules(generation), month_indices)
+             for region in regions],
+            axis=1,
+        )
+        for generation in by_generation
+    }  # fmt: skip
     # a carrier kind is on the generation its technologies are carried by (checked to be
     # one generation per carrier), the catalog's where none says
     generation_of = {name: catalog.CARRIERS[name].generation for name in carriers}
@@ -153,7 +183,7 @@ def build_network(scenario: Scenario) -> NetworkPlan:
         carriage = scenario.network.technologies[name]
         tech_share[:, k] = step_values(carriage.share, month_indices)
         carrying = by_generation[carriage.generation] * tech_share[:, k]
-        sites[:, :, k] = carrying[:, None] * site_share[None, :]
+        sites[:, :, k] = carrying[:, None] * site_share[carriage.generation]
     sectors = scenario.network.sectors_per_site
     cells = sites * sectors
 
@@ -172,7 +202,9 @@ def build_network(scenario: Scenario) -> NetworkPlan:
         generation_sites_ = by_generation.get(generation_of[name])
         if generation_sites_ is not None:
             carrier_cells[:, :, c] = (
-                (generation_sites_ * carrier_share[:, c])[:, None] * site_share[None, :] * sectors
+                (generation_sites_ * carrier_share[:, c])[:, None]
+                * site_share[generation_of[name]]
+                * sectors
             )
         figures = cell_budget(name, override)
         limits = thresholds(name, override)
@@ -234,4 +266,10 @@ def build_network(scenario: Scenario) -> NetworkPlan:
         region_availability=region_availability,
         switched_off=switched_off,
         switch_offs=switch_offs,
+        generations=tuple(by_generation),
+        generation_sites=np.stack(
+            [by_generation[g][:, None] * site_share[g] for g in by_generation], axis=2
+        )
+        if by_generation
+        else np.zeros((periods, len(regions), 0)),
     )

@@ -28,9 +28,32 @@ from sim.scenario.problems import MAX_MESSAGE_CHARACTERS, MAX_PATH_CHARACTERS
 from sim.scenario.yaml_text import ScenarioLoader
 
 ROOT = Path(__file__).resolve().parents[2]
+NESTED_REGIONS = """\
+name: nested
+end: 2026-12
+regions:
+  east:
+    terminal_share: 0.4
+    site_share: {4G: 0.38, 5G: {2023-01: 0.43, 2024-06: 0.44}}
+    regions:
+      dense_urban: {terminal_share: 0.3, site_share: 0.2, spread_cv: 1.2}
+      rest: {terminal_share: 0.7, site_share: 0.8}
+  central:
+    terminal_share: 0.6
+    site_share: {4G: 0.62, 5G: {2023-01: 0.57, 2024-06: 0.56}}
+network:
+  sites: {4G: {initial: 6000000}, 5G: {initial: 2312000, build_per_year: 900000}}
+categories:
+  water_meter: {preset: water_meter, initial: 1000000, regions: {east: 0.5, central: 0.5}}
+  tracker: {preset: water_meter, initial: 10000, regions: {east/dense_urban: 1}}
+targets:
+  - {name: east, date: 2026-12, region: east, at_least: 1}
+"""
+"""A seed with nested regions and per-generation, dated site shares (no bundled scenario
+has them yet)."""
 BUNDLED = {
     path.name: path.read_text(encoding="utf-8") for path in (ROOT / "scenarios").glob("*.yaml")
-}
+} | {"nested_regions": NESTED_REGIONS}
 
 
 def _field_names(model: type[BaseModel], seen: set[str]) -> set[str]:
@@ -112,7 +135,8 @@ SPECIAL_SCALARS = [
     "0.3", "1e9", "on", "yes", "no", "auto", "true", "2023-01", "2023-13", "1899-12",
     "2201-01", "0000-01", "9999-12", "p99", "p100", "nb-iot", "lte-cat9", "4G", "3G",
     "water_meter", "cagr", "logistic", "targets", "wait", "", " ", "=SUM(A1)", "a/b",
-    "x" * 300, "\n", "line\nbreak", "\t", "é", "\x00", "\x1b[31m", "☃", "*a", "&a", "<<",
+    "east/dense_urban", "x" * 300, "\n", "line\nbreak",
+    "\t", "é", "\x00", "\x1b[31m", "☃", "*a", "&a", "<<",
     datetime.date(2024, 7, 1), datetime.date(1, 1, 1),
 ]  # fmt: skip
 
@@ -220,6 +244,8 @@ HOSTILE_LINES = [
     "name: [[[[[[[[[[[[]]]]]]]]]]]]", "seed: 1e9", "seed: 1.5", "seed: true", "seed: '7'",
     "start: 0001-01", "end: 9999-12", "end: 2024-02-30", "rate: .nan", "rate: -.inf",
     "regions: {'=SUM(A1)': {terminal_share: 1, site_share: 1}}",
+    "regions: {a: {terminal_share: 1, site_share: {4G: 1, 6G: 1}, regions: {b/c: {}}}}",
+    "    regions: {x: {terminal_share: 1, site_share: 1, regions: {y: {regions: {z: {}}}}}}",
 ]  # fmt: skip
 hostile_lines = st.one_of(
     st.sampled_from(HOSTILE_LINES),
