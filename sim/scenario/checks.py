@@ -481,12 +481,6 @@ def consistency_problems(scenario: Scenario) -> list[Problem]:
     return problems
 
 
-def region_matches(name: str, region: str) -> bool:
-    """Whether a name given for a switch-off covers a region: the region itself, or a group
-    of nested regions (`east` covers `east/dense_urban`)."""
-    return region == name or region.startswith(name + "/")
-
-
 def switch_off_problems(scenario: Scenario) -> list[Problem]:
     """Each switch-off names a carried technology, a month in the horizon and known regions;
     no technology is switched off twice in one region."""
@@ -508,17 +502,18 @@ def switch_off_problems(scenario: Scenario) -> list[Problem]:
         if not _within(switch.date, scenario):
             problems.append(Problem(f"{path}.date", f"{switch.date} lies outside {horizon}"))
         covered: list[str] = []
-        for index, name in enumerate(switch.regions or list(scenario.regions)):
-            matched = [region for region in scenario.regions if region_matches(name, region)]
-            if not matched:
+        for index, name in enumerate(switch.regions or list(scenario.leaf_names)):
+            try:
+                covered += scenario.leaves_of(name)
+            except KeyError:
+                known = scenario.region_paths
                 problems.append(
                     Problem(
                         f"{path}.regions[{index}]",
-                        f"unknown region {shown(name)}{did_you_mean(name, scenario.regions)}; "
-                        f"regions: {listing(scenario.regions)}",
+                        f"unknown region {shown(name)}{did_you_mean(name, known)}; "
+                        f"regions: {listing(known)}",
                     )
                 )
-            covered += matched
         for region in dict.fromkeys(covered):
             first = off_in.setdefault((switch.technology, region), position)
             if first != position:

@@ -112,22 +112,6 @@ class _Axes:
         return _Axes(tuple(scenario.categories), network.regions, network.technologies)
 
 
-def _region_choices(regions: Sequence[str]) -> list[str]:
-    """Region names a filter may give: every leaf and every '/'-joined group of leaves."""
-    names: list[str] = []
-    for leaf in regions:
-        parts = leaf.split("/")
-        for depth in range(1, len(parts) + 1):
-            name = "/".join(parts[:depth])
-            if name not in names:
-                names.append(name)
-    return names
-
-
-def _region_matches(name: str, leaf: str) -> bool:
-    return leaf == name or leaf.startswith(name + "/")
-
-
 def parse_history(text: str, file: str, scenario: Scenario, metric: str | None) -> History:
     """The rows of a history CSV (text of the file) that `metric` selects, checked against
     the scenario: dates in its horizon, filters naming its categories, regions and
@@ -175,7 +159,7 @@ def parse_history(text: str, file: str, scenario: Scenario, metric: str | None) 
     seen: dict[tuple[Any, ...], int] = {}
     choices = {
         "category": list(axes.categories),
-        "region": _region_choices(axes.regions),
+        "region": list(scenario.region_paths),
         "technology": list(axes.technologies),
     }
     for line, row in body:
@@ -673,7 +657,7 @@ class _Model:
         for i, obs in enumerate(observations):
             self.cat_mask[i] = [not obs.category or c in obs.category for c in axes.categories]
             self.reg_mask[i] = [
-                not obs.region or any(_region_matches(r, leaf) for r in obs.region)
+                not obs.region or any(leaf in scenario.leaves_of(r) for r in obs.region)
                 for leaf in axes.regions
             ]
             self.tech_mask[i] = [

@@ -15,7 +15,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sim.scenario import Scenario, month_index
-from sim.scenario.checks import region_matches
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -48,8 +47,10 @@ def switch_off_events(
         k = technologies.index(switch.technology)
         first = int(np.searchsorted(month_indices, month_index(switch.date)))
         names = switch.regions if switch.regions is not None else list(regions)
+        # checked: every name is a leaf's or a group's path (a group: all of its leaves)
+        covered = {leaf for name in names for leaf in scenario.leaves_of(name)}
         for r, region in enumerate(regions):
-            if any(region_matches(name, region) for name in names):
+            if region in covered:
                 off[first:, r, k] = True
                 if first < len(month_indices):
                     events.append(SwitchOffEvent(first, r, k, switch.policy))

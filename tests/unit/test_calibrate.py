@@ -23,8 +23,6 @@ from sim.scenario import ScenarioError, load_scenario
 from sim.study.calibrate import (
     Observation,
     _Model,
-    _region_choices,
-    _region_matches,
     calibrate,
     calibrated_text,
     category_demand,
@@ -210,14 +208,26 @@ def test_filters_sum_what_they_name(scenario_file: Path) -> None:
     assert len(set(np.round(values))) == 4  # four different sums
 
 
-def test_a_region_filter_takes_its_nested_regions() -> None:
-    leaves = ("east/dense_urban", "east/rural", "eastern", "west")
-    assert _region_choices(leaves) == [
-        "east", "east/dense_urban", "east/rural", "eastern", "west",
-    ]  # fmt: skip
-    assert [leaf for leaf in leaves if _region_matches("east", leaf)] == [
-        "east/dense_urban", "east/rural",
-    ]  # fmt: skip
+def test_a_region_filter_takes_its_nested_regions(tmp_path: Path) -> None:
+    """A group's name counts its leaves (by the scenario's one resolver, leaves_of)."""
+    nested = SCENARIO.replace(
+        "  east: {terminal_share: 0.6, site_share: 0.5}   # assumption",
+        "  east:\n    terminal_share: 0.6\n    site_share: 0.5\n    regions:\n"
+        "      dense_urban: {terminal_share: 0.25, site_share: 0.1}\n"
+        "      rural: {terminal_share: 0.75, site_share: 0.9}",
+    )
+    path = tmp_path / "nested.yaml"
+    path.write_text(nested)
+    scenario = load_scenario(path)
+    text = "date,region,value\n2024-12,east,1000\n2024-12,east/rural,1000\n"
+    history = parse_history(text, "h.csv", scenario, None)
+    model = _Model(scenario, [], history.observations)
+    demand = build_plan(scenario).demand[24].sum(axis=(0, 2))  # [region] at 2024-12
+    leaves = list(build_plan(scenario).network.regions)
+    assert leaves == ["east/dense_urban", "east/rural", "west"]
+    assert model(np.zeros(0)) == pytest.approx([demand[:2].sum(), demand[1]], rel=1e-12)
+    with pytest.raises(ScenarioError, match="did you mean 'east/rural'"):
+        parse_history("date,region,value\n2024-12,east/rurl,1\n", "h.csv", scenario, None)
 
 
 @pytest.mark.parametrize(

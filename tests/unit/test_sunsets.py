@@ -437,12 +437,23 @@ def test_bad_switch_offs_point_to_file_line_and_field(
 
 
 def test_nested_region_names_cover_their_leaves() -> None:
-    from sim.scenario.checks import region_matches
-
-    assert region_matches("east", "east/dense_urban")
-    assert region_matches("east", "east")
-    assert not region_matches("east", "eastern")
-    assert not region_matches("east/dense_urban", "east")
+    """A group's name switches off all of its leaves, a leaf's path that leaf only
+    (Scenario.leaves_of, the one resolver of region names); a near miss is refused."""
+    data = copy.deepcopy(_scenario(policy="stranded", regions=["east"]))
+    data["regions"]["east"]["regions"] = {
+        "city": {"terminal_share": 0.5, "site_share": 0.5},
+        "eastern_hills": {"terminal_share": 0.5, "site_share": 0.5},
+    }
+    network = build_plan(parse_scenario(data)).network
+    assert network.regions == ("east/city", "east/eastern_hills", "west")
+    nb_iot = network.technologies.index("nb-iot")
+    assert network.switched_off[-1, :, nb_iot].tolist() == [True, True, False]
+    data["network"]["switch_off"][0]["regions"] = ["east/city"]
+    network = build_plan(parse_scenario(data)).network
+    assert network.switched_off[-1, :, nb_iot].tolist() == [True, False, False]
+    data["network"]["switch_off"][0]["regions"] = ["east/cty"]
+    with pytest.raises(ScenarioError, match="did you mean 'east/city'"):
+        parse_scenario(data)
 
 
 def test_the_default_switches_off_every_region() -> None:
