@@ -141,7 +141,7 @@ GROUP_FIGURES = (
 
 
 def _groups(figures: dict[str, str]) -> list[str]:
-    """The official regions (top-level regions with parts) a summary has figures for."""
+    """The regions with parts (official regions, provinces) a summary has figures for."""
     return [m.removeprefix("connected_end_") for m in figures if m.startswith("connected_end_")]
 
 
@@ -218,8 +218,8 @@ def _region_table(runs: Sequence[Tables], names: Sequence[str]) -> pd.DataFrame:
 
 
 def findings(run: Tables) -> list[Finding]:
-    """What a planner should read first about one result folder: per official region (a
-    top-level region with parts) its totals, then the first cell class to
+    """What a planner should read first about one result folder: per region with parts
+    (an official region, a province cut out of one) its totals, then the first cell class to
     fill and the share of cells full at the end (or, where none filled, the cells closest
     to their threshold), where terminals were turned away, targets missed, simulated cells
     below 90 % access success, and, where none did, that none did.  Every sentence is read
