@@ -391,10 +391,10 @@ def _group_figures(
     plan: Plan, trajectory: Trajectory, connections: pd.DataFrame, full: pd.DataFrame
 ) -> list[tuple[str, Any]]:
     """Per region with regions of its own (an official region, a province cut out of one),
-    the main figures summed over its leaves, each named `<figure>_<region>`: terminals connected and demanded
-    at the end, blocked and turned away over the run, waiting at the end, the first month a
-    terminal was blocked and a cell class was full there (and which), and the sites of each
-    generation at the end.  None for a scenario of flat regions."""
+    the main figures summed over its leaves, each named `<figure>_<region>`: terminals
+    connected and demanded at the end, blocked and turned away over the run, waiting at the
+    end, the first month a terminal was blocked and a cell class was full there (and which),
+    and the sites of each generation at the end.  None for a scenario of flat regions."""
     scenario, network = plan.scenario, plan.network
     figures: list[tuple[str, Any]] = []
     for group, leaves in scenario.region_groups.items():

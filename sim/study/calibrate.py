@@ -26,7 +26,6 @@ import pandas as pd
 import yaml
 from numpy.typing import NDArray
 from pydantic import BaseModel
-from scipy import optimize, stats
 
 from sim.demand.curves import installed_base
 from sim.demand.joins import join_schedule
@@ -777,6 +776,9 @@ def calibrate(
     reflective within the declared bounds, from the scenario's values); standard errors
     from cov = s^2 (J^T J)^-1, s^2 = SSR / (n - p); the later points are predicted.
     Raises ScenarioError when the history cannot identify the parameters."""
+    # SciPy takes about a second to import: only a fit pays for it, not every command
+    from scipy import optimize, stats
+
     observations = history.observations
     if cutoff is not None:
         if not MONTH_RE.match(cutoff):
@@ -1168,7 +1170,9 @@ def _header(calibration: Calibration) -> list[str]:
         lines.append(f"  {p.name}: {p.initial:.6g} -> {p.fitted:.6g}{uncertainty}")
         if p.unit == "factor":  # a scale: the values it wrote
             data = calibration.scenario.model_dump(mode="json")
-            lines += [f"    {name} = {_at(data, name):.6g}" for name in p.fields]
+            lines += [
+                f"    {name} = {_number_text(float(_at(data, name)), False)}" for name in p.fields
+            ]
     return lines
 
 
