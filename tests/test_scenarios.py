@@ -57,10 +57,17 @@ def test_china_demand_passes_the_july_2024_figure_within_2_percent(china: pd.Dat
 
 
 def test_china_checks_the_2027_target(china: pd.DataFrame) -> None:
+    """MIIT's target of more than 3.6 B by 2027 is in the file and checked; on the trend
+    fitted to MIIT's figures to 2025-12 it is missed (scenarios/README.md says by how much),
+    and targets.csv says so, with the figure it read."""
     scenario = load_scenario(ROOT / "scenarios" / "china_miit_2027.yaml")
     target = reference("2027-12", "cellular_iot_connections_target")
     assert any(t.date == "2027-12" and t.at_least == target for t in scenario.targets)
-    assert china.loc[china["date"] == "2027-12", "demand"].sum() >= target
+    connected = china.loc[china["date"] == "2027-12", "connected"].sum()
+    targets = run(scenario).targets.set_index("name")
+    assert targets.loc["miit-2027", "achieved"] == connected
+    assert bool(targets.loc["miit-2027", "met"]) == (connected >= target)
+    assert "3.6 B" in (ROOT / "scenarios" / "README.md").read_text()
 
 
 def test_china_network_starts_from_the_end_2022_5g_count() -> None:

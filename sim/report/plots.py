@@ -225,6 +225,23 @@ def _regions(runs: Sequence[Tables], table: str) -> list[str]:
     return [r for r in dict.fromkeys([*declared, *seen]) if r in set(seen)]
 
 
+def _region_colors(regions: Sequence[str]) -> list[Any]:
+    """A colour per region: matplotlib's ten cycle colours, or twenty paired shades for
+    more regions (nested regions: the four official regions' three parts are twelve),
+    so no two regions share one."""
+    if len(regions) <= 10:
+        return [f"C{n}" for n in range(len(regions))]
+    palette = plt.get_cmap("tab20")
+    return [palette(n % 20) for n in range(len(regions))]
+
+
+def _legend_columns(labels: Sequence[str], width_in: float) -> int:
+    """Legend columns that fit a figure `width_in` inches wide at font size 8 (about 0.075
+    in a character, 0.55 in for the line and the gap)."""
+    longest = max((len(label) for label in labels), default=1)
+    return max(1, min(len(labels), int(width_in / (0.075 * longest + 0.55))))
+
+
 def _binding_text(binding: dict[str, list[str]]) -> str:
     """'binding resource: downlink', or per region where the regions differ."""
     sequences = {", then ".join(resources) for resources in binding.values()}
@@ -249,6 +266,7 @@ def carrier_utilization(runs: Sequence[Tables]) -> Figure:
     names = labels(runs)
     one = len(runs) == 1
     regions = _regions(runs, "network")
+    colors = _region_colors(regions)
     threshold_drawn = False
     for axis, carrier in zip(axes[:, 0], carriers, strict=True):
         shown: list[float] = []
@@ -275,10 +293,10 @@ def carrier_utilization(runs: Sequence[Tables]) -> Figure:
                     band = _band(part.assign(**{column: values}), ["date"], column)
                     if column == "utilization":
                         region_lines.append(band["mean"].to_numpy())
-                        _line_with_band(axis, band, "_", f"C{number}",
+                        _line_with_band(axis, band, "_", colors[number],
                                         styles[index % len(styles)], width=width)  # fmt: skip
                     else:
-                        _line_with_band(axis, band, "_", f"C{number}", "--", width=1.2)
+                        _line_with_band(axis, band, "_", colors[number], "--", width=1.2)
                     shown += [*band["low"], *band["high"]]
                 for resource, dated in part.groupby("binding_resource")["date"]:
                     level = thresholds.get((carrier, str(resource)))
@@ -286,7 +304,7 @@ def carrier_utilization(runs: Sequence[Tables]) -> Figure:
                         limits.setdefault((str(resource), level * 100), []).extend(dated)
                 full = part[pd.to_numeric(part["classes_full"]) > 0]
                 if len(full):
-                    fills.append((full["date"].min(), f"C{number}", styles[index % len(styles)]))
+                    fills.append((full["date"].min(), colors[number], styles[index % len(styles)]))
         low, high = _fit(shown)
         axis.set_ylim(low, high)
         notes = [_binding_text(binding)]
@@ -312,7 +330,7 @@ def carrier_utilization(runs: Sequence[Tables]) -> Figure:
         axis.set_title(f"{carrier} carrier — " + "; ".join(notes), fontsize=9, loc="left")
         axis.set_ylabel("utilisation of the binding\nresource (% of budget)")
         axis.set_xlabel("month (end)")
-    handles = [Line2D([], [], color=f"C{n}", linewidth=2, label=r) for n, r in enumerate(regions)]
+    handles = [Line2D([], [], color=colors[n], linewidth=2, label=r) for n, r in enumerate(regions)]
     if one:
         handles.append(Line2D([], [], color="grey", linestyle="--", label="hottest cell class"))
     else:
@@ -320,8 +338,9 @@ def carrier_utilization(runs: Sequence[Tables]) -> Figure:
                     for i, name in enumerate(names)]  # fmt: skip
     if threshold_drawn:
         handles.append(Line2D([], [], color="red", linewidth=1, label="planning threshold"))
-    figure.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 7),
-                  fontsize=8, frameon=False)  # fmt: skip
+    columns = _legend_columns([str(h.get_label()) for h in handles], 9)
+    figure.legend(handles=handles, loc="outside lower center", ncols=columns, fontsize=8,
+                  frameon=False)  # fmt: skip
     what = "Busy-hour utilisation of each carrier's binding resource, region-wide"
     what += " (solid) and hottest cell class (dashed)" if one else ""
     figure.suptitle(_title(what, runs), fontsize=11)

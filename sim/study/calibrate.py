@@ -391,9 +391,9 @@ def free_parameters(
             if one.path in taken:
                 raise ScenarioError([Problem(one.name, "given twice in --free or --scale")])
             taken.add(one.path)
-            if not one.value > 0:
+            if one.value == 0:
                 raise ScenarioError(
-                    [Problem(one.name, f"is {one.value:g}: a scale multiplies values above 0")]
+                    [Problem(one.name, "is 0: a scale multiplies values other than 0")]
                 )
         free.append(_scale_parameter(parse_field_path(text, "--scale"), fields))
     return free
@@ -415,11 +415,16 @@ def _matched(data: Any, text: str, option: str) -> list[tuple[str, ...]]:
 
 
 def _scale_parameter(pattern: tuple[str, ...], fields: Sequence[FreeParameter]) -> FreeParameter:
-    """One factor (starting at 1) for `fields`: its bounds keep every field within its own."""
-    lower = max(f.lower / f.value for f in fields)
-    upper = min(f.upper / f.value for f in fields)
-    floor = max(f.floor / f.value for f in fields)
-    ceiling = min(f.ceiling / f.value for f in fields)
+    """One factor (starting at 1) for `fields`: its bounds keep every field within its own
+    (a negative value, a shrinking cagr rate, turns a field's bounds round)."""
+
+    def ends(low: float, high: float, value: float) -> tuple[float, float]:
+        return (low / value, high / value) if value > 0 else (high / value, low / value)
+
+    searched = [ends(f.lower, f.upper, f.value) for f in fields]
+    declared = [ends(f.floor, f.ceiling, f.value) for f in fields]
+    lower, upper = max(a for a, _ in searched), min(b for _, b in searched)
+    floor, ceiling = max(a for a, _ in declared), min(b for _, b in declared)
     scaled = tuple((f.path, f.value, f.whole) for f in fields)
     return FreeParameter(pattern, 1.0, lower, upper, False, floor, ceiling, scaled)
 
@@ -934,7 +939,8 @@ def _check_identified(
                     f"the history does not constrain {listing(flat)}"
                     ": no fitted point depends on it (its category, region or "
                     "technology is in no row up to the cutoff, or the demand does not use "
-                    "the field: a lifetime or traffic figure while the curve is followed)"
+                    "the field: a lifetime or traffic figure while the curve is followed; "
+                    "or a curve falling faster than terminals leave, which no joins follow)"
                     "; fix it, or add rows that depend on it",
                     file,
                 )
