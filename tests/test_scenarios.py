@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim import load_scenario, run
+from sim import Result, load_scenario, run
 from sim.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,8 +40,14 @@ def test_scenarios_readme_describes_every_scenario() -> None:
 
 
 @pytest.fixture(scope="module")
-def china() -> pd.DataFrame:
-    return run(ROOT / "scenarios" / "china_miit_2027.yaml").connections
+def china_run() -> Result:
+    """One run of the flagship for every test of it (a run takes several seconds)."""
+    return run(ROOT / "scenarios" / "china_miit_2027.yaml")
+
+
+@pytest.fixture(scope="module")
+def china(china_run: Result) -> pd.DataFrame:
+    return china_run.connections
 
 
 def test_china_starts_from_the_end_2022_statistics(china: pd.DataFrame) -> None:
@@ -56,7 +62,7 @@ def test_china_demand_passes_the_july_2024_figure_within_2_percent(china: pd.Dat
     assert abs(demand / observed - 1) < 0.02
 
 
-def test_china_checks_the_2027_target(china: pd.DataFrame) -> None:
+def test_china_checks_the_2027_target(china: pd.DataFrame, china_run: Result) -> None:
     """MIIT's target of more than 3.6 B by 2027 is in the file and checked; on the trend
     fitted to MIIT's figures to 2025-12 it is missed (scenarios/README.md says by how much),
     and targets.csv says so, with the figure it read."""
@@ -64,14 +70,14 @@ def test_china_checks_the_2027_target(china: pd.DataFrame) -> None:
     target = reference("2027-12", "cellular_iot_connections_target")
     assert any(t.date == "2027-12" and t.at_least == target for t in scenario.targets)
     connected = china.loc[china["date"] == "2027-12", "connected"].sum()
-    targets = run(scenario).targets.set_index("name")
+    targets = china_run.targets.set_index("name")
     assert targets.loc["miit-2027", "achieved"] == connected
     assert bool(targets.loc["miit-2027", "met"]) == (connected >= target)
     assert "3.6 B" in (ROOT / "scenarios" / "README.md").read_text()
 
 
-def test_china_network_starts_from_the_end_2022_5g_count() -> None:
-    network = run(ROOT / "scenarios" / "china_miit_2027.yaml").network
+def test_china_network_starts_from_the_end_2022_5g_count(china_run: Result) -> None:
+    network = china_run.network
     nr = network[(network["date"] == "2022-12") & (network["technology"] == "nr")]
     assert nr["sites"].sum() == pytest.approx(reference("2022-12", "base_stations_5g"), abs=2)
     nr_2023 = network[(network["date"] == "2023-12") & (network["technology"] == "nr")]
@@ -152,12 +158,21 @@ def test_readme_python_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert figure.axes[0].get_ylabel()  # type: ignore[attr-defined]
 
 
+@pytest.fixture(scope="module")
+def storms() -> dict[str, Result]:
+    """The two meter-storm runs, shared by the tests that read them (each takes seconds)."""
+    return {name: run(ROOT / "scenarios" / f"{name}.yaml")
+            for name in ("china_meter_storm", "china_meter_storm_jitter")}  # fmt: skip
+
+
 @pytest.mark.slow
-def test_readme_figure_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_readme_figure_examples_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, storms: dict[str, Result]
+) -> None:
     monkeypatch.chdir(tmp_path)
-    for name in ("china_capacity_crunch", "china_meter_storm", "china_meter_storm_jitter"):
-        scenario = load_scenario(ROOT / "scenarios" / f"{name}.yaml")
-        run(scenario).write(f"results/{scenario.name}")
+    run(ROOT / "scenarios" / "china_capacity_crunch.yaml").write("results/china-capacity-crunch")
+    for result in storms.values():
+        result.write(f"results/{result.scenario.name}")
     block = next(b for b in _readme_blocks("bash") if "iotsim report" in b)
     commands = [line.split("#")[0].split() for line in block.splitlines()]
     for words in filter(None, commands):
@@ -178,9 +193,10 @@ def test_readme_figure_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]  # nothing in the root
 
 
-def test_meter_storm_fails_in_dense_urban_nb_iot_and_jitter_puts_it_off() -> None:
-    storm = run(ROOT / "scenarios" / "china_meter_storm.yaml")
-    jitter = run(ROOT / "scenarios" / "china_meter_storm_jitter.yaml")
+def test_meter_storm_fails_in_dense_urban_nb_iot_and_jitter_puts_it_off(
+    storms: dict[str, Result],
+) -> None:
+    storm, jitter = storms["china_meter_storm"], storms["china_meter_storm_jitter"]
     assert storm.figure("first_access_failure_pool") == "dense_urban/nb-iot"
     first = int(storm.figure("first_access_failure_year"))
     assert 2023 <= first <= 2030
