@@ -6,7 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from sim import Scenario, parse_scenario
+from sim.engine import Trajectory
 
 UNIT_LOAD = {"uplink": 0.0, "downlink": 0.0, "random_access": 0.0, "contexts": 1.0}
 """One context per terminal and nothing else: a budget of N contexts holds N terminals."""
@@ -113,3 +116,36 @@ def with_unit_capacity(data: dict[str, Any], capacities: dict[str, int]) -> dict
     for tech, fields in unit["technologies"].items():
         technologies[tech] = {**technologies.get(tech, {}), **fields}
     return data
+
+
+TRAJECTORY_FLOWS = (
+    "joined", "left", "blocked", "offered", "retired", "migrated", "migrated_in", "stranded",
+)  # fmt: skip
+"""The trajectory's monthly flows (the levels are connected and waiting)."""
+
+
+def assert_books_kept(trajectory: Trajectory) -> None:
+    """Counts never negative, and the identities switch-offs keep:
+    connected(t) = connected(t-1) + joined - left - migrated - stranded + migrated_in for
+    every category, region and technology; migrated out = migrated in per category and
+    region each month; everyone offered so far is connected, waiting, or was blocked,
+    retired or stranded."""
+    counts = {name: getattr(trajectory, name) for name in (*TRAJECTORY_FLOWS, "connected",
+                                                           "waiting")}  # fmt: skip
+    for name, values in counts.items():
+        assert values.min() >= 0, f"{name} went negative"
+    connected = counts["connected"]
+    np.testing.assert_array_equal(
+        connected[1:],
+        connected[:-1]
+        + counts["joined"][1:]
+        - counts["left"][1:]
+        - counts["migrated"][1:]
+        - counts["stranded"][1:]
+        + counts["migrated_in"][1:],
+    )
+    np.testing.assert_array_equal(counts["migrated"].sum(axis=3), counts["migrated_in"].sum(axis=3))
+    arrived = np.cumsum(counts["offered"].sum(axis=3), axis=0)
+    lost = (counts["blocked"] + counts["retired"] + counts["stranded"]).sum(axis=3)
+    accounted = connected.sum(axis=3) + counts["waiting"].sum(axis=3) + np.cumsum(lost, axis=0)
+    np.testing.assert_array_equal(arrived, accounted)

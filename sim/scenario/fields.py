@@ -300,55 +300,45 @@ def _per_year_table(value: Any, lower: float, upper: float, what: str) -> float 
     return checked_number(value, lower, upper, what)
 
 
-YearTable = Annotated[
-    float | dict[int, float],
-    PlainValidator(_year_table),
-    PlainSerializer(
-        lambda value: (
-            {str(year): n for year, n in value.items()} if isinstance(value, dict) else value
+def _year_table_type(validator: Any, value_schema: dict[str, Any], description: str) -> Any:
+    """A per-calendar-year table: a constant or {YEAR: value}, validated by `validator`,
+    written back with the years as text, and its JSON Schema."""
+    return Annotated[
+        float | dict[int, float],
+        PlainValidator(validator),
+        PlainSerializer(
+            lambda value: (
+                {str(year): n for year, n in value.items()} if isinstance(value, dict) else value
+            ),
+            return_type=Any,
         ),
-        return_type=Any,
-    ),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "number", "minimum": 0},
-                {
-                    "type": "object",
-                    "propertyNames": {"pattern": r"^\d{4}$"},
-                    "additionalProperties": {"type": "number", "minimum": 0},
-                },
-            ],
-            "description": "sites per year: a constant, or a table {YEAR: sites}",
-        }
-    ),
-]
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    value_schema,
+                    {
+                        "type": "object",
+                        "propertyNames": {"pattern": r"^\d{4}$"},
+                        "additionalProperties": value_schema,
+                    },
+                ],
+                "description": description,
+            }
+        ),
+    ]
 
 
-_YEAR_SHARE_SCHEMA: dict[str, Any] = {"type": "number", "minimum": 0, "maximum": 1}
-ShareYearTable = Annotated[
-    float | dict[int, float],
-    PlainValidator(_share_year_table),
-    PlainSerializer(
-        lambda value: (
-            {str(year): n for year, n in value.items()} if isinstance(value, dict) else value
-        ),
-        return_type=Any,
-    ),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                _YEAR_SHARE_SCHEMA,
-                {
-                    "type": "object",
-                    "propertyNames": {"pattern": r"^\d{4}$"},
-                    "additionalProperties": _YEAR_SHARE_SCHEMA,
-                },
-            ],
-            "description": "a share 0..1 per year: a constant, or a table {YEAR: share}",
-        }
-    ),
-]
+YearTable = _year_table_type(
+    _year_table,
+    {"type": "number", "minimum": 0},
+    "sites per year: a constant, or a table {YEAR: sites}",
+)
+"""Per calendar year, a number of sites (e.g. built that year)."""
+ShareYearTable = _year_table_type(
+    _share_year_table,
+    {"type": "number", "minimum": 0, "maximum": 1},
+    "a share 0..1 per year: a constant, or a table {YEAR: share}",
+)
 """Per calendar year, a share 0..1 (e.g. of the sites in service at the year's start)."""
 
 

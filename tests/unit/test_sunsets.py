@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import TRAJECTORY_FLOWS, assert_books_kept
 
 from sim import parse_scenario, run
 from sim.demand.schedules import row_month_indices
@@ -154,33 +155,12 @@ def _run(data: dict[str, Any], seed: int = 11) -> tuple[Trajectory, Plan]:
     return simulate(plan, replication_generator(seed)), plan
 
 
-FLOWS = ("joined", "left", "blocked", "offered", "retired", "migrated", "migrated_in", "stranded")
+FLOWS = TRAJECTORY_FLOWS
 
 
 def _assert_conserved(trajectory: Trajectory) -> None:
     """The identities of the module docstring; counts never negative."""
-    counts = {name: getattr(trajectory, name) for name in (*FLOWS, "connected", "waiting")}
-    for name, values in counts.items():
-        assert values.min() >= 0, f"{name} went negative"
-    connected = counts["connected"]
-    np.testing.assert_array_equal(
-        connected[1:],
-        connected[:-1]
-        + counts["joined"][1:]
-        - counts["left"][1:]
-        - counts["migrated"][1:]
-        - counts["stranded"][1:]
-        + counts["migrated_in"][1:],
-    )
-    # per category and region, migrated out = migrated in every month
-    np.testing.assert_array_equal(counts["migrated"].sum(axis=3), counts["migrated_in"].sum(axis=3))
-    arrived = np.cumsum(counts["offered"].sum(axis=3), axis=0)
-    accounted = (
-        connected.sum(axis=3)
-        + counts["waiting"].sum(axis=3)
-        + np.cumsum((counts["blocked"] + counts["retired"] + counts["stranded"]).sum(axis=3), 0)
-    )
-    np.testing.assert_array_equal(arrived, accounted)
+    assert_books_kept(trajectory)
 
 
 NB, CAT1, LTEM = 0, 1, 2
