@@ -145,6 +145,19 @@ def _groups(figures: dict[str, str]) -> list[str]:
     return [m.removeprefix("connected_end_") for m in figures if m.startswith("connected_end_")]
 
 
+def _group_sites(figures: dict[str, str], group: str) -> dict[str, str]:
+    """{generation: metric} of a group's `sites_end_<generation>_<group>` figures: exactly
+    that group's (`sites_end_4G_east/guangdong` is not the East's), generations having
+    no '_'."""
+    return {
+        metric.removeprefix("sites_end_").removesuffix("_" + group): metric
+        for metric in figures
+        if metric.startswith("sites_end_")
+        and metric.endswith("_" + group)
+        and "_" not in metric.removeprefix("sites_end_").removesuffix("_" + group)
+    }
+
+
 def _count(value: float) -> str:
     """A count as a planner reads it: 499,142; 2.28 M; 1.2 bn."""
     if abs(value) >= 1e9:
@@ -172,9 +185,8 @@ def _region_findings(run: Tables) -> list[Finding]:
         connected, demand = average(f"connected_end_{group}"), average(f"demand_end_{group}")
         share = f" ({_percent(connected / demand)})" if demand else ""
         sites = ", ".join(
-            f"{m.removeprefix('sites_end_').removesuffix('_' + group)} {_count(average(m))}"
-            for m in figures[0]
-            if m.startswith("sites_end_") and m.endswith("_" + group)
+            f"{generation} {_count(average(metric))}"
+            for generation, metric in _group_sites(figures[0], group).items()
         )
         filled = [f for f in figures if f.get(f"first_full_date_{group}")]
         if filled:
@@ -209,10 +221,8 @@ def _region_table(runs: Sequence[Tables], names: Sequence[str]) -> pd.DataFrame:
                 elif value and metric.endswith(("_end", "_total")):
                     value = _count(float(value))
                 row[heading] = value
-            for metric, value in figures[0].items():
-                if metric.startswith("sites_end_") and metric.endswith("_" + group):
-                    generation = metric.removeprefix("sites_end_").removesuffix("_" + group)
-                    row[f"{generation} sites at the end"] = _count(float(value))
+            for generation, metric in _group_sites(figures[0], group).items():
+                row[f"{generation} sites at the end"] = _count(float(figures[0][metric]))
             rows.append(row)
     return pd.DataFrame(rows)
 

@@ -448,3 +448,13 @@ def test_a_flat_scenario_with_per_generation_site_shares_loads() -> None:
     assert leaves["a"].site_share("4G", scenario.start_index) == 0.3
     assert leaves["b"].site_share("5G", scenario.start_index) == 0.5
     assert scenario.region_groups == {}
+
+
+def test_a_groups_sites_are_its_own_not_a_nested_groups() -> None:
+    """`sites_end_4G_east/rest_of_east` ends in '_east' but is not the East's figure."""
+    from sim.report.html import _group_sites
+
+    figures = {"sites_end_4G_east": "1", "sites_end_5G_east": "2",
+               "sites_end_4G_east/rest_of_east": "3", "sites_end_4G_northeast": "4"}  # fmt: skip
+    assert _group_sites(figures, "east") == {"4G": "sites_end_4G_east", "5G": "sites_end_5G_east"}
+    assert _group_sites(figures, "east/rest_of_east") == {"4G": "sites_end_4G_east/rest_of_east"}
