@@ -186,20 +186,22 @@ def _validate_share_schedule(value: Any) -> float | dict[str, float]:
 
 
 _SHARE_SCHEMA: dict[str, Any] = {"type": "number", "minimum": 0, "maximum": 1}
+_SHARE_SCHEDULE_SCHEMA: list[dict[str, Any]] = [
+    _SHARE_SCHEMA,
+    {
+        "type": "object",
+        "propertyNames": {"pattern": MONTH_RE.pattern},
+        "additionalProperties": _SHARE_SCHEMA,
+        "minProperties": 1,
+    },
+]
+"""A share schedule's JSON Schema alternatives: a constant, or dated steps."""
 ShareSchedule = Annotated[
     float | dict[str, float],
     PlainValidator(_validate_share_schedule),
     WithJsonSchema(
         {
-            "anyOf": [
-                _SHARE_SCHEMA,
-                {
-                    "type": "object",
-                    "propertyNames": {"pattern": MONTH_RE.pattern},
-                    "additionalProperties": _SHARE_SCHEMA,
-                    "minProperties": 1,
-                },
-            ],
+            "anyOf": _SHARE_SCHEDULE_SCHEMA,
             "description": "a share 0..1: a constant, or dated steps {YYYY-MM: share}",
         }
     ),
@@ -243,17 +245,7 @@ SiteShare = Annotated[
                 {
                     "type": "object",
                     "propertyNames": {"enum": list(GENERATIONS)},
-                    "additionalProperties": {
-                        "anyOf": [
-                            _SHARE_SCHEMA,
-                            {
-                                "type": "object",
-                                "propertyNames": {"pattern": MONTH_RE.pattern},
-                                "additionalProperties": _SHARE_SCHEMA,
-                                "minProperties": 1,
-                            },
-                        ]
-                    },
+                    "additionalProperties": {"anyOf": _SHARE_SCHEDULE_SCHEMA},
                     "minProperties": 1,
                 },
             ],
