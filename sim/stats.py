@@ -82,3 +82,15 @@ def welch_test(first: ArrayLike, second: ArrayLike) -> tuple[float, float]:
         warnings.filterwarnings("ignore", "Precision loss", RuntimeWarning)
         result = _scipy_stats().ttest_ind(b, a, equal_var=False)
     return float(result.statistic), float(result.pvalue)
+
+
+def false_discovery_adjusted(p_values: ArrayLike) -> np.ndarray:
+    """Benjamini–Hochberg adjusted p-values of a family of tests (SciPy's
+    `false_discovery_control`): a test is a discovery at false-discovery rate q when its
+    adjusted p-value is below q.  Controls the expected share of false discoveries among
+    the rows called significant, for independent or positively dependent tests (the
+    figures of one comparison are mostly positively correlated)."""
+    values = np.asarray(p_values, dtype=float)
+    if values.size == 0:
+        return values
+    return np.asarray(_scipy_stats().false_discovery_control(values, method="bh"), dtype=float)

@@ -53,6 +53,7 @@ from sim.results import (
     write_marker,
     write_text,
 )
+from sim.results.formatting import percent_text
 from sim.scenario import Problem, Scenario, ScenarioError, json_schema, load_scenario
 from sim.scenario.catalog import lte_prach_timing
 from sim.scenario.radio import COVERAGE_CLASSES
@@ -67,7 +68,14 @@ from sim.study.calibrate import (
     parse_history,
     write_calibration,
 )
-from sim.study.compare import FIGURES, FolderError, compare_folders, folder_figures
+from sim.study.compare import (
+    FIGURES,
+    MIN_DIFFERENCE,
+    FolderError,
+    compare_folders,
+    folder_figures,
+    readable,
+)
 from sim.study.executors import executor_notes
 from sim.study.sweeps import parse_override, run_sweep, variants
 from sim.version import __version__
@@ -113,6 +121,10 @@ def _parser() -> argparse.ArgumentParser:
                          "first_full, target_achieved, target_met, access_success")  # fmt: skip
     compare.add_argument("--rtol", type=float, default=0.0, help="relative tolerance (0)")
     compare.add_argument("--atol", type=float, default=0.0, help="absolute tolerance (0)")
+    compare.add_argument("--min-difference", type=_share_option, default=MIN_DIFFERENCE,
+                         metavar="X", help="smallest relative difference flagged (default "
+                         f"{MIN_DIFFERENCE:g}: {MIN_DIFFERENCE:.0%}); smaller ones are listed "
+                         "but never flagged")  # fmt: skip
     compare.add_argument("--check", action="store_true",
                          help="exit 1 if any difference is beyond the tolerance")  # fmt: skip
     compare.add_argument(
@@ -321,6 +333,19 @@ def _whole_number(minimum: int) -> Callable[[str], int]:
     return parse
 
 
+def _share_option(text: str) -> float:
+    """An argparse type: a finite number >= 0 (a relative difference: 0.01 = 1 %)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(
+            f"must be a number >= 0 (a relative difference: 0.01 = 1 %), got {text}"
+        )
+    return value
+
+
 def _report(error: ScenarioError, what: str, file: Path | None = None) -> None:
     for problem in error.problems:
         located = problem
@@ -443,25 +468,25 @@ def _compare(args: argparse.Namespace) -> int:
     except FolderError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    comparison = compare_folders(folders, args.rtol, args.atol, args.metrics)
+    comparison = compare_folders(folders, args.rtol, args.atol, args.metrics, args.min_difference)
     for note in comparison.notes:
         print(f"note: {note}", file=sys.stderr)
     table = comparison.table
     if table.empty:
         print("error: nothing to compare (no figure/key is in both folders)", file=sys.stderr)
         return EXIT_BAD_INPUT
-    shown = table.assign(flag=np.where(table["within_tolerance"].astype(bool), "", "!"))
-    columns = ["figure", "key", "baseline_value", "value", "difference", "relative_difference",
-               "p_value", "significant", "flag"]  # fmt: skip
-    with pd.option_context("display.max_rows", None, "display.width", 200,
-                           "display.float_format", "{:.6g}".format):  # fmt: skip
-        for folder, part in shown.groupby("folder", sort=False):
-            print(f"{part['baseline'].iloc[0]}  ->  {folder}")
-            print(part[columns].to_string(index=False))
+    for (baseline, folder), part in table.groupby(["baseline", "folder"], sort=False):
+        print(f"{baseline}  ->  {folder}")
+        print(readable(part).to_string(index=False))
     write_csv(table, out)
     beyond = comparison.beyond_tolerance
-    print(f"wrote {out}; {beyond} of {len(table)} differences beyond the tolerance "
-          f"(rtol {args.rtol:g}, atol {args.atol:g})")  # fmt: skip
+    tested = int((table["test"] == "welch").sum())
+    print(
+        f"wrote {out}; {comparison.flagged} of {len(table)} differences flagged (`!`: "
+        f"real and at least {percent_text(args.min_difference)} of the baseline; {tested} tested "
+        "with Welch's t-test, p-values adjusted by Benjamini-Hochberg across each folder "
+        f"pair); {beyond} beyond the tolerance (rtol {args.rtol:g}, atol {args.atol:g})"
+    )
     return EXIT_CHECK_FAILED if args.check and beyond else EXIT_OK
 
 

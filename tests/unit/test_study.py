@@ -87,11 +87,12 @@ def test_compare_check_fails_on_a_change_and_passes_on_a_rerun(
     assert main(["compare", "a", "b", "--check"]) == 0
     assert main(["compare", "a", "c", "--check", "--out", "ac.csv"]) == 1
     table = pd.read_csv(tmp_path / "ac.csv")
-    assert list(table.columns)[:4] == ["figure", "key", "baseline", "folder"]
-    end = table[(table["figure"] == "connected") & (table["key"] == "2024-12")].iloc[0]
+    assert list(table.columns)[:5] == ["figure", "key", "date", "baseline", "folder"]
+    end = table[(table["figure"] == "connected") & (table["date"] == "2024-12")].iloc[0]
     assert end["difference"] > 0
     assert bool(end["significant"])  # 20 %/year vs 30 %/year: far beyond the noise
-    assert end["p_value"] < 0.05
+    assert end["p_adjusted"] < 0.05
+    assert bool(end["flagged"])
     # loose tolerances let the same comparison pass
     assert main(["compare", "a", "c", "--check", "--rtol", "0.5", "--atol", "1e9"]) == 0
     assert "beyond the tolerance" in capsys.readouterr().out
@@ -109,9 +110,10 @@ def test_compare_flags_no_significance_between_seeds(
     assert main(["compare", "a", "b", "--metric", "connected"]) == 0
     table = pd.read_csv(tmp_path / "results" / "comparison.csv")
     assert set(table["figure"]) == {"connected"}
-    row = table[table["key"] == "2024-12"].iloc[0]
-    assert row["p_value"] > 0.05
+    row = table[table["date"] == "2024-12"].iloc[0]
+    assert row["p_adjusted"] > 0.05
     assert not bool(row["significant"])
+    assert not table["flagged"].any()
 
 
 def test_compare_says_what_cannot_be_aligned(
@@ -302,18 +304,19 @@ def test_bad_scheduler_addresses_exit_2(tmp_path: Path, address: str) -> None:
     assert raised.value.code == 2
 
 
-def test_compare_reads_names_as_text_and_keeps_horizons_apart(tmp_path: Path) -> None:
-    """Regions named like numbers stay names; end-of-horizon figures name their month, so
-    folders with different horizons do not compare them."""
+def test_compare_reads_names_as_text_and_aligns_horizons(tmp_path: Path) -> None:
+    """Regions named like numbers stay names; folders with different horizons are read at
+    the end of the shorter one (2024-12), not at their own ends."""
     regions = {"110000": {"terminal_share": 0.5, "site_share": 0.5},
                "120000": {"terminal_share": 0.5, "site_share": 0.5}}  # fmt: skip
     a = run({**TINY, "regions": regions}).write(tmp_path / "a")
     b = run({**TINY, "regions": regions, "end": "2025-06"}).write(tmp_path / "b")
     assert main(["compare", str(a), str(b), "--out", str(tmp_path / "c.csv")]) == 0
-    table = pd.read_csv(tmp_path / "c.csv", dtype={"key": str})
-    assert not table["key"].str.contains("2025-06").any()
-    assert not (table["figure"] == "connected_end").any()
-    assert (table["key"] == "2024-12").any()  # the year end both have
+    table = pd.read_csv(tmp_path / "c.csv", dtype={"key": str, "date": str})
+    assert not table["date"].str.contains("2025").any()
+    assert (table.loc[table["figure"] == "connected_end", "date"] == "2024-12").all()
+    pools = set(table.loc[table["figure"] == "utilization_end", "key"])
+    assert {"110000/nb-iot", "120000/nb-iot"} <= pools
 
 
 def test_sweep_option_errors_name_the_option_once(
