@@ -16,6 +16,7 @@ from sim.engine import Trajectory
 from sim.results.files import csv_bytes
 from sim.results.folders import RESULT_FOLDER, checksum, staged_folder
 from sim.scenario import Scenario
+from sim.scenario.effective import catalog_figures
 from sim.version import __version__
 
 RESULT_FILES = (
@@ -106,6 +107,16 @@ def manifest(
         "files": list(result_files(result)),
         "checksums": checksums or {},
         "resolved_scenario": resolved,
+        # the figures the catalog supplied (the resolved scenario holds only overrides)
+        "catalog_figures": catalog_figures(
+            list(
+                dict.fromkeys(
+                    t for c in result.scenario.categories.values() for t in c.technologies
+                )
+            ),
+            resolved.get("technologies") or {},
+            (resolved.get("network") or {}).get("carriers") or {},
+        ),
     }
 
 

@@ -29,6 +29,7 @@ from sim.results import (
     write_result_folder,
 )
 from sim.scenario import Problem, Scenario, ScenarioError, parse_scenario
+from sim.scenario.effective import catalog_only, with_catalog
 from sim.scenario.yaml_text import ScenarioLoader
 from sim.study.executors import TaskFailure, executor_for
 from sim.study.replications import Task, combine, replicate
@@ -73,8 +74,13 @@ def parse_field_path(text: str, option: str) -> tuple[str, ...]:
 
 
 def _check_path(data: Any, override: Override) -> None:
-    """The path must name a field of the resolved scenario (every field has a default)."""
-    check_field_path(data, override.path)
+    """The path must name a field of the resolved scenario (every field has a default),
+    catalog figures a scenario may override included (`with_catalog`); a catalog figure
+    no scenario may set is refused saying so."""
+    why = catalog_only(override.path)
+    if why:
+        raise ScenarioError([Problem(override.name, why)])
+    check_field_path(with_catalog(data), override.path)
 
 
 def check_field_path(data: Any, path: tuple[str, ...]) -> None:
@@ -97,10 +103,17 @@ def check_field_path(data: Any, path: tuple[str, ...]) -> None:
 
 
 def set_field(data: Any, path: tuple[str, ...], value: Any) -> None:
-    """Set the value at a checked field path of plain scenario data, in place."""
+    """Set the value at a checked field path of plain scenario data, in place; mappings
+    the data does not have yet (an override of a catalog figure the scenario does not
+    mention: `technologies.nb-iot`) are created."""
     node = data
     for step in path[:-1]:
-        node = node[int(step)] if isinstance(node, list) else node[step]
+        if isinstance(node, list):
+            node = node[int(step)]
+        else:
+            if node.get(step) is None:
+                node[step] = {}
+            node = node[step]
     if isinstance(node, list):
         node[int(path[-1])] = value
     else:
