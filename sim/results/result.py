@@ -143,7 +143,10 @@ def result_files(result: Result) -> dict[str, pd.DataFrame]:
 
 
 def write_result_folder(
-    result: Result, out: str | Path, scenario_file: str | Path | None = None
+    result: Result,
+    out: str | Path,
+    scenario_file: str | Path | None = None,
+    sweep_values: dict[str, Any] | None = None,
 ) -> Path:
     """Write the result tables (`result_files`) and manifest.json into the folder `out`.
 
@@ -151,6 +154,7 @@ def write_result_folder(
     was); it is claimed (`sim.results.folders.claim`) so no other iotsim process writes it
     meanwhile.  The folder is built beside `out` under a temporary name and swapped into
     place, so an error or interruption leaves any previous `out` exactly as it was.
+    `sweep_values`: a sweep variant's values by field path, recorded in the manifest.
     """
     out = Path(out)
     with staged_folder(out, RESULT_FOLDER) as staging:
@@ -159,6 +163,9 @@ def write_result_folder(
             data = csv_bytes(table)
             (staging / name).write_bytes(data)
             checksums[name] = checksum(data)
-        text = json.dumps(manifest(result, scenario_file, checksums), indent=2) + "\n"
+        record = manifest(result, scenario_file, checksums)
+        if sweep_values is not None:
+            record["sweep_values"] = sweep_values
+        text = json.dumps(record, indent=2) + "\n"
         (staging / "manifest.json").write_text(text, encoding="utf-8")
     return out

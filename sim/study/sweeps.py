@@ -28,6 +28,12 @@ from sim.results import (
     write_marker,
     write_result_folder,
 )
+from sim.results.dataset import (
+    drop_other_variants,
+    has_partitions,
+    swept_columns,
+    write_partitions,
+)
 from sim.scenario import Problem, Scenario, ScenarioError, parse_scenario
 from sim.scenario.effective import catalog_only, with_catalog
 from sim.scenario.yaml_text import ScenarioLoader
@@ -167,12 +173,6 @@ def variants(
     return out
 
 
-SWEEP_FIGURES = (
-    "connected_end", "demand_end", "blocked_total", "waiting_end", "peak_utilization",
-    "lowest_access_success",
-)  # fmt: skip
-
-
 def _complete(folder: Path, variant: Variant, seed: int, replications: int) -> bool:
     """Whether a folder already holds this variant's finished results (for resuming): whole
     (every file as its manifest recorded it) and of this variant, seed and replications."""
@@ -206,9 +206,10 @@ def run_sweep(
     progress: Callable[[int], None] | None = None,
     write: Callable[[Result, Path], None] | None = None,
 ) -> SweepReport:
-    """Run every variant's replications; write each variant's folder as soon as its last
-    replication is in (results are not kept), skip variants already complete, and index
-    all variants in sweep.csv.  `seed` None: each variant's own scenario seed.
+    """Run every variant's replications; write each variant's folder, and its partitions of
+    the sweep's dataset (`sim.results.dataset`), as soon as its last replication is in
+    (results are not kept), skip variants already complete, and index all variants in
+    sweep.csv.  `seed` None: each variant's own scenario seed.
 
     `out` must be absent, empty or a sweep folder (recognised by its sweep.json), and each
     variant's folder in it absent, empty or a result folder; otherwise OutputError before
@@ -223,9 +224,17 @@ def run_sweep(
             "seed": seed, "replications": replications,
             "variants": [variant.folder_name for variant in variant_list],
         })  # fmt: skip
+        drop_other_variants(out, [variant.folder_name for variant in variant_list])
         skipped, failed = _run_variants(
             variant_list, out, seed, replications, jobs, scheduler, progress, write
         )
+        # variants complete from an earlier, interrupted sweep: their partitions may be
+        # missing (written after the folder) or stale; each written from its folder
+        types = swept_columns(_swept_values(variant_list))
+        for variant in variant_list:
+            folder = out / variant.folder_name
+            if variant.index not in failed and not has_partitions(folder, out, variant.folder_name):
+                write_partitions(folder, out, variant.folder_name, variant.values, types)
         index = sweep_index(variant_list, out, failed)
         write_csv(index, out / "sweep.csv")
     return SweepReport(len(variant_list), skipped, failed, index)
@@ -242,7 +251,15 @@ def _run_variants(
     write: Callable[[Result, Path], None] | None,
 ) -> tuple[int, dict[int, str]]:
     """Run the variants not yet complete; (how many were skipped, failures by index)."""
-    writer = write or write_result_folder
+    types = swept_columns(_swept_values(variant_list))
+
+    def writer(result: Result, variant: Variant) -> None:
+        folder = out / variant.folder_name
+        if write is not None:
+            write(result, folder)
+        else:
+            write_result_folder(result, folder, sweep_values=variant.values)
+        write_partitions(folder, out, variant.folder_name, variant.values, types)
 
     def seed_of(variant: Variant) -> int:
         return variant.scenario.seed if seed is None else seed
@@ -281,41 +298,89 @@ def _run_variants(
                     if replications == 1
                     else combine(variant.scenario, seed_of(variant), runs)
                 )
-                writer(result, out / variant.folder_name)
+                writer(result, variant)
                 del buckets[variant.index]
     return skipped, failed
 
 
+def _swept_values(variant_list: Sequence[Variant]) -> dict[str, list[Any]]:
+    """Each swept field path with its values over the variants."""
+    names = list(variant_list[0].values) if variant_list else []
+    return {name: [variant.values[name] for variant in variant_list] for name in names}
+
+
 def sweep_index(variant_list: Sequence[Variant], out: Path, failed: dict[int, str]) -> pd.DataFrame:
-    """sweep.csv: one row per variant: its values, folder, status and key figures (CIs)."""
-    rows = []
+    """sweep.csv: one row per variant: its values, status, then every figure of its
+    summary.csv in the order written: a number as `<metric>_mean`, `_ci_low`, `_ci_high`
+    (the 95 % interval over replications; empty for one run), a text (a month, a cell) as
+    `<metric>`, with replications the value or the range seen ('2027-03..2027-06')."""
+    rows, numeric = [], set()
     for variant in variant_list:
-        folder = out / variant.folder_name
         row: dict[str, Any] = {"variant": variant.folder_name, **variant.values}
-        row["status"] = "failed: " + failed[variant.index] if variant.index in failed \
-            else "complete"  # fmt: skip
-        row.update(_figures(folder) if variant.index not in failed else {})
+        if variant.index in failed:
+            row["status"] = "failed: " + failed[variant.index]
+        else:
+            row["status"] = "complete"
+            figures, numbers = _figures(out / variant.folder_name)
+            row.update(figures)
+            numeric |= numbers
         rows.append(row)
-    return pd.DataFrame(rows)
+    columns: list[str] = []
+    for row in rows:
+        columns += [c for c in row if c not in columns]
+    # a figure that is a number in some variant is one in all (an empty text elsewhere)
+    for metric in sorted(numeric):
+        for row in rows:
+            text = row.pop(metric, None)
+            if f"{metric}_mean" not in row and row["status"] == "complete":
+                value = pd.to_numeric(text, errors="coerce") if text else math.nan
+                row.update({f"{metric}_mean": value, f"{metric}_ci_low": math.nan,
+                            f"{metric}_ci_high": math.nan})  # fmt: skip
+    ordered: list[str] = []
+    for column in columns:
+        if column in numeric:
+            ordered += [f"{column}_mean", f"{column}_ci_low", f"{column}_ci_high"]
+        elif column not in ordered:
+            ordered.append(column)
+    table = pd.DataFrame(rows)
+    return table.reindex(columns=[c for c in dict.fromkeys(ordered) if c in table.columns])
 
 
-def _figures(folder: Path) -> dict[str, Any]:
-    """Key figures of a result folder (means and intervals when it has replications)."""
-    summary_ci = folder / "summary_ci.csv"
+def _figures(folder: Path) -> tuple[dict[str, Any], set[str]]:
+    """Every summary figure of a result folder, and which of them are numbers: with
+    replications the numbers' means and intervals (summary_ci.csv) and the texts' range
+    seen; for one run each value (a number: `_mean`, no interval)."""
+    summary = pd.read_csv(folder / "summary.csv", keep_default_na=False, dtype={"value": str})
+    intervals = folder / "summary_ci.csv"
     figures: dict[str, Any] = {}
-    if summary_ci.exists():
-        table = pd.read_csv(summary_ci).set_index("metric")
-        for name in SWEEP_FIGURES:
+    numbers: set[str] = set()
+    if intervals.exists():
+        table = pd.read_csv(intervals).set_index("metric")
+        for metric, values in summary.groupby("metric", sort=False)["value"]:
+            name = str(metric)
             if name in table.index:
+                numbers.add(name)
                 for suffix in ("mean", "ci_low", "ci_high"):
                     figures[f"{name}_{suffix}"] = table.loc[name, f"value_{suffix}"]
-        return figures
-    summary = folder / "summary.csv"
-    if summary.exists():
-        values = pd.read_csv(summary, keep_default_na=False).set_index("metric")["value"]
-        for name in SWEEP_FIGURES:
-            if name in values.index:
-                value = pd.to_numeric(values[name], errors="coerce")
-                figures[f"{name}_mean"] = value
-                figures[f"{name}_ci_low"] = figures[f"{name}_ci_high"] = math.nan
-    return figures
+            else:
+                figures[name] = _range_seen([str(v) for v in values])
+        return figures, numbers
+    for metric, value in zip(summary["metric"], summary["value"], strict=True):
+        number = pd.to_numeric(value, errors="coerce") if value else math.nan
+        if value and not math.isnan(number):
+            numbers.add(str(metric))
+            figures.update({f"{metric}_mean": number, f"{metric}_ci_low": math.nan,
+                            f"{metric}_ci_high": math.nan})  # fmt: skip
+        else:
+            figures[str(metric)] = value
+    return figures, numbers
+
+
+def _range_seen(values: list[str]) -> str:
+    """A text figure over replications: the value, or the range seen ('' where none had one;
+    '..' and 'some replications none' as in the run's own summary)."""
+    present = sorted({value for value in values if value})
+    if not present:
+        return ""
+    text = present[0] if len(present) == 1 else f"{present[0]}..{present[-1]}"
+    return text + (" (not in every replication)" if "" in values else "")
