@@ -103,8 +103,13 @@ def test_report_is_well_formed_and_has_every_section(folders: list[Path], tmp_pa
     text = _report(folders, tmp_path).read_text()
     assert text.startswith("<!DOCTYPE html>")
     root = ElementTree.fromstring(text.split("\n", 1)[1])  # well-formed (XHTML-compatible)
-    sections = {s.get("id") for s in root.iter("section")}
-    assert sections == {"warnings", "provenance", "key-figures", "comparison", "figures"}
+    sections = [s.get("id") for s in root.iter("section")]
+    # the story first, then the figures, the details and the tables last
+    assert sections == ["summary", "figures", "warnings", "key-figures", "comparison",
+                        "provenance"]  # fmt: skip
+    story = "".join(root.find(".//section[@id='summary']").itertext())  # type: ignore[union-attr]
+    assert "Lowest access success in the simulated hot cells" in story
+    assert "e+0" not in "".join(root.find(".//section[@id='key-figures']").itertext())  # type: ignore[union-attr]
     images = list(root.iter("img"))
     assert len(images) == len(plots.available([read_tables(f) for f in folders]))
     captions = ["".join(c.itertext()) for c in root.iter("figcaption")]
@@ -477,3 +482,56 @@ def test_read_first_says_when_every_simulated_cell_passes(tmp_path: Path) -> Non
     )
     assert "idle: 3 simulated cells saw no attempt (nothing to measure)" in sentences
     assert not any(s.startswith("idle: all") for s in sentences)
+
+
+def test_overlaid_access_figures_show_one_pool_for_every_folder(folders: list[Path]) -> None:
+    """Two scenarios' access figures compare the same cells: every line of both panels is
+    of the one pool that fares worst in either folder."""
+    runs = [read_tables(f) for f in folders]
+    pool = plots.worst_access_pool(runs)
+    assert pool is not None
+    figure = plots.access_by_year(runs)
+    try:
+        names = [line.get_label() for axis in figure.axes for line in axis.get_lines()
+                 if not line.get_label().startswith("_")]  # fmt: skip
+        assert names
+        assert all(name.startswith(pool + " ") for name in names), names
+        for label in plots.labels(runs):
+            assert any(name.endswith(label) for name in names), label  # both folders drawn
+    finally:
+        plots.close(figure)
+
+
+def test_legends_name_swept_values(folders: list[Path]) -> None:
+    """Sweep variants are named by their swept values, each field by the shortest end of
+    its path that tells the fields apart, not by their folders (v0000)."""
+    import dataclasses
+
+    runs = []
+    for rate in (0.3, 0.45):
+        tables = read_tables(folders[0])
+        manifest = {**tables.manifest, "sweep_values": {
+            "categories.water_meter.growth.rate": rate, "categories.gas_meter.growth.rate": 0.2,
+            "network.carriers.nb-iot.count": 2,
+        }}  # fmt: skip
+        runs.append(dataclasses.replace(tables, manifest=manifest))
+    assert plots.labels(runs) == [
+        "water_meter.growth.rate=0.3, gas_meter.growth.rate=0.2, count=2",
+        "water_meter.growth.rate=0.45, gas_meter.growth.rate=0.2, count=2",
+    ]
+    figure = plots.blocked_and_waiting(runs)
+    try:
+        names = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
+        assert names == plots.labels(runs)
+    finally:
+        plots.close(figure)
+
+
+def test_bands_are_never_below_zero() -> None:
+    """A count near zero with a wide spread over replications: the 95 % band stops at 0."""
+    table = pd.DataFrame({"date": ["2024-01"] * 3, "replication": [0, 1, 2],
+                          "blocked": [0.0, 0.0, 30.0]})  # fmt: skip
+    band = plots._band(table, ["date"], "blocked")
+    assert band["mean"].iloc[0] == 10.0
+    assert band["low"].iloc[0] == 0.0  # mean - t s / sqrt(3) would be about -33
+    assert band["high"].iloc[0] > 30.0

@@ -11,7 +11,10 @@ from dataclasses import dataclass
 import pandas as pd
 
 from sim.report import plots
+from sim.report.story import headlines
 from sim.results import ACCESS_FAILURE_THRESHOLD, Tables
+from sim.results.formatting import count_text, percent_text, years_text
+from sim.study.compare import readable
 
 
 def _table(frame: pd.DataFrame, caption: str | None = None) -> str:
@@ -28,6 +31,88 @@ def _cell(value: object) -> str:
     if isinstance(value, float):
         return "" if value != value else f"{value:,.6g}"  # noqa: PLR0124 - NaN check
     return str(value)
+
+
+COUNT, SHARE, YEARS, TEXT = "count", "share", "years", "text"
+METRICS: dict[str, tuple[str, str]] = {
+    "scenario": ("Scenario", TEXT), "seed": ("Seed", TEXT), "start": ("First month", TEXT),
+    "end": ("Last month", TEXT),
+    "resolution_terminals_per_cohort": ("Terminals per simulated cohort", COUNT),
+    "cohorts_simulated": ("Cohorts simulated", COUNT),
+    "initial_connected": ("Connected at the start (terminals)", COUNT),
+    "initial_blocked": ("Blocked at the start (terminals)", COUNT),
+    "arrived_total": ("Joined over the run (terminals)", COUNT),
+    "retired_total": ("Left at the end of their life (terminals)", COUNT),
+    "migrated_total": ("Moved off a technology switched off (terminals)", COUNT),
+    "stranded_total": ("Lost to a switch-off (terminals)", COUNT),
+    "connected_end": ("Connected at the end (terminals)", COUNT),
+    "demand_end": ("Demand at the end (terminals)", COUNT),
+    "connected_share_of_demand_end": ("Connected / demand at the end", SHARE),
+    "blocked_total": ("Blocked over the run (terminals lost)", COUNT),
+    "turned_away_total": ("Turned away by full cells (terminals)", COUNT),
+    "waiting_end": ("Waiting at the end (terminals)", COUNT),
+    "first_blocked_date": ("First month a terminal was blocked", TEXT),
+    "first_full_date": ("First month a cell class was full", TEXT),
+    "first_full_cells": ("First full cells (region/class/carrier)", TEXT),
+    "first_full_resource": ("Their binding resource", TEXT),
+    "cells_full_share_end": ("Cells in full classes at the end", SHARE),
+    "sites_end_4G": ("4G sites at the end", COUNT), "sites_end_5G": ("5G sites at the end", COUNT),
+    "peak_utilization": ("Busiest resource, smartphones included (share of budget)", SHARE),
+    "peak_utilization_of_threshold": ("Busiest resource (share of its planning threshold)",
+                                      SHARE),
+    "peak_utilization_cells": ("Busiest resource: cells", TEXT),
+    "peak_utilization_resource": ("Busiest resource", TEXT),
+    "peak_utilization_date": ("Busiest resource: month", TEXT),
+    "peak_headroom_used": ("IoT's highest use of what it may use", SHARE),
+    "peak_headroom_used_cells": ("IoT's highest use: cells", TEXT),
+    "peak_headroom_used_resource": ("IoT's highest use: resource", TEXT),
+    "peak_headroom_used_date": ("IoT's highest use: month", TEXT),
+    "turned_away": ("Turned away in cell class (terminals)", COUNT),
+    "targets_met": ("Targets met", TEXT),
+    "access_hottest_cell": ("Hottest simulated cell (access layer)", TEXT),
+    "first_access_failure_year": ("First year access success < 90 %", TEXT),
+    "first_access_failure_pool": ("Where access success first fell below 90 %", TEXT),
+    "lowest_access_success": ("Lowest access success", SHARE),
+    "lowest_access_success_where": ("Lowest access success: where", TEXT),
+    "battery_below_design_year": ("Battery below design life from (year)", TEXT),
+    "battery_below_design_where": ("Battery below design life: where", TEXT),
+    "battery_below_design_why": ("Battery below design life: why", TEXT),
+    "battery_life_lowest_years": ("Lowest battery life (years)", YEARS),
+    "battery_life_lowest_where": ("Lowest battery life: where", TEXT),
+    "battery_below_design_share": ("Terminals short of design life, last year", SHARE),
+}  # fmt: skip
+"""summary.csv's metrics: a label with its unit, and how the value is written.  A metric
+with a suffix (a region, a carrier, a category, a cell class) takes its stem's label and
+the suffix in brackets."""
+
+
+def metric_label(metric: str) -> tuple[str, str]:
+    """(label, kind) of a summary.csv metric: its own, or its longest stem's with the
+    suffix named ('Connected at the end (terminals) — east')."""
+    if metric in METRICS:
+        return METRICS[metric]
+    stems = [stem for stem in METRICS if metric.startswith(stem + "_")]
+    if not stems:
+        return metric.replace("_", " "), TEXT
+    stem = max(stems, key=len)
+    label, kind = METRICS[stem]
+    return f"{label} — {metric.removeprefix(stem + '_')}", kind
+
+
+def metric_value(value: object, kind: str) -> str:
+    """A summary value written for its kind: 3.05 B, 14.8 %, 7.1 years, or the text."""
+    text = "" if value is None else str(value)
+    if text == "" or kind == TEXT:
+        return text
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    if kind == COUNT:
+        return count_text(number)
+    if kind == YEARS:
+        return years_text(number)
+    return percent_text(number)
 
 
 @dataclass(frozen=True)
@@ -159,12 +244,8 @@ def _group_sites(figures: dict[str, str], group: str) -> dict[str, str]:
 
 
 def _count(value: float) -> str:
-    """A count as a planner reads it: 499,142; 2.28 M; 1.2 bn."""
-    if abs(value) >= 1e9:
-        return f"{value / 1e9:.3g} bn"
-    if abs(value) >= 1e6:
-        return f"{value / 1e6:.3g} M"
-    return f"{value:,.0f}"
+    """A count as a planner reads it: 499,142; 2.28 M; 3.05 B."""
+    return count_text(value)
 
 
 def _region_findings(run: Tables) -> list[Finding]:
@@ -353,8 +434,49 @@ def _figure_html(name: str, runs: Sequence[Tables]) -> str:
             f"<figcaption>{html.escape(title)}</figcaption></figure>")  # fmt: skip
 
 
+def _story_html(runs: Sequence[Tables]) -> str:
+    """The opening sentences of each run, warnings in red."""
+    parts = []
+    for run, label in zip(runs, plots.labels(runs), strict=True):
+        warning = ' class="warning"'
+        items = "".join(
+            f"<li{warning if line.warning else ''}>{html.escape(line.text)}</li>"
+            for line in headlines(run)
+        )
+        heading = f"<h3>{html.escape(label)}</h3>" if len(runs) > 1 else ""
+        parts.append(f'{heading}<ul class="story">{items}</ul>')
+    return "".join(parts)
+
+
+def _key_table(runs: Sequence[Tables], names: Sequence[str]) -> pd.DataFrame:
+    """summary.csv's figures with labels and units, one column per scenario (the mean over
+    replications for numbers, replication 0's text)."""
+    columns: dict[str, dict[str, str]] = {}
+    order: list[str] = []
+    for run, label in zip(runs, names, strict=True):
+        figures = _summaries(run)
+        column: dict[str, str] = {}
+        for metric in figures[0] if figures else {}:
+            name, kind = metric_label(metric)
+            values = [f.get(metric, "") for f in figures]
+            if kind != TEXT and all(v != "" for v in values):
+                try:
+                    value: object = sum(float(v) for v in values) / len(values)
+                except ValueError:
+                    value = values[0]
+            else:
+                value = values[0]
+            column[name] = metric_value(value, kind)
+            order += [name] if name not in order else []
+        columns[label] = column
+    table = {label: [col.get(n, "") for n in order] for label, col in columns.items()}
+    return pd.DataFrame(table, index=pd.Index(order, name="figure")).reset_index()
+
+
 def build_report(runs: Sequence[Tables], comparison: pd.DataFrame | None = None) -> str:
-    """The report as one HTML string (XHTML-compatible, no external resources)."""
+    """The report as one HTML string (XHTML-compatible, no external resources): the
+    story first (sentences built from the tables, `sim.report.story`), then the figures,
+    then the findings in detail and the tables, labelled and formatted."""
     names = plots.labels(runs)
     provenance = pd.DataFrame(
         [
@@ -372,44 +494,41 @@ def build_report(runs: Sequence[Tables], comparison: pd.DataFrame | None = None)
             for run, label in zip(runs, names, strict=True)
         ]
     )
-    columns = {}
-    for run, label in zip(runs, names, strict=True):
-        summary = run.summary
-        if "replication" in summary.columns:
-            summary = summary[summary["replication"] == summary["replication"].min()]
-        columns[label] = summary.set_index("metric")["value"]
-    key_table = pd.DataFrame(columns).reset_index(names="figure")
+    mean = any(int(run.manifest.get("replications", 1) or 1) > 1 for run in runs)
     sections = [
-        '<section id="warnings"><h2>Read first</h2>' + _read_first_html(runs) + "</section>",
-    ]
+        '<section id="summary"><h2>Summary</h2>' + _story_html(runs) + "</section>",
+        '<section id="figures"><h2>Figures</h2>'
+        + "".join(_figure_html(name, runs) for name in plots.available(runs))
+        + "</section>",
+        '<section id="warnings"><h2>Findings in detail</h2>' + _read_first_html(runs)
+        + "</section>",
+    ]  # fmt: skip
     regions = _region_table(runs, names)
     if not regions.empty:
         sections.append('<section id="regions"><h2>Official regions</h2>'
                         + _table(regions, "summary.csv's figures summed over each region's "
                                  "parts (replication 0 where there are several)")
                         + "</section>")  # fmt: skip
-    sections += [
-        '<section id="provenance"><h2>Scenarios and provenance</h2>'
-        + _table(provenance)
-        + "</section>",
-        '<section id="key-figures"><h2>Key figures</h2>'
-        + _table(key_table, "summary.csv (replication 0 where there are several)")
-        + "</section>",
-    ]
-    if comparison is not None and not comparison.empty:
-        shown = comparison.drop(columns=["baseline", "folder"], errors="ignore")
-        sections.append('<section id="comparison"><h2>Comparison with the first folder</h2>'
-                        + _table(shown) + "</section>")  # fmt: skip
-    sections.append('<section id="figures"><h2>Figures</h2>'
-                    + "".join(_figure_html(name, runs) for name in plots.available(runs))
+    sections.append('<section id="key-figures"><h2>Key figures</h2>'
+                    + _table(_key_table(runs, names), "summary.csv, labelled"
+                             + (" (numbers: the mean of the replications)" if mean else ""))
                     + "</section>")  # fmt: skip
+    if comparison is not None and not comparison.empty:
+        sections.append('<section id="comparison"><h2>Comparison with the first folder</h2>'
+                        + _table(readable(comparison), "p (BH): Welch's t-test, "
+                                 "Benjamini-Hochberg adjusted; exact: no spread over the "
+                                 "replications, no test; ! flagged")
+                        + "</section>")  # fmt: skip
+    sections.append('<section id="provenance"><h2>Scenarios and provenance</h2>'
+                    + _table(provenance) + "</section>")  # fmt: skip
     title = "iotsim report — " + ", ".join(names)
     style = (
         "body{font-family:sans-serif;margin:2em;max-width:70em;color:#222}"
         "table{border-collapse:collapse;font-size:0.85em;margin:1em 0}"
         "th,td{border:1px solid #ccc;padding:0.2em 0.5em;text-align:right}"
         "th{background:#eee}td:first-child{text-align:left}"
-        "#warnings li.warning{color:#a00}figure{margin:1em 0}img{max-width:100%}"
+        "li.warning{color:#a00}figure{margin:1em 0}img{max-width:100%}"
+        "ul.story li{margin:0.3em 0;font-size:1.05em}"
     )
     return (
         "<!DOCTYPE html>\n"

@@ -9,6 +9,7 @@ name the scenarios.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -27,7 +28,7 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 from numpy.typing import NDArray
 
 from sim.results import Tables, atomic_file
@@ -37,6 +38,27 @@ from sim.stats import t_quantile_975
 FloatArray = NDArray[np.float64]
 NO_CELLS = "#b0b0b0"
 """Heat-map colour of a class without cells."""
+
+
+STYLES: list[Any] = [
+    "-",
+    "--",
+    ":",
+    "-.",
+    (0, (5, 1)),
+    (0, (3, 1, 1, 1, 1, 1)),
+    (0, (1, 3)),
+    (0, (8, 2, 2, 2)),
+]
+"""Line styles that tell runs (or cells) apart: eight before one repeats."""
+
+
+def _run_color(index: int, runs: int) -> Any:
+    """A run's colour: the cycle's for up to ten runs, else shades of one colour map in the
+    runs' order (a sweep's variants, from the lowest value to the highest)."""
+    if runs <= 10:
+        return f"C{index}"
+    return plt.get_cmap("viridis")(index / max(1, runs - 1))
 
 
 def count_label(value: float, _position: object = None) -> str:
@@ -51,7 +73,18 @@ COUNTS = FuncFormatter(count_label)
 
 
 def labels(runs: Sequence[Tables]) -> list[str]:
-    """Scenario names, with the folder added where two runs share a name (sweep variants)."""
+    """Scenario names; sweep variants (a manifest with `sweep_values`) by their swept values
+    ('growth.rate=0.45'), each field named by the shortest end of its path that tells the
+    swept fields apart; other runs sharing a name get their folder added."""
+    swept = [run.manifest.get("sweep_values") for run in runs]
+    if all(isinstance(values, dict) and values for values in swept):
+        paths = list(dict.fromkeys(path for values in swept for path in values))  # type: ignore[union-attr]
+        short = _short_paths(paths)
+        names = [", ".join(f"{short[path]}={_value_text(value)}"
+                           for path, value in values.items())  # type: ignore[union-attr]
+                 for values in swept]  # fmt: skip
+        if len(set(names)) == len(names):
+            return names
     names = [run.name for run in runs]
     if len(set(names)) == len(names):
         return names
@@ -59,12 +92,34 @@ def labels(runs: Sequence[Tables]) -> list[str]:
             for i, run in enumerate(runs)]  # fmt: skip
 
 
+def _short_paths(paths: Sequence[str]) -> dict[str, str]:
+    """Each dotted path's shortest ending that no other swept path shares:
+    categories.water_meter.growth.rate -> rate, or growth.rate beside another '.rate'."""
+    out = {}
+    for path in paths:
+        steps = path.split(".")
+        for size in range(1, len(steps) + 1):
+            tail = ".".join(steps[-size:])
+            if not any(other != path and other.endswith(tail) for other in paths):
+                break
+        out[path] = tail
+    return out
+
+
+def _value_text(value: object) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def _title(what: str, runs: Sequence[Tables]) -> str:
-    """What the figure shows and for which scenarios; on two lines when one would not fit
-    the figure's width."""
+    """What the figure shows and for which scenarios; wrapped to lines that fit the
+    figure's width (about 85 characters at the title's size)."""
     names = ", ".join(labels(runs))
-    joiner = "\n" if len(what) + len(names) > 85 else " — "
-    return f"{what}{joiner}{names}"
+    if len(what) + len(names) <= 85:
+        return f"{what} — {names}"
+    lines = textwrap.wrap(names, 95, break_on_hyphens=False)
+    if len(lines) > 3:  # many variants: the legend names them
+        lines = [f"{len(runs)} runs: {labels(runs)[0]} ... {labels(runs)[-1]}"]
+    return "\n".join([what, *lines])
 
 
 def _band(table: pd.DataFrame, by: list[str], value: str) -> pd.DataFrame:
@@ -78,7 +133,10 @@ def _band(table: pd.DataFrame, by: list[str], value: str) -> pd.DataFrame:
         t_quantile_975(int(n) - 1) * s / math.sqrt(n) if n > 1 else 0.0
         for s, n in zip(out["std"].fillna(0.0), out["count"], strict=True)
     ]
-    out["low"], out["high"] = out["mean"] - half, out["mean"] + half
+    # every figure drawn is a count, a share or a delay: a band below 0 would show values
+    # that cannot occur
+    out["low"] = (out["mean"] - half).clip(lower=0.0)
+    out["high"] = out["mean"] + half
     return out
 
 
@@ -116,7 +174,7 @@ def connected_by_category(runs: Sequence[Tables]) -> Figure:
     axis.set_xlabel("month (end)")
     axis.yaxis.set_major_formatter(COUNTS)
     axis.set_title(_title("Connected terminals by category, demand dashed", runs))
-    axis.legend(loc="upper left", fontsize=8, ncols=2)
+    _fitted_legend(figure, axis)
     return figure
 
 
@@ -141,7 +199,7 @@ def _line_with_band(
 def connected_by_technology(runs: Sequence[Tables]) -> Figure:
     """Connected terminals per radio technology (one line each; scenarios by line style)."""
     figure, (axis,) = _figure()
-    styles = ["-", "--", ":", "-."]
+    styles = STYLES
     technologies: list[str] = []
     for run in runs:
         technologies += [t for t in run.connections["technology"].unique() if t not in technologies]
@@ -157,7 +215,7 @@ def connected_by_technology(runs: Sequence[Tables]) -> Figure:
     axis.set_xlabel("month (end)")
     axis.yaxis.set_major_formatter(COUNTS)
     axis.set_title(_title("Connected terminals by technology", runs))
-    axis.legend(loc="upper left", fontsize=8, ncols=2)
+    _fitted_legend(figure, axis)
     return figure
 
 
@@ -262,7 +320,7 @@ def carrier_utilization(runs: Sequence[Tables]) -> Figure:
     figure, axes = plt.subplots(len(carriers), 1, figsize=(9, 1.2 + 2.6 * len(carriers)),
                                 squeeze=False, layout="constrained")  # fmt: skip
     thresholds = _thresholds(runs)
-    styles: list[Any] = ["-", ":", "-.", (0, (5, 1))]
+    styles = [style for style in STYLES if style != "--"]  # dashed: the hottest class
     names = labels(runs)
     one = len(runs) == 1
     regions = _regions(runs, "network")
@@ -483,21 +541,51 @@ def _replicated(runs: Sequence[Tables]) -> bool:
 
 
 def blocked_and_waiting(runs: Sequence[Tables]) -> Figure:
-    """Terminals blocked per month and waiting at month end."""
+    """Terminals blocked per month and waiting at month end; a panel where none are says
+    so on a 0-based axis (not a range around zero)."""
     figure, axes = _figure(rows=2)
+    peaks = {"blocked": 0.0, "waiting": 0.0}
     for index, run in enumerate(runs):
         simulated = run.connections[run.connections["date"] >= run.start]
         for axis, column in zip(axes, ("blocked", "waiting"), strict=True):
             band = _band(simulated, ["date"], column)
+            peaks[column] = max(peaks[column], float(band["high"].max()))
             _line_with_band(axis, band, labels(runs)[index], f"C{index}")
     axes[0].set_ylabel("terminals blocked per month")
     axes[1].set_ylabel("terminals waiting (month end)")
-    for axis in axes:
+    for axis, column in zip(axes, ("blocked", "waiting"), strict=True):
         axis.set_xlabel("month (end)")
         axis.yaxis.set_major_formatter(COUNTS)
-        axis.legend(loc="upper left", fontsize=8)
+        if peaks[column] == 0:
+            axis.set_ylim(0, 1)
+            axis.set_yticks([0])
+            axis.text(0.5, 0.5, f"no terminal {column} in any run", transform=axis.transAxes,
+                      ha="center", va="center", fontsize=10, color="grey")  # fmt: skip
+        else:
+            axis.set_ylim(bottom=0)
+        _legend(axis, len(runs))
     axes[0].set_title(_title("Blocked and waiting terminals", runs))
     return figure
+
+
+def _fitted_legend(figure: Figure, axis: Any) -> None:
+    """The axis' legend inside it (two columns) when it has a dozen entries or fewer, else
+    below the figure in as many columns as fit, so it never covers the lines."""
+    handles, names = axis.get_legend_handles_labels()
+    if len(handles) <= 12:
+        axis.legend(loc="upper left", fontsize=8, ncols=2)
+        return
+    figure.legend(handles, names, loc="outside lower center", fontsize=7, frameon=False,
+                  ncols=_legend_columns(names, 9))  # fmt: skip
+
+
+def _legend(axis: Any, entries: int) -> None:
+    """A legend inside the axes for a few entries, below them for many (sweeps)."""
+    if entries <= 6:
+        axis.legend(loc="upper left", fontsize=8)
+    else:
+        axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), fontsize=7,
+                    ncols=min(4, entries), frameon=False)  # fmt: skip
 
 
 def target_attainment(runs: Sequence[Tables]) -> Figure:
@@ -549,7 +637,6 @@ def access_by_year(runs: Sequence[Tables]) -> Figure:
     pool: the pool that fares worst in any of the runs, drawn for every run, so overlaid
     runs compare the same cells."""
     figure, axes = _figure(rows=2)
-    styles = ["-", "--", ":", "-."]
     pool = worst_access_pool(runs)
     for index, run in enumerate(runs):
         access = run.access
@@ -559,19 +646,30 @@ def access_by_year(runs: Sequence[Tables]) -> Figure:
         for number, cell in enumerate(sorted(part["cell"].unique(), key=lambda c: float(c[1:]))):
             rows = part[part["cell"] == cell]
             label = f"{pool} {cell}" + ("" if len(runs) == 1 else f" — {labels(runs)[index]}")
-            style = styles[index % len(styles)]
+            # one run: a colour per cell; several: a colour per run, a line style per cell
+            color = f"C{number}" if len(runs) == 1 else _run_color(index, len(runs))
+            style = "-" if len(runs) == 1 else STYLES[number % len(STYLES)]
             for axis, column, scale in ((axes[0], "success_probability", 100),
                                         (axes[1], "p95_delay_ms", 1)):  # fmt: skip
                 band = _band(rows.assign(**{column: rows[column] * scale}), ["year"], column)
-                _line_with_band(axis, band, label, f"C{number}", style, x=band["year"], marker="o")
-    axes[0].axhline(90, color="red", linewidth=1)
+                _line_with_band(axis, band, label, color, style, x=band["year"], marker="o")
     axes[0].set_ylabel("access success (%)")
     axes[1].set_ylabel("p95 access delay (ms)")
+    low, high = axes[0].get_ylim()
+    low, high = max(0.0, low), min(100.5, max(high, low + 1))
+    axes[0].set_ylim(low, high)
+    line = "90 % line" if low <= 90 <= high else "the 90 % line is below the axis"
+    if low <= 90 <= high:
+        axes[0].axhline(90, color="red", linewidth=1)
+    axes[1].set_ylim(bottom=0)
     for axis in axes:
         axis.set_xlabel("year")
-        axis.legend(fontsize=8)
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    _fitted_legend(figure, axes[0])  # the same lines in both panels: one legend
+    if axes[0].get_legend() is not None:
+        axes[1].legend(fontsize=8)
     axes[0].set_title(
-        _title(f"Random access in {pool} cells (the pool faring worst); 90 % line", runs)
+        _title(f"Random access in {pool} cells (the pool faring worst); {line}", runs)
     )
     return figure
 

@@ -17,15 +17,28 @@ def count_text(value: float | None) -> str:
         return ""
     assert value is not None
     size = abs(value)
+    if size >= 1e12:
+        return f"{value / 1e9:,.0f} B"
     if size >= 1e9:
-        return f"{value / 1e9:,.3g} B" if size < 1e12 else f"{value / 1e9:,.0f} B"
-    if size >= 1e7:
-        return f"{value / 1e6:.3g} M"
+        return f"{_three_digits(value / 1e9)} B"
     if size >= 1e6:
-        return f"{value / 1e6:.2f} M"
+        return f"{_three_digits(value / 1e6)} M"
     if value == int(value):
         return f"{value:,.0f}"
     return f"{value:,.1f}"
+
+
+def _three_digits(value: float) -> str:
+    """Three significant digits, trailing zeros kept: 4.00, 12.3, 123."""
+    return f"{value:#.3g}".rstrip(".")
+
+
+def years_text(value: float | None) -> str:
+    """A duration in years: 7.1 years, 0.082 years."""
+    if _missing(value):
+        return ""
+    assert value is not None
+    return f"{value:.1f} years" if abs(value) >= 1 else f"{value:.2g} years"
 
 
 def signed_count_text(value: float | None) -> str:
