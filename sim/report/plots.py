@@ -611,7 +611,10 @@ def target_attainment(runs: Sequence[Tables]) -> Figure:
     axis.set_xlabel("target")
     axis.yaxis.set_major_formatter(COUNTS)
     axis.set_title(_title("Target attainment: required vs achieved", runs))
-    axis.legend(fontsize=8)
+    handles, names = axis.get_legend_handles_labels()
+    # below the figure: inside, the legend would cover the bars it names
+    figure.legend(handles, names, loc="outside lower center", fontsize=8, frameon=False,
+                  ncols=_legend_columns(names, 9))  # fmt: skip
     return figure
 
 

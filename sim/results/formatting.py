@@ -74,6 +74,8 @@ def signed_percent_text(share: float | None) -> str:
     assert share is not None
     if share == 0:
         return "0 %"
+    if abs(share) * 100 < 0.001:
+        return "< +0.001 %" if share > 0 else "> −0.001 %"
     return ("+" if share > 0 else "−") + percent_text(abs(share))
 
 
