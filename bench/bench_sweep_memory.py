@@ -73,7 +73,8 @@ def main() -> None:
         f = figures[count]
         print(f"{count:4d} variants x 3 replications, {args.jobs} processes: "
               f"{f['wall_s']:7.1f} s; peak sweep process {f['main_mib']:6.0f} MiB, largest "
-              f"worker {f['worker_mib']:6.0f} MiB; {f['dataset_files']:.0f} Parquet files")  # fmt: skip
+              f"worker {f['worker_mib']:6.0f} MiB; "
+              f"{f['dataset_files']:.0f} Parquet files")  # fmt: skip
     low, high = min(figures), max(figures)
     growth = figures[high]["main_mib"] / figures[low]["main_mib"]
     worker = figures[high]["worker_mib"] / figures[low]["worker_mib"]
