@@ -96,9 +96,12 @@ def start_child(tmp_path: Path, pause: str, argv: list[str]) -> subprocess.Popen
     script.write_text(CHILD)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     config = json.dumps({"pause": pause, "argv": argv})
+    # a test run started in the background (`pytest &`) ignores SIGINT, and its children
+    # would inherit that: the child must be what a user runs at a terminal
     return subprocess.Popen(
         [sys.executable, str(script), config], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, env=env, cwd=tmp_path, bufsize=0,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
     )  # fmt: skip
 
 
@@ -370,8 +373,14 @@ def test_an_interrupt_held_back_for_a_swap_comes_after_it() -> None:
             time.sleep(0.05)  # the signal has arrived, and waits
             done.append("swapped")
 
-    with pytest.raises(KeyboardInterrupt):
-        swap()
+    # Python's own Ctrl-C handling, even in a test run started in the background, where
+    # the shell has SIGINT ignored
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            swap()
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert done == ["swapped"]
 
 
