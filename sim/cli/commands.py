@@ -77,7 +77,7 @@ from sim.study.compare import (
     readable,
 )
 from sim.study.executors import executor_notes
-from sim.study.sweeps import parse_override, run_sweep, variants
+from sim.study.sweeps import parse_override, range_seen, run_sweep, variants
 from sim.version import __version__
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -447,11 +447,7 @@ def _key_figures(result: Result) -> list[tuple[str, str]]:
 
 def _seen(values: list[str]) -> str:
     """One text for a figure over replications: the value, or the range seen ('-': none)."""
-    present = sorted({value for value in values if value})
-    if not present:
-        return "-"
-    text = present[0] if len(present) == 1 else f"{present[0]}..{present[-1]}"
-    return text + (" (not in every replication)" if "" in values else "")
+    return range_seen(values) or "-"
 
 
 def _compare(args: argparse.Namespace) -> int:

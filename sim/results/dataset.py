@@ -16,6 +16,8 @@ partition appears whole or not at all.
 
 from __future__ import annotations
 
+import json
+import shutil
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -118,8 +120,6 @@ def drop_other_variants(sweep: Path, variants: list[str]) -> list[str]:
     """Remove the partitions of variants not in this sweep (left by an earlier sweep into
     the same folder): a query of the dataset must see this sweep's variants only.  Their
     result folders stay.  The variants removed."""
-    import shutil
-
     keep = {f"variant={name}" for name in variants}
     removed = []
     for table in TABLES:
@@ -144,8 +144,6 @@ def has_partitions(folder: Path, sweep: Path, variant: str) -> bool:
 
 
 def _listed(folder: Path) -> list[str]:
-    import json
-
     try:
         files = json.loads((folder / "manifest.json").read_text(encoding="utf-8")).get("files")
     except (OSError, ValueError):

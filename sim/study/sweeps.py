@@ -363,7 +363,7 @@ def _figures(folder: Path) -> tuple[dict[str, Any], set[str]]:
                 for suffix in ("mean", "ci_low", "ci_high"):
                     figures[f"{name}_{suffix}"] = table.loc[name, f"value_{suffix}"]
             else:
-                figures[name] = _range_seen([str(v) for v in values])
+                figures[name] = range_seen([str(v) for v in values])
         return figures, numbers
     for metric, value in zip(summary["metric"], summary["value"], strict=True):
         number = pd.to_numeric(value, errors="coerce") if value else math.nan
@@ -376,9 +376,9 @@ def _figures(folder: Path) -> tuple[dict[str, Any], set[str]]:
     return figures, numbers
 
 
-def _range_seen(values: list[str]) -> str:
-    """A text figure over replications: the value, or the range seen ('' where none had one;
-    '..' and 'some replications none' as in the run's own summary)."""
+def range_seen(values: list[str]) -> str:
+    """A text figure over replications: the value, or the range seen ('2027-03..2027-06'),
+    marked where some replications had none; '' where none had one."""
     present = sorted({value for value in values if value})
     if not present:
         return ""
