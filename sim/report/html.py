@@ -100,9 +100,12 @@ def metric_label(metric: str) -> tuple[str, str]:
 
 
 def metric_value(value: object, kind: str) -> str:
-    """A summary value written for its kind: 3.05 B, 14.8 %, 7.1 years, or the text."""
+    """A summary value written for its kind: 3.05 B, 14.8 %, 7.1 years, the text, or '—'
+    where the run has none (no class filled, no access layer)."""
     text = "" if value is None else str(value)
-    if text == "" or kind == TEXT:
+    if text == "":
+        return "—"  # none: no month filled, no cell blocked
+    if kind == TEXT:
         return text
     try:
         number = float(text)
